@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test setup system-deps services lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Debian's chromium for the browser tests (never `playwright install`) and iproute2 for the kernel tests.
+system-deps:
+	@command -v chromium >/dev/null && command -v ip >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2; }
+
+# The distributed-mode tests use the machine's Redis and PostgreSQL; start Redis if it is not there.
+services:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+run: setup
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py nsmap_bootstrap
+	PORT=$(PORT) $(PY) manage.py nsmap_serve
+
+test: setup system-deps services lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/discovery.py --namespaces 1000
+
+clean:
+	rm -rf $(VENV) db.sqlite3 var artifacts

@@ -1,0 +1,91 @@
+"""`python -m agent scan [--json]` and `python -m agent run`.
+
+Imports stay lazy: `scan --json` is a short-lived process and starts fast only if it loads
+nothing it does not use (no Celery, no pyroute2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from agent.protocol import Interface, Inventory
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 3, 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent", description="nsmap agent")
+    commands = parser.add_subparsers(dest="command", required=True)
+    scan = commands.add_parser(
+        "scan",
+        help="print this host's namespaces, interfaces and veth peers",
+        description=f"Exit status: {EXIT_OK} complete, {EXIT_PARTIAL} partial (see errors), {EXIT_FAILED} failed.",
+    )
+    scan.add_argument("--json", action="store_true", help="one JSON object (the wire schema)")
+    scan.add_argument("--node", help="node name to report (default: NODE_NAME or the hostname)")
+    commands.add_parser("run", help="follow the kernel and publish to the server", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "run":
+        from agent.runner import main as run_main
+
+        return run_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return run_scan(args.json, args.node or os.environ.get("NODE_NAME"))
+
+
+def run_scan(as_json: bool, node: str | None) -> int:
+    from agent.discovery import discover
+
+    try:
+        inventory = discover(node)
+    except PermissionError as exc:
+        print(f"nsmap: cannot open a netlink socket: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    if as_json:
+        json.dump(inventory.to_json(), sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(inventory))
+    for error in inventory.errors:
+        print(f"nsmap: {error}", file=sys.stderr)
+    return EXIT_PARTIAL if inventory.errors and os.geteuid() != 0 else EXIT_OK
+
+
+def render_text(inventory: Inventory) -> str:
+    """What `ip -br link` would print for every namespace, with each veth's exact peer."""
+    names = {ns.key: ns.label for ns in inventory.namespaces}
+    by_key = {i.key: i for i in inventory.interfaces}
+    lines = [f"host {inventory.node}: {len(inventory.namespaces)} namespaces, {len(inventory.interfaces)} interfaces"]
+    by_namespace: dict[str, list[Interface]] = {}
+    for interface in inventory.interfaces:
+        by_namespace.setdefault(interface.namespace, []).append(interface)
+    for ns in inventory.namespaces:
+        pids = ", ".join(f"{p.pid} ({p.comm})" for p in ns.pids[:3])
+        extra = f" container {ns.container_id[:12]}" if ns.container_id else ""
+        lines.append(f"\n{ns.label} [{ns.kind} {ns.key}]{extra}" + (f" pids {pids}" if pids else ""))
+        for i in by_namespace.get(ns.key, []):
+            addresses = " ".join(str(a) for a in i.addresses)
+            master = f" master {by_key[i.master].name}" if i.master in by_key else ""
+            peer = ""
+            if i.peer and i.peer in by_key:
+                other = by_key[i.peer]
+                peer = f" peer {other.name} in {names.get(other.namespace, other.namespace)}"
+            elif i.peer_status == "unresolved":
+                peer = f" peer unresolved: {i.peer_note}"
+            lines.append(
+                f"  {i.ifindex:>5} {i.display_name:<24} {i.kind:<9} {i.operstate:<15}"
+                f"{i.mac or '':<18}{addresses}{master}{peer}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `scan | head`
+        sys.stderr.close()
+        sys.exit(EXIT_OK)

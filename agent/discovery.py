@@ -1,0 +1,139 @@
+"""Full inventory of one host: namespaces, links, addresses and exact veth peers.
+
+One netlink socket in the agent's namespace observes everything: every namespace gets an id in
+the root namespace and is dumped by that id (no setns, no fork, no `ip`). The fd of each
+namespace stays open while it is looked up and dumped, so the namespace (and its id) cannot
+vanish under the dump. This is the code path of both `python -m agent scan` and the live agent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Iterable
+
+from agent import namespaces as ns_places
+from agent.netlink import MalformedMessage, NetlinkError, RtnlSocket
+from agent.peers import ObservedNamespace, assemble_interfaces
+from agent.protocol import Interface, Inventory, NamespaceKind
+
+KIND_ORDER = {"root": 0, "named": 1, "docker": 2, "process": 3}
+PRIVILEGE_HINT = "run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to see every namespace"
+
+
+class Discoverer:
+    """Keeps its netlink socket between scans; the live agent calls scan() on every reconcile."""
+
+    def __init__(
+        self,
+        node: str | None = None,
+        named_dirs: Iterable[tuple[str, NamespaceKind]] = ns_places.NAMED_DIRS,
+    ) -> None:
+        self.node = node or socket.gethostname()
+        self.named_dirs = tuple(named_dirs)
+        self.rtnl = RtnlSocket()
+        self.inode_by_nsid: dict[int, int] = {}
+
+    def close(self) -> None:
+        self.rtnl.close()
+
+    def __enter__(self) -> Discoverer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scan(self) -> Inventory:
+        errors: list[str] = []
+        found = ns_places.find_namespaces(errors, self.named_dirs)
+        observed: list[ObservedNamespace] = []
+        inode_by_nsid: dict[int, int] = {}
+        denied: list[str] = []
+        for place in sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode)):
+            result = self.observe(place, denied, errors)
+            if result is None:
+                continue
+            if result.record.nsid is not None:
+                stale = inode_by_nsid.get(result.record.nsid)
+                if stale is not None:  # that namespace died mid-scan and its id was reused
+                    observed = [o for o in observed if o.record.inode != stale]
+                inode_by_nsid[result.record.nsid] = result.record.inode
+            observed.append(result)
+        root_nsid = self._root_self_nsid()
+        if root_nsid is not None and observed and observed[0].record.kind == "root":
+            inode_by_nsid[root_nsid] = observed[0].record.inode
+        if self.rtnl.malformed:
+            errors.append(f"{self.rtnl.malformed} netlink messages could not be decoded and were skipped")
+            self.rtnl.malformed = 0
+        if denied:
+            shown = ", ".join(denied[:5]) + (", ..." if len(denied) > 5 else "")
+            errors.append(f"{len(denied)} namespaces could not be read ({shown}): {PRIVILEGE_HINT}")
+        self.inode_by_nsid = inode_by_nsid
+        return Inventory(
+            node=self.node,
+            namespaces=[o.record for o in observed],
+            interfaces=assemble_interfaces(observed, inode_by_nsid),
+            errors=errors,
+        )
+
+    def observe(self, place: ns_places.Found, denied: list[str], errors: list[str]) -> ObservedNamespace | None:
+        """Dump one namespace; None when it vanished before it could be read."""
+        if place.kind == "root":
+            return self._dump(place, None, denied, errors)
+        try:
+            fd = os.open(place.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            denied.append(f"{place.path}: {exc.strerror}")
+            return None
+        try:
+            if os.fstat(fd).st_ino != place.inode:
+                return None  # the pid or mount now points at another namespace
+            try:
+                nsid = self.rtnl.assign_nsid(fd)
+            except NetlinkError as exc:
+                denied.append(f"{place.path}: {exc.strerror}")
+                return ObservedNamespace(ns_places.to_record(place, None))
+            if nsid is None:
+                errors.append(f"{place.path}: the kernel gave no namespace id")
+                return None
+            return self._dump(place, nsid, denied, errors)
+        finally:
+            os.close(fd)
+
+    def _dump(
+        self, place: ns_places.Found, nsid: int | None, denied: list[str], errors: list[str]
+    ) -> ObservedNamespace | None:
+        observed = ObservedNamespace(ns_places.to_record(place, nsid))
+        try:
+            observed.links = self.rtnl.dump_links(nsid)
+            observed.addresses = self.rtnl.dump_addresses(nsid)
+        except MalformedMessage as exc:
+            errors.append(f"{place.path}: unreadable netlink answer ({exc})")
+        except NetlinkError as exc:
+            if exc.errno in (errno.EPERM, errno.EACCES):
+                denied.append(place.path)
+            elif exc.errno in (errno.EINVAL, errno.ENETUNREACH, errno.ENOENT):
+                return None  # the namespace died between its id lookup and the dump
+            else:
+                errors.append(f"{place.path}: {exc.strerror}")
+        return observed
+
+    def _root_self_nsid(self) -> int | None:
+        """Root's id for itself: the kernel assigns it lazily when a peer lives in root."""
+        fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return self.rtnl.get_nsid(fd)
+        finally:
+            os.close(fd)
+
+
+def discover(node: str | None = None) -> Inventory:
+    with Discoverer(node) as discoverer:
+        return discoverer.scan()
+
+
+def interfaces_by_key(inventory: Inventory) -> dict[str, Interface]:
+    return {interface.key: interface for interface in inventory.interfaces}

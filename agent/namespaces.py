@@ -1,0 +1,165 @@
+"""Where network namespaces hide, and one record per namespace however many places name it.
+
+Identity is the nsfs file's (st_dev, st_ino). Places, in order of precedence for the kind:
+  the agent's own (root) namespace  /proc/self/ns/net (/proc/1/ns/net may be unreadable)
+  named                             /run/netns/* (bind mounts; symlinks may dangle)
+  docker                            /var/run/docker/netns/*
+  process                           /proc/PID/ns/net (containers, `unshare -n`, pods)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import stat
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from agent.protocol import Namespace, NamespaceKind, Process, namespace_key
+
+NAMED_DIRS: tuple[tuple[str, NamespaceKind], ...] = (("/run/netns", "named"), ("/var/run/docker/netns", "docker"))
+PROC = "/proc"
+NS_GET_NSTYPE = 0xB703  # linux/nsfs.h: _IO(0xb7, 0x3)
+CLONE_NEWNET = 0x40000000
+PIDS_KEPT = 5
+MOUNT_RETRIES = 3  # `ip netns add` creates a plain file, then bind-mounts onto it
+MOUNT_RETRY_DELAY = 0.002
+CONTAINER_ID = re.compile(
+    r"(?:docker|cri-containerd|crio|libpod|containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:\.scope)?$"
+)
+
+
+@dataclass(slots=True)
+class Found:
+    """A namespace found on this host, with one path that opens it."""
+
+    dev: int
+    inode: int
+    path: str
+    kind: NamespaceKind
+    names: list[str] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
+
+
+def _nsfs_dev() -> int:
+    return os.stat("/proc/self/ns/net").st_dev
+
+
+def is_net_namespace_file(path: str, nsfs_dev: int) -> os.stat_result | None:
+    """stat() the path if it is a network namespace file (a bind mount or /proc link), else None."""
+    for attempt in range(MOUNT_RETRIES):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None  # gone, or a dangling symlink
+        if st.st_dev == nsfs_dev and stat.S_ISREG(st.st_mode) and _is_net_type(path):
+            return st
+        if not stat.S_ISREG(st.st_mode) or attempt == MOUNT_RETRIES - 1:
+            return None
+        time.sleep(MOUNT_RETRY_DELAY)  # maybe being mounted right now
+    return None
+
+
+def _is_net_type(path: str) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def find_namespaces(errors: list[str], named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS) -> list[Found]:
+    """Every network namespace visible from here; problems go to ``errors``, never raise."""
+    nsfs_dev = _nsfs_dev()
+    found: dict[tuple[int, int], Found] = {}
+    root = os.stat("/proc/self/ns/net")
+    found[(root.st_dev, root.st_ino)] = Found(root.st_dev, root.st_ino, "/proc/self/ns/net", "root")
+
+    for directory, kind in named_dirs:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            errors.append(f"cannot list {directory}: {exc.strerror}")
+            continue
+        for entry in entries:
+            st = is_net_namespace_file(entry.path, nsfs_dev)
+            if st is None:
+                if entry.is_symlink():
+                    errors.append(f"{entry.path} is a dangling link")
+                else:
+                    errors.append(f"{entry.path} is not a mounted network namespace")
+                continue
+            record = found.setdefault((st.st_dev, st.st_ino), Found(st.st_dev, st.st_ino, entry.path, kind))
+            record.names.append(entry.name)
+
+    unreadable: list[int] = []
+    for pid in _pids():
+        path = f"{PROC}/{pid}/ns/net"
+        try:
+            st = os.stat(path)
+        except PermissionError:
+            unreadable.append(pid)
+            continue
+        except OSError:
+            continue  # exited, or a kernel thread without a namespace link
+        record = found.setdefault((st.st_dev, st.st_ino), Found(st.st_dev, st.st_ino, path, "process"))
+        if len(record.pids) < PIDS_KEPT:
+            record.pids.append(pid)
+    if unreadable:
+        shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
+        errors.append(f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})")
+    return list(found.values())
+
+
+def _pids() -> list[int]:
+    return sorted(int(name) for name in os.listdir(PROC) if name.isdigit())
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def container_id(pid: int) -> str | None:
+    """The 64-hex container id in /proc/PID/cgroup (docker, containerd, cri-o, podman)."""
+    text = _read(f"{PROC}/{pid}/cgroup")
+    if not text:
+        return None
+    for line in text.splitlines():
+        match = CONTAINER_ID.search(line)
+        if match:
+            return match.group(1) or match.group(2)
+    return None
+
+
+def to_record(found: Found, nsid: int | None) -> Namespace:
+    pids = []
+    for pid in found.pids:
+        comm = _read(f"{PROC}/{pid}/comm")
+        if comm is not None:
+            pids.append(Process(pid=pid, comm=comm.strip()))
+    cid = None
+    if found.kind != "root":
+        cid = next((c for c in (container_id(p.pid) for p in pids) if c), None)
+    return Namespace(
+        key=namespace_key(found.inode),
+        inode=found.inode,
+        dev=found.dev,
+        kind=found.kind,
+        names=found.names,
+        pids=pids,
+        container_id=cid,
+        nsid=nsid,
+    )

@@ -1,0 +1,219 @@
+"""The wire format between agent and server: plain JSON, versioned, imported by both sides.
+
+Keys are stable strings, unique on one host:
+  namespace  "ns:<inode>"              (identity is (st_dev, st_ino) of the nsfs file; nsfs
+                                        is a single superblock, so the inode alone is unique)
+  interface  "if:<ns inode>:<ifindex>"  (ifindex is per namespace and survives a rename)
+The server makes them unique across hosts by prefixing the node name ("<node>/<key>").
+
+Messages (agent -> server, Celery queue ``ingest``), each carrying ``v``, ``type``, ``node``,
+``run`` (one uuid per agent process), ``seq`` (1, 2, 3... within one run, no gaps) and ``time``:
+  snapshot   the whole inventory: ``namespaces``, ``interfaces``, ``errors``
+  delta      ``changes``: a list of {"op": "upsert"|"remove", "kind": "namespace"|"interface",
+             "key": ..., "data": record or None}; applying them in order to the previous state
+             gives the new state
+  heartbeat  nothing more; tells the server the agent is alive and where its seq stands
+Commands (server -> agent, queue ``node.<NODE_NAME>``): {"v", "type": "command", "command":
+"resync", "id"}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+PROTOCOL_VERSION = 1
+
+NamespaceKind = Literal["root", "named", "docker", "process"]
+PeerStatus = Literal["resolved", "unresolved"]
+MessageType = Literal["snapshot", "delta", "heartbeat"]
+ChangeOp = Literal["upsert", "remove"]
+RecordKind = Literal["namespace", "interface"]
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow this module's rules."""
+
+
+def namespace_key(inode: int) -> str:
+    return f"ns:{inode}"
+
+
+def interface_key(ns_inode: int, ifindex: int) -> str:
+    return f"if:{ns_inode}:{ifindex}"
+
+
+@dataclass(slots=True)
+class Process:
+    pid: int
+    comm: str
+
+
+@dataclass(slots=True)
+class Namespace:
+    key: str
+    inode: int
+    dev: int
+    kind: NamespaceKind
+    names: list[str] = field(default_factory=list)
+    pids: list[Process] = field(default_factory=list)
+    container_id: str | None = None
+    nsid: int | None = None  # id in the agent's root namespace (None for root itself)
+
+    @property
+    def label(self) -> str:
+        """What a person calls it: its first name, else "pid 4711 (nginx)"."""
+        if self.kind == "root":
+            return "root"
+        if self.names:
+            return self.names[0]
+        if self.container_id:
+            return self.container_id[:12]
+        if self.pids:
+            return f"pid {self.pids[0].pid} ({self.pids[0].comm})"
+        return self.key
+
+
+@dataclass(slots=True)
+class Address:
+    family: Literal[4, 6]
+    address: str
+    prefixlen: int
+    scope: str = "global"
+
+    def __str__(self) -> str:
+        return f"{self.address}/{self.prefixlen}"
+
+
+@dataclass(slots=True)
+class Interface:
+    key: str
+    namespace: str
+    ifindex: int
+    name: str
+    kind: str  # IFLA_INFO_KIND ("veth", "bridge", ...), "loopback" or "device"
+    mac: str | None = None
+    mtu: int | None = None
+    operstate: str = "UNKNOWN"
+    up: bool = False
+    master: str | None = None
+    addresses: list[Address] = field(default_factory=list)
+    altnames: list[str] = field(default_factory=list)
+    alias: str | None = None
+    peer_ifindex: int | None = None  # IFLA_LINK: `@ifN`, /sys/class/net/X/iflink
+    peer: str | None = None  # exact key of the other veth end
+    peer_status: PeerStatus | None = None  # only for veth
+    peer_note: str | None = None  # why a peer is unresolved
+
+    @property
+    def display_name(self) -> str:
+        """The seed's notation: eth0@if117 where the peer index is known."""
+        return f"{self.name}@if{self.peer_ifindex}" if self.peer_ifindex else self.name
+
+
+@dataclass(slots=True)
+class Inventory:
+    node: str
+    namespaces: list[Namespace] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what could not be seen, and why
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": PROTOCOL_VERSION,
+            "node": self.node,
+            "namespaces": [asdict(n) for n in self.namespaces],
+            "interfaces": [asdict(i) for i in self.interfaces],
+            "errors": list(self.errors),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Inventory:
+        check_version(data)
+        try:
+            return cls(
+                node=str(data["node"]),
+                namespaces=[namespace_from_json(n) for n in data["namespaces"]],
+                interfaces=[interface_from_json(i) for i in data["interfaces"]],
+                errors=[str(e) for e in data.get("errors", [])],
+            )
+        except (KeyError, TypeError) as exc:
+            raise ProtocolError(f"malformed inventory: {exc!r}") from exc
+
+
+def namespace_from_json(data: dict[str, Any]) -> Namespace:
+    fields = dict(data)
+    fields["pids"] = [Process(**p) for p in fields.get("pids", [])]
+    return Namespace(**fields)
+
+
+def interface_from_json(data: dict[str, Any]) -> Interface:
+    fields = dict(data)
+    fields["addresses"] = [Address(**a) for a in fields.get("addresses", [])]
+    return Interface(**fields)
+
+
+def check_version(data: dict[str, Any]) -> None:
+    if not isinstance(data, dict):
+        raise ProtocolError("a message is a JSON object")
+    if data.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"protocol version {data.get('v')!r}, expected {PROTOCOL_VERSION}")
+
+
+def record_to_json(record: Namespace | Interface) -> dict[str, Any]:
+    return asdict(record)
+
+
+def diff_inventories(old: Inventory, new: Inventory) -> list[dict[str, Any]]:
+    """The delta ``changes`` that turn ``old`` into ``new``: namespaces first, removals last."""
+    changes: list[dict[str, Any]] = []
+    removals: list[dict[str, Any]] = []
+    for kind, before, after in (
+        ("namespace", old.namespaces, new.namespaces),
+        ("interface", old.interfaces, new.interfaces),
+    ):
+        previous = {r.key: r for r in before}
+        current = {r.key: r for r in after}
+        for key, record in current.items():
+            if previous.get(key) != record:
+                changes.append({"op": "upsert", "kind": kind, "key": key, "data": asdict(record)})
+        for key in previous.keys() - current.keys():
+            removals.append({"op": "remove", "kind": kind, "key": key, "data": None})
+    # interfaces go before the namespaces that held them
+    removals.sort(key=lambda c: c["kind"] == "namespace")
+    return changes + removals
+
+
+def make_message(type_: MessageType, node: str, run: str, seq: int, time: float, **body: Any) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "type": type_, "node": node, "run": run, "seq": seq, "time": time, **body}
+
+
+def validate_message(data: Any) -> dict[str, Any]:
+    """Check an incoming message's envelope and body shape; raise ProtocolError with the reason."""
+    check_version(data)
+    for name, kind in (("type", str), ("node", str), ("run", str), ("seq", int), ("time", (int, float))):
+        if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
+            raise ProtocolError(f"field {name!r} missing or of the wrong type")
+    if data["seq"] < 1:
+        raise ProtocolError("seq starts at 1")
+    if data["type"] == "snapshot":
+        Inventory.from_json(data)
+    elif data["type"] == "delta":
+        changes = data.get("changes")
+        if not isinstance(changes, list):
+            raise ProtocolError("a delta carries a list of changes")
+        for change in changes:
+            if not isinstance(change, dict) or change.get("op") not in ("upsert", "remove"):
+                raise ProtocolError(f"bad change {change!r:.80}")
+            if change.get("kind") not in ("namespace", "interface") or not isinstance(change.get("key"), str):
+                raise ProtocolError(f"bad change {change!r:.80}")
+            if change["op"] == "upsert":
+                try:
+                    parse = namespace_from_json if change["kind"] == "namespace" else interface_from_json
+                    if parse(change["data"]).key != change["key"]:
+                        raise ProtocolError("change key differs from its record's key")
+                except (TypeError, KeyError) as exc:
+                    raise ProtocolError(f"malformed {change['kind']} record: {exc!r}") from exc
+    elif data["type"] != "heartbeat":
+        raise ProtocolError(f"unknown message type {data['type']!r}")
+    return data
