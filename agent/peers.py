@@ -32,11 +32,37 @@ def _peer_location(link: Link, own_inode: int, inode_by_nsid: dict[int, int]) ->
     return inode_by_nsid.get(link.link_netnsid), link.link
 
 
-def assemble_interfaces(observed: list[ObservedNamespace], inode_by_nsid: dict[int, int]) -> list[Interface]:
-    """Interface records for every observed link, peers resolved exactly or marked unresolved."""
-    links_by_place: dict[tuple[int, int], Link] = {
-        (ns.record.inode, link.ifindex): link for ns in observed for link in ns.links
-    }
+def index_links(observed: list[ObservedNamespace]) -> dict[tuple[int, int], Link]:
+    """(namespace inode, ifindex) -> link, the lookup that peer resolution needs."""
+    return {(ns.record.inode, link.ifindex): link for ns in observed for link in ns.links}
+
+
+Place = tuple[int | tuple[str, int], int]  # (namespace inode, or ("nsid", n) if unknown; ifindex)
+
+
+def claimed_places(ns: ObservedNamespace, inode_by_nsid: dict[int, int]) -> list[Place]:
+    """Where this namespace's veths say their peers are."""
+    places: list[Place] = []
+    for link in ns.links:
+        if link.kind == "veth" and link.link:
+            if link.link_netnsid is None:
+                places.append((ns.record.inode, link.link))
+            else:
+                places.append((inode_by_nsid.get(link.link_netnsid, ("nsid", link.link_netnsid)), link.link))
+    return places
+
+
+def assemble_interfaces(
+    observed: list[ObservedNamespace],
+    inode_by_nsid: dict[int, int],
+    links_by_place: dict[tuple[int, int], Link] | None = None,
+) -> list[Interface]:
+    """Interface records for the observed links, peers resolved exactly or marked unresolved.
+
+    ``links_by_place`` indexes every namespace's links when only some are being assembled.
+    """
+    if links_by_place is None:
+        links_by_place = index_links(observed)
     interfaces: list[Interface] = []
     for ns in observed:
         inode = ns.record.inode

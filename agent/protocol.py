@@ -164,24 +164,35 @@ def record_to_json(record: Namespace | Interface) -> dict[str, Any]:
     return asdict(record)
 
 
+def diff_records(
+    kind: RecordKind, before: list[Namespace] | list[Interface], after: list[Namespace] | list[Interface]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(upserts, removals) that turn the records ``before`` into ``after``."""
+    previous = {r.key: r for r in before}
+    current = {r.key: r for r in after}
+    upserts = [
+        {"op": "upsert", "kind": kind, "key": key, "data": asdict(record)}
+        for key, record in current.items()
+        if previous.get(key) != record
+    ]
+    removals = [{"op": "remove", "kind": kind, "key": key, "data": None} for key in previous.keys() - current.keys()]
+    return upserts, removals
+
+
+def order_changes(
+    namespace_changes: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    interface_changes: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Namespaces are upserted before their interfaces and removed after them."""
+    return namespace_changes[0] + interface_changes[0] + interface_changes[1] + namespace_changes[1]
+
+
 def diff_inventories(old: Inventory, new: Inventory) -> list[dict[str, Any]]:
-    """The delta ``changes`` that turn ``old`` into ``new``: namespaces first, removals last."""
-    changes: list[dict[str, Any]] = []
-    removals: list[dict[str, Any]] = []
-    for kind, before, after in (
-        ("namespace", old.namespaces, new.namespaces),
-        ("interface", old.interfaces, new.interfaces),
-    ):
-        previous = {r.key: r for r in before}
-        current = {r.key: r for r in after}
-        for key, record in current.items():
-            if previous.get(key) != record:
-                changes.append({"op": "upsert", "kind": kind, "key": key, "data": asdict(record)})
-        for key in previous.keys() - current.keys():
-            removals.append({"op": "remove", "kind": kind, "key": key, "data": None})
-    # interfaces go before the namespaces that held them
-    removals.sort(key=lambda c: c["kind"] == "namespace")
-    return changes + removals
+    """The delta ``changes`` that turn ``old`` into ``new``."""
+    return order_changes(
+        diff_records("namespace", old.namespaces, new.namespaces),
+        diff_records("interface", old.interfaces, new.interfaces),
+    )
 
 
 def make_message(type_: MessageType, node: str, run: str, seq: int, time: float, **body: Any) -> dict[str, Any]:
