@@ -197,6 +197,9 @@ class Discoverer:
         try:
             if os.fstat(fd).st_ino != place.inode:
                 return None  # the pid or mount now points at another namespace
+            if place.kind != "process" and not ns_places.is_net_namespace(fd):
+                errors.append(f"{place.path} is a namespace, but not a network namespace")
+                return None
             try:
                 nsid = self.rtnl.assign_nsid(fd)
             except NetlinkError as exc:

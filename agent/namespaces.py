@@ -47,14 +47,18 @@ def _nsfs_dev() -> int:
     return os.stat("/proc/self/ns/net").st_dev
 
 
-def is_net_namespace_file(path: str, nsfs_dev: int) -> os.stat_result | None:
-    """stat() the path if it is a network namespace file (a bind mount or /proc link), else None."""
+def is_namespace_file(path: str, nsfs_dev: int) -> os.stat_result | None:
+    """stat() the path if it is a namespace file (a bind mount or /proc link), else None.
+
+    Every namespace type lives on nsfs: whether it is a *network* namespace is checked with
+    NS_GET_NSTYPE on the fd that discovery opens anyway (is_net_namespace).
+    """
     for attempt in range(MOUNT_RETRIES):
         try:
             st = os.stat(path)
         except OSError:
             return None  # gone, or a dangling symlink
-        if st.st_dev == nsfs_dev and stat.S_ISREG(st.st_mode) and _is_net_type(path):
+        if st.st_dev == nsfs_dev and stat.S_ISREG(st.st_mode):
             return st
         if not stat.S_ISREG(st.st_mode) or attempt == MOUNT_RETRIES - 1:
             return None
@@ -62,17 +66,11 @@ def is_net_namespace_file(path: str, nsfs_dev: int) -> os.stat_result | None:
     return None
 
 
-def _is_net_type(path: str) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
+def is_net_namespace(fd: int) -> bool:
     try:
         return fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET
     except OSError:
         return False
-    finally:
-        os.close(fd)
 
 
 def find_namespaces(errors: list[str], named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS) -> list[Found]:
@@ -91,7 +89,7 @@ def find_namespaces(errors: list[str], named_dirs: Iterable[tuple[str, Namespace
             errors.append(f"cannot list {directory}: {exc.strerror}")
             continue
         for entry in entries:
-            st = is_net_namespace_file(entry.path, nsfs_dev)
+            st = is_namespace_file(entry.path, nsfs_dev)
             if st is None:
                 if entry.is_symlink():
                     errors.append(f"{entry.path} is a dangling link")

@@ -153,65 +153,79 @@ def _s32(buf: bytes | memoryview, start: int, end: int) -> int:
 def parse_link(buf: bytes | memoryview, start: int, end: int) -> Link:
     """Decode an ifinfomsg and the attributes nsmap uses; ``start`` points past nlmsghdr.
 
-    A veth's RTM_NEWLINK carries about 45 attributes (stats, af_spec, ...) of which we want
-    a dozen: the first pass only notes where those are, because it is the inventory's hot path.
+    This is the inventory's hot path: a veth's RTM_NEWLINK carries about 40 attributes of
+    which we want a dozen. Attributes start 4-aligned, so the message is walked as a list of
+    32-bit words (len | type << 16), which CPython does about twice as fast as unpacking each
+    header, and 32-bit values are read straight from that list.
     """
     if end - start < IFINFOMSG.size:
         raise MalformedMessage("ifinfomsg truncated")
     _family, _type, ifindex, flags, _change = IFINFOMSG.unpack_from(buf, start)
-    # Attributes start 4-aligned: walking them as 32-bit words (len | type << 16) is about
-    # twice as fast in CPython as unpacking each header.
     base = start + IFINFOMSG.size
     size = end - base
     words = memoryview(buf)[base : base + (size & ~3)].cast("I")
     wanted = LINK_ATTRS
-    found: dict[int, tuple[int, int]] = {}
+    found: dict[int, int] = {}  # attribute type -> index of its header word
     count = len(words)
-    i = 0
+    i = last = 0
     while i < count:
         word = words[i]
         length = word & 0xFFFF
-        if length < 4 or i * 4 + length > size:
-            raise MalformedMessage(f"attribute length {length} at offset {base + i * 4} overruns {end}")
-        kind = (word >> 16) & NLA_TYPE_MASK
-        if kind in wanted:
-            found[kind] = (base + i * 4 + 4, base + i * 4 + length)
+        if length < 4:
+            raise MalformedMessage(f"attribute length {length} at offset {base + i * 4}")
+        if (word >> 16) & NLA_TYPE_MASK in wanted:
+            found[(word >> 16) & NLA_TYPE_MASK] = i
+        last = i
         i += (length + 3) >> 2
+    if count and last * 4 + (words[last] & 0xFFFF) > size:  # only the last one walked can overrun
+        raise MalformedMessage(f"attribute at offset {base + last * 4} overruns the message")
+
+    def u32(kind: int) -> int | None:
+        at = found.get(kind)
+        if at is None:
+            return None
+        if words[at] & 0xFFFF < 8:
+            raise MalformedMessage(f"attribute {kind} too short for a 32-bit value")
+        return words[at + 1]
+
+    def span(kind: int) -> tuple[int, int]:
+        at = found[kind]
+        return base + at * 4 + 4, base + at * 4 + (words[at] & 0xFFFF)
+
     link = Link(ifindex=ifindex, name="", kind="", flags=flags)
+    link.mtu = u32(IFLA_MTU)
+    link.link = u32(IFLA_LINK)
+    link.master = u32(IFLA_MASTER) or None
+    link.link_netnsid = _signed(u32(IFLA_LINK_NETNSID))
     if IFLA_IFNAME in found:
-        link.name = _string(buf, *found[IFLA_IFNAME])
+        link.name = _string(buf, *span(IFLA_IFNAME))
     if IFLA_ADDRESS in found:
-        a, b = found[IFLA_ADDRESS]
+        a, b = span(IFLA_ADDRESS)
         link.mac = bytes(buf[a:b]).hex(":") if b > a else None
-    if IFLA_MTU in found:
-        link.mtu = _u32(buf, *found[IFLA_MTU])
-    if IFLA_LINK in found:
-        link.link = _u32(buf, *found[IFLA_LINK])
-    if IFLA_MASTER in found:
-        link.master = _u32(buf, *found[IFLA_MASTER]) or None
     if IFLA_OPERSTATE in found:
-        a, b = found[IFLA_OPERSTATE]
+        a, b = span(IFLA_OPERSTATE)
         if b <= a:
             raise MalformedMessage("operstate attribute empty")
         link.operstate = OPERSTATES[buf[a]] if buf[a] < len(OPERSTATES) else "UNKNOWN"
     if IFLA_LINKINFO in found:
-        for sub, c, d in iter_attrs(buf, *found[IFLA_LINKINFO]):
+        for sub, c, d in iter_attrs(buf, *span(IFLA_LINKINFO)):
             if sub == IFLA_INFO_KIND:
                 link.kind = _string(buf, c, d)
     if IFLA_IFALIAS in found:
-        link.alias = _string(buf, *found[IFLA_IFALIAS]) or None
-    if IFLA_LINK_NETNSID in found:
-        link.link_netnsid = _s32(buf, *found[IFLA_LINK_NETNSID])
+        link.alias = _string(buf, *span(IFLA_IFALIAS)) or None
     if IFLA_NEW_NETNSID in found:
-        link.new_netnsid = _s32(buf, *found[IFLA_NEW_NETNSID])
-    if IFLA_NEW_IFINDEX in found:
-        link.new_ifindex = _s32(buf, *found[IFLA_NEW_IFINDEX])
+        link.new_netnsid = _signed(u32(IFLA_NEW_NETNSID))
+        link.new_ifindex = _signed(u32(IFLA_NEW_IFINDEX))
     if IFLA_PROP_LIST in found:
-        a, b = found[IFLA_PROP_LIST]
+        a, b = span(IFLA_PROP_LIST)
         link.altnames = [_string(buf, c, d) for sub, c, d in iter_attrs(buf, a, b) if sub == IFLA_ALT_IFNAME]
     if not link.kind:
         link.kind = "loopback" if flags & IFF_LOOPBACK else "device"
     return link
+
+
+def _signed(value: int | None) -> int | None:
+    return None if value is None else value - (1 << 32) if value & 0x80000000 else value
 
 
 def parse_addr(buf: bytes | memoryview, start: int, end: int) -> Addr:
