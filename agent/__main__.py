@@ -52,7 +52,7 @@ def run_scan(as_json: bool, node: str | None) -> int:
         sys.stdout.write(render_text(inventory))
     for error in inventory.errors:
         print(f"nsmap: {error}", file=sys.stderr)
-    return EXIT_PARTIAL if inventory.errors and os.geteuid() != 0 else EXIT_OK
+    return EXIT_OK if inventory.complete else EXIT_PARTIAL
 
 
 def render_text(inventory: Inventory) -> str:

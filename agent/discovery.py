@@ -50,6 +50,7 @@ class Discoverer:
         self.claims: dict[Place, set[int]] = {}  # where a veth's peer should be -> its namespace
         self.claimed_by: dict[int, list[Place]] = {}
         self.errors: list[str] = []
+        self.complete = True
 
     def close(self) -> None:
         self.rtnl.close()
@@ -63,7 +64,8 @@ class Discoverer:
     def scan(self) -> Inventory:
         """A full inventory, read afresh; it also resets the state that refresh() builds on."""
         errors: list[str] = []
-        found = ns_places.find_namespaces(errors, self.named_dirs)
+        gaps: list[str] = []
+        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
         self.places = {place.inode: place for place in found}
         self.observed, self.inode_by_nsid = {}, {}
         denied: list[str] = []
@@ -71,7 +73,8 @@ class Discoverer:
             self._store(self.observe(place, denied, errors), place.inode)
         self.interfaces, self.claims, self.claimed_by = {}, {}, {}
         self._assemble(set(self.observed))
-        self.errors = errors + self._report(denied)
+        self.errors = errors + gaps + self._report(denied)
+        self.complete = not gaps and not denied
         return self.inventory()
 
     def inventory(self) -> Inventory:
@@ -80,6 +83,7 @@ class Discoverer:
             namespaces=[o.record for o in self.observed.values()],
             interfaces=[i for inode in self.observed for i in self.interfaces.get(inode, [])],
             errors=list(self.errors),
+            complete=self.complete,
         )
 
     def inode_for_nsid(self, nsid: int | None) -> int | None:
@@ -117,6 +121,7 @@ class Discoverer:
         after_ns = [self.observed[i].record for i in before_ns if i in self.observed]
         after_if = [i for inode in before_ns for i in self.interfaces.get(inode, [])]
         self.errors += [e for e in errors + self._report(denied) if e not in self.errors]
+        self.complete = self.complete and not denied
         return order_changes(
             diff_records("namespace", [r for r in before_ns.values() if r], after_ns),
             diff_records("interface", [i for group in before_if.values() for i in group], after_if),
@@ -125,7 +130,10 @@ class Discoverer:
     def update_places(self) -> list[dict[str, Any]]:
         """Look for namespaces again (readdir and stat only); read new ones, drop vanished ones."""
         errors: list[str] = []
-        found = {place.inode: place for place in ns_places.find_namespaces(errors, self.named_dirs)}
+        gaps: list[str] = []
+        found = {place.inode: place for place in ns_places.find_namespaces(errors, gaps, self.named_dirs)}
+        self.errors += [e for e in errors + gaps if e not in self.errors]
+        self.complete = self.complete and not gaps
         changed = found.keys() ^ self.places.keys()
         for inode, place in found.items():
             old = self.places.get(inode)

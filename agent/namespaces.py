@@ -73,8 +73,13 @@ def is_net_namespace(fd: int) -> bool:
         return False
 
 
-def find_namespaces(errors: list[str], named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS) -> list[Found]:
-    """Every network namespace visible from here; problems go to ``errors``, never raise."""
+def find_namespaces(
+    errors: list[str], gaps: list[str], named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS
+) -> list[Found]:
+    """Every network namespace visible from here; never raises.
+
+    Problems go to ``errors``; what leaves the picture incomplete (unreadable processes) to ``gaps``.
+    """
     nsfs_dev = _nsfs_dev()
     found: dict[tuple[int, int], Found] = {}
     root = os.stat("/proc/self/ns/net")
@@ -114,7 +119,9 @@ def find_namespaces(errors: list[str], named_dirs: Iterable[tuple[str, Namespace
             record.pids.append(pid)
     if unreadable:
         shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
-        errors.append(f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})")
+        message = f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})"
+        # /proc/1/ns/net can be unreadable even for root (a sandboxed init): that alone is no gap
+        (errors if unreadable == [1] and os.geteuid() == 0 else gaps).append(message)
     return list(found.values())
 
 

@@ -117,6 +117,7 @@ class Inventory:
     namespaces: list[Namespace] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what could not be seen, and why
+    complete: bool = True  # False when some namespaces or processes could not be read
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +126,7 @@ class Inventory:
             "namespaces": [asdict(n) for n in self.namespaces],
             "interfaces": [asdict(i) for i in self.interfaces],
             "errors": list(self.errors),
+            "complete": self.complete,
         }
 
     @classmethod
@@ -136,6 +138,7 @@ class Inventory:
                 namespaces=[namespace_from_json(n) for n in data["namespaces"]],
                 interfaces=[interface_from_json(i) for i in data["interfaces"]],
                 errors=[str(e) for e in data.get("errors", [])],
+                complete=bool(data.get("complete", True)),
             )
         except (KeyError, TypeError) as exc:
             raise ProtocolError(f"malformed inventory: {exc!r}") from exc

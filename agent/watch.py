@@ -1,0 +1,884 @@
+"""Follow the kernel: a full inventory once, then precise updates from netlink events.
+
+Why this shape (DESIGN.md, "Kernel facts"):
+- One root event socket with NETLINK_LISTEN_ALL_NSID hears every namespace that has an id in
+  root; the agent gives every namespace it finds an id, so it hears them all.
+- An event says *where* something changed, but a non-root namespace's IFLA_LINK_NETNSID is in
+  that namespace's own id space. So the watcher never trusts an event's body: it re-reads the
+  affected link (one RTM_GETLINK by ifindex and target nsid from the root socket, whose answers
+  are in root's id space) and that link's addresses, then recomputes the peers of just the
+  affected veth ends with the same pure code the full scan uses (agent.peers).
+- A moved veth end tells the namespace holding the other end nothing: every end that pointed at
+  a changed place, or that a changed place pointed at, is re-read too.
+- Namespaces come and go through /run/netns and /var/run/docker/netns (inotify), RTM_NEWNSID /
+  RTM_DELNSID in root, and a cheap /proc pass; a periodic full scan corrects any drift, and an
+  event-socket overflow (ENOBUFS) triggers one at once.
+
+``TopologyState`` is the bookkeeping (no I/O, unit-tested); ``Watcher`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import logging
+import os
+import select
+import socket
+import stat
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from agent import namespaces as ns_places
+from agent.discovery import KIND_ORDER, PRIVILEGE_HINT, Discoverer
+from agent.netlink import (
+    IFA_TARGET_NETNSID,
+    IFADDRMSG,
+    IFINFOMSG,
+    IFLA_TARGET_NETNSID,
+    NLM_F_REQUEST,
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_DELNSID,
+    RTM_GETLINK,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWNSID,
+    Addr,
+    Event,
+    EventSocket,
+    Link,
+    NetlinkError,
+    Overflow,
+    RtnlSocket,
+    attr,
+    parse_link,
+)
+from agent.peers import ObservedNamespace, assemble_interfaces
+from agent.protocol import Interface, Inventory, Namespace, NamespaceKind, diff_inventories
+from agent.publisher import order_changes
+
+log = logging.getLogger("nsmap.agent.watch")
+
+Place = tuple[int, int]  # (namespace inode, ifindex)
+Change = dict[str, Any]
+Token = tuple[str, int, int]  # ("i", inode, ifindex) or ("n", nsid, ifindex): where a link points
+
+PROC_SECONDS = 2.0  # the /proc pass: readdir + one stat per process
+NS_RECHECKS = (0.02, 0.2, 1.0)  # `ip netns add` creates the file before it mounts it
+MAX_PLACES_PER_BATCH = 1500  # beyond this a full scan is cheaper than one GET per link
+MAX_EVENTS_PER_READ = 20000
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # bound one drain so timers still run during a flood
+
+
+class TopologyState:
+    """The raw kernel view (links and addresses per place) and the records derived from it."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.root_inode = 0
+        self.namespaces: dict[int, Namespace] = {}
+        self.paths: dict[int, str] = {}
+        self.inode_by_nsid: dict[int, int] = {}
+        self.nsids_of: dict[int, set[int]] = {}
+        self.links: dict[Place, Link] = {}
+        self.addrs: dict[Place, list[Addr]] = {}
+        self.interfaces: dict[Place, Interface] = {}
+        self.places_of: dict[int, set[Place]] = {}
+        self.refs: dict[Token, set[Place]] = {}  # who points at a token
+        self.errors: list[str] = []
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def load(
+        self,
+        observed: list[ObservedNamespace],
+        inode_by_nsid: dict[int, int],
+        paths: dict[int, str],
+        errors: list[str],
+    ) -> None:
+        """Replace everything with a full scan's result."""
+        self.__init__(self.node)  # type: ignore[misc]
+        self.errors = list(errors)
+        for nsid, inode in inode_by_nsid.items():
+            self._map_nsid(nsid, inode)
+        for ns in observed:
+            inode = ns.record.inode
+            if ns.record.kind == "root":
+                self.root_inode = inode
+            self.namespaces[inode] = ns.record
+            self.paths[inode] = paths.get(inode, "")
+            self.places_of.setdefault(inode, set())
+            by_index: dict[int, list[Addr]] = {}
+            for addr in ns.addresses:
+                by_index.setdefault(addr.ifindex, []).append(addr)
+            for link in ns.links:
+                self._set_link((inode, link.ifindex), link, by_index.get(link.ifindex, []))
+        for interface in assemble_interfaces(observed, self.inode_by_nsid):
+            inode, ifindex = _place_of_key(interface.key)
+            self.interfaces[(inode, ifindex)] = interface
+
+    def inventory(self) -> Inventory:
+        namespaces = sorted(self.namespaces.values(), key=lambda n: (KIND_ORDER[n.kind], n.names[:1], n.inode))
+        interfaces = [self.interfaces[p] for p in sorted(self.interfaces)]
+        return Inventory(node=self.node, namespaces=namespaces, interfaces=interfaces, errors=list(self.errors))
+
+    # -- indexes ---------------------------------------------------------------------------------
+
+    def _map_nsid(self, nsid: int, inode: int) -> None:
+        old = self.inode_by_nsid.get(nsid)
+        if old is not None and old != inode:
+            self.nsids_of.get(old, set()).discard(nsid)
+        self.inode_by_nsid[nsid] = inode
+        self.nsids_of.setdefault(inode, set()).add(nsid)
+
+    def _unmap_inode(self, inode: int) -> set[int]:
+        nsids = self.nsids_of.pop(inode, set())
+        for nsid in nsids:
+            if self.inode_by_nsid.get(nsid) == inode:
+                del self.inode_by_nsid[nsid]
+        return nsids
+
+    @staticmethod
+    def _token(place: Place, link: Link) -> Token | None:
+        if not link.link:
+            return None
+        if link.link_netnsid is None:
+            return ("i", place[0], link.link)
+        return ("n", link.link_netnsid, link.link)
+
+    def _set_link(self, place: Place, link: Link | None, addrs: list[Addr] | None) -> None:
+        old = self.links.get(place)
+        if old is not None:
+            token = self._token(place, old)
+            if token is not None:
+                holders = self.refs.get(token)
+                if holders is not None:
+                    holders.discard(place)
+                    if not holders:
+                        del self.refs[token]
+        if link is None:
+            self.links.pop(place, None)
+            self.addrs.pop(place, None)
+            self.places_of.get(place[0], set()).discard(place)
+            return
+        self.links[place] = link
+        self.addrs[place] = list(addrs or [])
+        self.places_of.setdefault(place[0], set()).add(place)
+        token = self._token(place, link)
+        if token is not None:
+            self.refs.setdefault(token, set()).add(place)
+
+    def target(self, place: Place) -> Place | None:
+        """Where the link at ``place`` says its peer is, in inodes; None when unknown."""
+        link = self.links.get(place)
+        if link is None or not link.link:
+            return None
+        if link.link_netnsid is None:
+            return (place[0], link.link)
+        inode = self.inode_by_nsid.get(link.link_netnsid)
+        return None if inode is None else (inode, link.link)
+
+    def pointing_at(self, place: Place) -> set[Place]:
+        """Every stored link whose IFLA_LINK names ``place`` (in any id it may be known by)."""
+        inode, ifindex = place
+        found = set(self.refs.get(("i", inode, ifindex), ()))
+        for nsid in self.nsids_of.get(inode, ()):
+            found |= self.refs.get(("n", nsid, ifindex), set())
+        return found
+
+    def neighbours(self, places: Iterable[Place]) -> set[Place]:
+        """Places whose peer state may depend on ``places``: what they point at and who points at them."""
+        out: set[Place] = set()
+        for place in places:
+            target = self.target(place)
+            if target is not None:
+                out.add(target)
+            out |= self.pointing_at(place)
+        return out
+
+    # -- updates ---------------------------------------------------------------------------------
+
+    def apply_links(self, fetched: dict[Place, tuple[Link | None, list[Addr]]]) -> set[Place]:
+        """Store re-read links (None: gone); return every place whose record must be recomputed."""
+        affected = set(fetched) | self.neighbours(fetched)  # old pointers
+        for place, (link, addrs) in fetched.items():
+            if place[0] in self.namespaces:
+                self._set_link(place, link, addrs)
+        return affected | self.neighbours(fetched)  # new pointers
+
+    def recompute(self, places: Iterable[Place]) -> list[Change]:
+        """Rebuild the interface records at ``places`` from stored links; the changes that made."""
+        places = {p for p in places if p[0] in self.namespaces or p in self.interfaces}
+        if not places:
+            return []
+        wanted = {p for p in places if p in self.links}
+        context = set(wanted)
+        for place in wanted:
+            target = self.target(place)
+            if target is not None and target in self.links:
+                context.add(target)
+        by_inode: dict[int, ObservedNamespace] = {}
+        for place in context:
+            ns = by_inode.get(place[0])
+            if ns is None:
+                ns = by_inode[place[0]] = ObservedNamespace(self.namespaces[place[0]])
+            ns.links.append(self.links[place])
+            if place in wanted:
+                ns.addresses.extend(self.addrs.get(place, []))
+        fresh = {
+            _place_of_key(i.key): i
+            for i in assemble_interfaces(list(by_inode.values()), self.inode_by_nsid)
+            if _place_of_key(i.key) in wanted
+        }
+        changes: list[Change] = []
+        for place in places:
+            new, old = fresh.get(place), self.interfaces.get(place)
+            if new is None:
+                if old is not None:
+                    del self.interfaces[place]
+                    changes.append({"op": "remove", "kind": "interface", "key": old.key, "data": None})
+            elif new != old:
+                self.interfaces[place] = new
+                changes.append({"op": "upsert", "kind": "interface", "key": new.key, "data": asdict(new)})
+        return changes
+
+    def add_namespace(self, observed: ObservedNamespace, path: str) -> list[Change]:
+        """A namespace found after the scan, with its links already dumped."""
+        record = observed.record
+        inode = record.inode
+        changes = [{"op": "upsert", "kind": "namespace", "key": record.key, "data": asdict(record)}]
+        self.namespaces[inode] = record
+        self.paths[inode] = path
+        self.places_of.setdefault(inode, set())
+        if record.nsid is not None:
+            self._map_nsid(record.nsid, inode)
+        by_index: dict[int, list[Addr]] = {}
+        for addr in observed.addresses:
+            by_index.setdefault(addr.ifindex, []).append(addr)
+        fetched = {(inode, link.ifindex): (link, by_index.get(link.ifindex, [])) for link in observed.links}
+        affected = self.apply_links(fetched)
+        if record.nsid is not None:  # links elsewhere that named this id before it was known
+            for token, holders in list(self.refs.items()):
+                if token[0] == "n" and token[1] == record.nsid:
+                    affected |= holders
+        return changes + self.recompute(affected)
+
+    def update_namespace(self, record: Namespace) -> list[Change]:
+        """Names, pids or container id changed; links are untouched."""
+        old = self.namespaces.get(record.inode)
+        if old is None or old == record:
+            return []
+        self.namespaces[record.inode] = record
+        return [{"op": "upsert", "kind": "namespace", "key": record.key, "data": asdict(record)}]
+
+    def remove_namespace(self, inode: int) -> list[Change]:
+        """The namespace is gone: its interfaces go, ends that pointed into it turn unresolved."""
+        record = self.namespaces.get(inode)
+        if record is None or inode == self.root_inode:
+            return []
+        places = set(self.places_of.get(inode, set()))
+        affected = places | self.neighbours(places)
+        for place in places:
+            self._set_link(place, None, None)
+        nsids = self._unmap_inode(inode)
+        for token, holders in list(self.refs.items()):
+            if token[0] == "n" and token[1] in nsids:
+                affected |= holders
+        changes = self.recompute(affected)
+        for place in [p for p in self.interfaces if p[0] == inode]:  # nothing should be left
+            changes.append({"op": "remove", "kind": "interface", "key": self.interfaces.pop(place).key, "data": None})
+        del self.namespaces[inode]
+        self.paths.pop(inode, None)
+        self.places_of.pop(inode, None)
+        changes.append({"op": "remove", "kind": "namespace", "key": record.key, "data": None})
+        return changes
+
+
+def _place_of_key(key: str) -> Place:
+    _, inode, ifindex = key.split(":")
+    return int(inode), int(ifindex)
+
+
+# -- netlink requests the lead's RtnlSocket does not offer (see docs/requests-agent-live.md) -----
+
+
+def get_link(rtnl: RtnlSocket, nsid: int | None, ifindex: int) -> Link | None:
+    """One link by ifindex (RTM_GETLINK, no dump, no IFLA_EXT_MASK); None when it is gone."""
+    body = IFINFOMSG.pack(0, 0, ifindex, 0, 0)
+    if nsid is not None:
+        body += attr(IFLA_TARGET_NETNSID, struct.pack("=i", nsid))
+    seq = rtnl._send(RTM_GETLINK, NLM_F_REQUEST, body)
+    try:
+        for kind, _flags, view, start, end in rtnl._responses(seq):
+            if kind == RTM_NEWLINK:
+                return parse_link(view, start, end)
+    except NetlinkError as exc:
+        if exc.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET, errno.ENOENT):
+            return None
+        raise
+    return None
+
+
+def dump_addresses_of(rtnl: RtnlSocket, nsid: int | None, ifindex: int) -> list[Addr]:
+    """The addresses of one link: a strict dump filtered by ifa_index (kernel >= 5.0)."""
+    from agent.netlink import RTM_GETADDR, parse_addr
+
+    body = IFADDRMSG.pack(0, 0, 0, 0, ifindex)
+    if nsid is not None:
+        body += attr(IFA_TARGET_NETNSID, struct.pack("=i", nsid))
+    try:
+        addrs = rtnl._dump(RTM_GETADDR, body, RTM_NEWADDR, parse_addr)
+    except NetlinkError as exc:
+        if exc.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET):
+            return []
+        raise
+    return [a for a in addrs if a.ifindex == ifindex]
+
+
+def full_scan(discoverer: Discoverer) -> tuple[list[ObservedNamespace], dict[int, int], dict[int, str], list[str]]:
+    """Discoverer.scan() keeping the raw dumps the watcher needs (mirrors its rules exactly)."""
+    errors: list[str] = []
+    found = ns_places.find_namespaces(errors, discoverer.named_dirs)
+    observed: list[ObservedNamespace] = []
+    inode_by_nsid: dict[int, int] = {}
+    paths: dict[int, str] = {}
+    denied: list[str] = []
+    for place in sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode)):
+        result = discoverer.observe(place, denied, errors)
+        if result is None:
+            continue
+        if result.record.nsid is not None:
+            stale = inode_by_nsid.get(result.record.nsid)
+            if stale is not None:
+                observed = [o for o in observed if o.record.inode != stale]
+            inode_by_nsid[result.record.nsid] = result.record.inode
+        observed.append(result)
+        paths[result.record.inode] = place.path
+    root_nsid = discoverer._root_self_nsid()
+    if root_nsid is not None and observed and observed[0].record.kind == "root":
+        inode_by_nsid[root_nsid] = observed[0].record.inode
+    if denied:
+        errors.append(f"{len(denied)} namespaces could not be read ({', '.join(denied[:5])}...): {PRIVILEGE_HINT}")
+    discoverer.inode_by_nsid = inode_by_nsid
+    return observed, inode_by_nsid, paths, errors
+
+
+# -- inotify through ctypes --------------------------------------------------------------------
+
+IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
+IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x100, 0x200, 0x400, 0x800
+IN_UNMOUNT, IN_IGNORED, IN_ONLYDIR = 0x2000, 0x8000, 0x01000000
+IN_NONBLOCK, IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
+DIR_EVENTS = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF
+PARENT_EVENTS = IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
+EVENT_HEADER = struct.Struct("=iIII")  # wd, mask, cookie, len
+
+
+class Inotify:
+    """The three inotify calls, via libc (the stdlib has no binding)."""
+
+    def __init__(self) -> None:
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        self.fd = self.libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self.fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
+
+    def add_watch(self, path: str, mask: int) -> int:
+        wd = self.libc.inotify_add_watch(self.fd, os.fsencode(path), ctypes.c_uint32(mask))
+        if wd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"inotify_add_watch {path}: {os.strerror(err)}")
+        return wd
+
+    def rm_watch(self, wd: int) -> None:
+        self.libc.inotify_rm_watch(self.fd, wd)  # EINVAL when the kernel already dropped it
+
+    def read(self) -> list[tuple[int, int, str]]:
+        """(wd, mask, name) of every queued event; [] when none."""
+        events: list[tuple[int, int, str]] = []
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return events
+            pos = 0
+            while pos + EVENT_HEADER.size <= len(data):
+                wd, mask, _cookie, length = EVENT_HEADER.unpack_from(data, pos)
+                name = data[pos + EVENT_HEADER.size : pos + EVENT_HEADER.size + length].split(b"\0", 1)[0]
+                events.append((wd, mask, os.fsdecode(name)))
+                pos += EVENT_HEADER.size + length
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class DirWatch:
+    """Watch a directory that may not exist yet, and may be replaced or mounted over.
+
+    Watches the target itself when it exists, else its deepest existing ancestor (for the
+    target's creation). ``ensure()`` is cheap (a few stats) and re-targets the watch whenever the
+    path now resolves to another inode; called on every event and on the periodic pass.
+    """
+
+    def __init__(self, inotify: Inotify, target: str) -> None:
+        self.inotify = inotify
+        self.target = target
+        self.wd: int | None = None
+        self.identity: tuple[str, int, int] | None = None
+
+    @property
+    def on_target(self) -> bool:
+        return self.identity is not None and self.identity[0] == self.target
+
+    def ensure(self) -> bool:
+        """(Re)place the watch; True when the watched directory changed."""
+        path = self.target
+        while True:
+            try:
+                st = os.stat(path)
+                if stat.S_ISDIR(st.st_mode):
+                    break
+            except OSError:
+                pass
+            parent = os.path.dirname(path)
+            if parent == path:
+                return False
+            path = parent
+        identity = (path, st.st_dev, st.st_ino)
+        if identity == self.identity:
+            return False
+        if self.wd is not None:
+            self.inotify.rm_watch(self.wd)
+            self.wd = None
+        try:
+            self.wd = self.inotify.add_watch(path, (DIR_EVENTS if path == self.target else PARENT_EVENTS) | IN_ONLYDIR)
+        except OSError as exc:
+            log.warning("cannot watch %s: %s", path, exc)
+            self.identity = None
+            return False
+        self.identity = identity
+        return True
+
+
+# -- the watcher ---------------------------------------------------------------------------------
+
+
+class Sink(Protocol):
+    """Where the watcher's results go (the Publisher)."""
+
+    def reset(self, inventory: Inventory) -> None: ...
+
+    def submit(self, changes: list[Change]) -> None: ...
+
+    def set_errors(self, errors: list[str]) -> None: ...
+
+
+class Watcher:
+    """Owns the netlink sockets (used from its own thread only) and the TopologyState."""
+
+    def __init__(
+        self,
+        node: str,
+        sink: Sink,
+        reconcile_seconds: float = 30.0,
+        proc_seconds: float = PROC_SECONDS,
+        named_dirs: Iterable[tuple[str, NamespaceKind]] = ns_places.NAMED_DIRS,
+        event_buffer: int = 8 << 20,
+    ) -> None:
+        self.node = node
+        self.sink = sink
+        self.reconcile_seconds = reconcile_seconds
+        self.proc_seconds = proc_seconds
+        self.named_dirs = tuple(named_dirs)
+        self.event_buffer = event_buffer
+        self.state = TopologyState(node)
+        self.discoverer: Discoverer | None = None
+        self.events: EventSocket | None = None
+        self.inotify: Inotify | None = None
+        self.dir_watches: list[DirWatch] = []
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._lock = threading.Lock()  # guards the request flags set from other threads
+        self._reconcile_requested = False
+        # per-batch work
+        self._dirty_links: set[Place] = set()
+        self._dirty_addrs: set[Place] = set()
+        self._ns_pass_due: float | None = None
+        self._ns_rechecks: list[float] = []
+        self._removed_nsids: list[int] = []
+        self._need_reconcile = False
+        self._unknown_nsids_seen: set[int] = set()
+        self._proc_pids: dict[int, list[int]] = {}
+        self.next_reconcile = 0.0
+        self.next_proc = 0.0
+        self.stats = {"events": 0, "overflows": 0, "reconciles": 0, "ns_passes": 0, "fetches": 0}
+        self._poller: select.poll | None = None
+        self.on_batch: Callable[[float], None] | None = None  # tests/bench: time of each publish
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def open(self) -> Inventory:
+        """Event socket first (nothing between the scan and the first event is lost), then scan."""
+        self.events = EventSocket(buffer_size=self.event_buffer)
+        _force_rcvbuf(self.events, self.event_buffer)
+        self.events.setblocking(False)
+        self.discoverer = Discoverer(self.node, self.named_dirs)
+        try:
+            self.inotify = Inotify()
+            self.dir_watches = [DirWatch(self.inotify, d) for d, _ in self.named_dirs]
+            for watch in self.dir_watches:
+                watch.ensure()
+        except OSError as exc:  # inotify exhausted: the /proc pass and reconcile still work
+            log.warning("no inotify (%s); namespaces are found by the periodic passes only", exc)
+            self.inotify = None
+        inventory = self._load_full()
+        self.sink.reset(inventory)
+        now = time.monotonic()
+        self.next_reconcile = now + self.reconcile_seconds
+        self.next_proc = now + self.proc_seconds
+        return inventory
+
+    def close(self) -> None:
+        for closer in (self.events, self.discoverer, self.inotify):
+            if closer is not None:
+                closer.close()
+        self.events = self.discoverer = self.inotify = None
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def wake(self) -> None:
+        """Interrupt the poll (stop, or a request from another thread)."""
+        with contextlib.suppress(OSError):  # a full pipe already wakes the loop
+            os.write(self._wake_w, b"x")
+
+    def request_reconcile(self) -> None:
+        with self._lock:
+            self._reconcile_requested = True
+        self.wake()
+
+    def run(self, stop: threading.Event) -> None:
+        """The loop: poll with a timeout to the next timer; no busy waiting."""
+        if self.events is None:
+            self.open()
+        while not stop.is_set():
+            self.poll_once(None, stop)
+
+    def poll_once(self, timeout: float | None = None, stop: threading.Event | None = None) -> None:
+        """Wait for input or the next timer (at most ``timeout`` s), then do what is due."""
+        assert self.events is not None
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.events.fileno(), select.POLLIN)
+            self._poller.register(self._wake_r, select.POLLIN)
+            if self.inotify is not None:
+                self._poller.register(self.inotify.fd, select.POLLIN)
+        wait = max(0.0, self._next_timer() - time.monotonic())
+        if timeout is not None:
+            wait = min(wait, timeout)
+        ready = {fd for fd, _ in self._poller.poll(wait * 1000.0)}
+        if stop is not None and stop.is_set():
+            return
+        if self._wake_r in ready:
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        if self.events.fileno() in ready:
+            self._read_events()
+        if self.inotify is not None and self.inotify.fd in ready:
+            self._read_inotify()
+        self.process(time.monotonic())
+
+    def _next_timer(self) -> float:
+        timers = [self.next_reconcile, self.next_proc]
+        if self._ns_pass_due is not None:
+            timers.append(self._ns_pass_due)
+        timers.extend(self._ns_rechecks)
+        return min(timers)
+
+    # -- input -----------------------------------------------------------------------------------
+
+    def _read_events(self) -> None:
+        assert self.events is not None
+        count = 0
+        while count < MAX_EVENTS_PER_READ:
+            try:
+                batch = self.events.read()
+            except BlockingIOError:
+                return
+            except Overflow:
+                self.stats["overflows"] += 1
+                self._need_reconcile = True
+                continue
+            except (ValueError, OSError) as exc:  # MalformedMessage is a ValueError
+                log.warning("unreadable netlink event (%s): rescanning", exc)
+                self._need_reconcile = True
+                continue
+            count += len(batch)
+            for event in batch:
+                self.handle_event(event)
+
+    def handle_event(self, event: Event) -> None:
+        """Record what an event says changed; the work happens once per batch in process()."""
+        self.stats["events"] += 1
+        if event.type in (RTM_NEWNSID, RTM_DELNSID):
+            if event.nsid is not None or event.subject_nsid is None:
+                return  # another namespace's own id space: not ours
+            if event.type == RTM_DELNSID:
+                self._removed_nsids.append(event.subject_nsid)
+                self._schedule_ns_pass(0.0)
+            elif event.subject_nsid not in self.state.inode_by_nsid:
+                self._schedule_ns_pass(0.0)  # something gave a namespace we do not know an id
+            return
+        inode = self.state.root_inode if event.nsid is None else self.state.inode_by_nsid.get(event.nsid)
+        if inode is None:
+            self._schedule_ns_pass(0.0)
+            return
+        if event.link is not None and event.type in (RTM_NEWLINK, RTM_DELLINK):
+            self._dirty_links.add((inode, event.link.ifindex))
+            if event.type == RTM_DELLINK and event.link.new_netnsid is not None and event.nsid is None:
+                # moved out of root: the id is in root's space, so the new place is known
+                target = self.state.inode_by_nsid.get(event.link.new_netnsid)
+                if target is None:
+                    self._schedule_ns_pass(0.0)
+                elif event.link.new_ifindex:
+                    self._dirty_links.add((target, event.link.new_ifindex))
+        elif event.addr is not None and event.type in (RTM_NEWADDR, RTM_DELADDR):
+            self._dirty_addrs.add((inode, event.addr.ifindex))
+
+    def _read_inotify(self) -> None:
+        assert self.inotify is not None
+        events = self.inotify.read()
+        if not events:
+            return
+        for watch in self.dir_watches:
+            watch.ensure()
+        self._schedule_ns_pass(0.0)
+        now = time.monotonic()
+        self._ns_rechecks = sorted({*self._ns_rechecks, *(now + d for d in NS_RECHECKS)})
+
+    def _schedule_ns_pass(self, delay: float) -> None:
+        due = time.monotonic() + delay
+        if self._ns_pass_due is None or due < self._ns_pass_due:
+            self._ns_pass_due = due
+
+    # -- work ------------------------------------------------------------------------------------
+
+    def process(self, now: float) -> None:
+        """Run whatever is due: reconcile, namespace pass, link re-reads; publish the changes."""
+        with self._lock:
+            if self._reconcile_requested:
+                self._reconcile_requested = False
+                self._need_reconcile = True
+        if len(self._dirty_links) + len(self._dirty_addrs) > MAX_PLACES_PER_BATCH:
+            self._need_reconcile = True
+        if self._need_reconcile or now >= self.next_reconcile:
+            self.reconcile()
+            return
+        changes: list[Change] = []
+        if self._removed_nsids:
+            for nsid in self._removed_nsids:
+                inode = self.state.inode_by_nsid.get(nsid)
+                if inode is not None:
+                    changes += self.state.remove_namespace(inode)
+            self._removed_nsids.clear()
+        if now >= self.next_proc:
+            self.next_proc = now + self.proc_seconds
+            for watch in self.dir_watches:
+                if watch.ensure():
+                    self._ns_pass_due = now
+            if self._proc_changed():
+                self._ns_pass_due = now
+        due_recheck = [t for t in self._ns_rechecks if t <= now]
+        if due_recheck:
+            self._ns_rechecks = [t for t in self._ns_rechecks if t > now]
+            self._ns_pass_due = now
+        if self._ns_pass_due is not None and self._ns_pass_due <= now:
+            self._ns_pass_due = None
+            changes += self.namespace_pass()
+        if self._dirty_links or self._dirty_addrs:
+            changes += self._refresh_places()
+        if changes:
+            self.sink.submit(order_changes(changes))
+            if self.on_batch is not None:
+                self.on_batch(time.monotonic())
+
+    def _refresh_places(self) -> list[Change]:
+        """Re-read dirty links (and what they point at / what points at them), recompute peers."""
+        state = self.state
+        links_only_addrs = self._dirty_addrs - self._dirty_links
+        dirty = set(self._dirty_links)
+        self._dirty_links.clear()
+        self._dirty_addrs.clear()
+        dirty |= {p for p in state.neighbours(dirty) if p in state.links}  # e.g. the unmoved end
+        fetched: dict[Place, tuple[Link | None, list[Addr]]] = {}
+        for place in dirty:
+            if place[0] not in state.namespaces:
+                continue
+            nsid = self._nsid_for(place[0])
+            if nsid is False:
+                continue
+            link = get_link(self._rtnl, nsid, place[1])
+            addrs = dump_addresses_of(self._rtnl, nsid, place[1]) if link is not None else []
+            fetched[place] = (link, addrs)
+            self.stats["fetches"] += 1
+        for place in links_only_addrs:
+            if place in fetched or place not in state.links or place[0] not in state.namespaces:
+                continue
+            nsid = self._nsid_for(place[0])
+            if nsid is False:
+                continue
+            fetched[place] = (state.links[place], dump_addresses_of(self._rtnl, nsid, place[1]))
+        # a fetched link naming an id we do not know: root's id for itself, or a new namespace
+        for link, _ in fetched.values():
+            if link is not None and link.link_netnsid is not None:
+                self._learn_nsid(link.link_netnsid)
+        affected = state.apply_links(fetched)
+        return state.recompute(affected)
+
+    @property
+    def _rtnl(self) -> RtnlSocket:
+        assert self.discoverer is not None
+        return self.discoverer.rtnl
+
+    def _nsid_for(self, inode: int) -> int | bool | None:
+        """The target nsid for requests about ``inode`` (None: root); False when it has none."""
+        if inode == self.state.root_inode:
+            return None
+        nsids = self.state.nsids_of.get(inode)
+        return min(nsids) if nsids else False
+
+    def _learn_nsid(self, nsid: int) -> None:
+        if nsid in self.state.inode_by_nsid or nsid in self._unknown_nsids_seen:
+            return
+        assert self.discoverer is not None
+        if self.discoverer._root_self_nsid() == nsid:
+            self.state._map_nsid(nsid, self.state.root_inode)
+            return
+        self._unknown_nsids_seen.add(nsid)
+        self._schedule_ns_pass(0.0)
+
+    def _proc_changed(self) -> bool:
+        """The cheap /proc pass: readdir and one stat per process; True when anything moved."""
+        return proc_pids() != self._proc_pids
+
+    def namespace_pass(self) -> list[Change]:
+        """Compare the namespaces on the host with the state; dump the new ones, drop the gone."""
+        assert self.discoverer is not None
+        self.stats["ns_passes"] += 1
+        errors: list[str] = []
+        found = ns_places.find_namespaces(errors, self.named_dirs)
+        self._proc_pids = _pids_of(found)
+        state = self.state
+        changes: list[Change] = []
+        seen: set[int] = set()
+        denied: list[str] = []
+        for place in sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode)):
+            seen.add(place.inode)
+            if place.inode in state.namespaces:
+                nsid = state.namespaces[place.inode].nsid
+                changes += state.update_namespace(ns_places.to_record(place, nsid))
+                state.paths[place.inode] = place.path
+                continue
+            if place.kind == "root":
+                continue
+            observed = self.discoverer.observe(place, denied, errors)
+            if observed is None:
+                continue
+            nsid = observed.record.nsid
+            if nsid is not None and state.inode_by_nsid.get(nsid, place.inode) != place.inode:
+                changes += state.remove_namespace(state.inode_by_nsid[nsid])  # died, id reused
+            changes += state.add_namespace(observed, place.path)
+            if nsid is not None:
+                self._unknown_nsids_seen.discard(nsid)
+        for inode in [i for i in state.namespaces if i not in seen]:
+            changes += state.remove_namespace(inode)
+        if denied:
+            errors.append(f"{len(denied)} namespaces could not be read ({', '.join(denied[:5])}...): {PRIVILEGE_HINT}")
+        if errors != state.errors:
+            state.errors = errors
+            self.sink.set_errors(errors)
+        return changes
+
+    def _load_full(self) -> Inventory:
+        assert self.discoverer is not None
+        observed, inode_by_nsid, paths, errors = full_scan(self.discoverer)
+        self.state.load(observed, inode_by_nsid, paths, errors)
+        self._proc_pids = proc_pids()
+        self._unknown_nsids_seen.clear()
+        return self.state.inventory()
+
+    def reconcile(self) -> list[Change]:
+        """Full scan; publish the difference to the state (normally nothing)."""
+        self.stats["reconciles"] += 1
+        self._need_reconcile = False
+        self._dirty_links.clear()
+        self._dirty_addrs.clear()
+        self._removed_nsids.clear()
+        self._ns_pass_due = None
+        # whatever is queued on the event socket predates the scan; the scan sees its effect
+        self._drain_events()
+        before = self.state.inventory()
+        after = self._load_full()
+        now = time.monotonic()
+        self.next_reconcile = now + self.reconcile_seconds
+        self.next_proc = now + self.proc_seconds
+        if before.errors != after.errors:
+            self.sink.set_errors(after.errors)
+        changes = diff_inventories(before, after)
+        if changes:
+            log.info("reconcile corrected %d records", len(changes))
+            self.sink.submit(changes)
+            if self.on_batch is not None:
+                self.on_batch(time.monotonic())
+        return changes
+
+    def _drain_events(self) -> None:
+        if self.events is None:
+            return
+        while True:
+            try:
+                self.events.read()
+            except BlockingIOError:
+                return
+            except (Overflow, ValueError):
+                continue
+            except OSError:
+                return
+
+
+def proc_pids(proc: str = ns_places.PROC, keep: int = ns_places.PIDS_KEPT) -> dict[int, list[int]]:
+    """inode -> lowest ``keep`` pids of every readable /proc/PID/ns/net: readdir + one stat each."""
+    out: dict[int, list[int]] = {}
+    try:
+        names = os.listdir(proc)
+    except OSError:
+        return out
+    for pid in sorted(int(n) for n in names if n.isdigit()):
+        try:
+            inode = os.stat(f"{proc}/{pid}/ns/net").st_ino
+        except OSError:
+            continue
+        pids = out.setdefault(inode, [])
+        if len(pids) < keep:
+            pids.append(pid)
+    return out
+
+
+def _pids_of(found: list[ns_places.Found]) -> dict[int, list[int]]:
+    return {f.inode: list(f.pids) for f in found if f.pids}
+
+
+def _force_rcvbuf(events: EventSocket, size: int) -> None:
+    """SO_RCVBUF is capped by net.core.rmem_max; as root SO_RCVBUFFORCE is not (fewer overflows)."""
+    with contextlib.suppress(OSError):
+        events.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
