@@ -69,6 +69,7 @@ NETNSA_NSID, NETNSA_FD = 1, 3
 NETNSA_NSID_NOT_ASSIGNED = -1
 
 RECV_BUFFER = 1 << 20
+SO_RCVBUFFORCE = 33  # asm-generic/socket.h
 DUMP_RETRIES = 5
 
 
@@ -364,11 +365,30 @@ class RtnlSocket:
             body += attr(IFLA_TARGET_NETNSID, struct.pack("=i", nsid))
         return self._dump(RTM_GETLINK, body, RTM_NEWLINK, parse_link)
 
-    def dump_addresses(self, nsid: int | None = None) -> list[Addr]:
-        body = IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    def dump_addresses(self, nsid: int | None = None, ifindex: int = 0) -> list[Addr]:
+        """Addresses of a namespace, or of one link (strict checking filters by ifa_index)."""
+        body = IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, ifindex)
         if nsid is not None:
             body += attr(IFA_TARGET_NETNSID, struct.pack("=i", nsid))
-        return self._dump(RTM_GETADDR, body, RTM_NEWADDR, parse_addr)
+        addresses = self._dump(RTM_GETADDR, body, RTM_NEWADDR, parse_addr)
+        return [a for a in addresses if a.ifindex == ifindex] if ifindex else addresses
+
+    def get_link(self, ifindex: int, nsid: int | None = None) -> Link | None:
+        """One link by ifindex (no dump, no IFLA_EXT_MASK); None when it or its namespace is gone."""
+        body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, ifindex, 0, 0)
+        if nsid is not None:
+            body += attr(IFLA_TARGET_NETNSID, struct.pack("=i", nsid))
+        seq = self._send(RTM_GETLINK, NLM_F_REQUEST, body)
+        found = None
+        try:
+            for kind, _flags, view, start, end in self._responses(seq):
+                if kind == RTM_NEWLINK:
+                    found = parse_link(view, start, end)
+        except NetlinkError as exc:
+            if exc.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET, errno.ENOENT):
+                return None
+            raise
+        return found
 
     def get_nsid(self, ns_fd: int) -> int | None:
         """The id this socket's namespace gives the namespace behind ``ns_fd``, if any.
@@ -418,7 +438,10 @@ class EventSocket:
     def __init__(self, groups: tuple[int, ...] = GROUPS, buffer_size: int = 8 << 20) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_size)
+            try:  # as root, not capped by net.core.rmem_max: a flood overflows later
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, buffer_size)
+            except PermissionError:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_size)
             self.sock.bind((0, 0))
             for group in groups:
                 self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)

@@ -37,21 +37,6 @@ def index_links(observed: list[ObservedNamespace]) -> dict[tuple[int, int], Link
     return {(ns.record.inode, link.ifindex): link for ns in observed for link in ns.links}
 
 
-Place = tuple[int | tuple[str, int], int]  # (namespace inode, or ("nsid", n) if unknown; ifindex)
-
-
-def claimed_places(ns: ObservedNamespace, inode_by_nsid: dict[int, int]) -> list[Place]:
-    """Where this namespace's veths say their peers are."""
-    places: list[Place] = []
-    for link in ns.links:
-        if link.kind == "veth" and link.link:
-            if link.link_netnsid is None:
-                places.append((ns.record.inode, link.link))
-            else:
-                places.append((inode_by_nsid.get(link.link_netnsid, ("nsid", link.link_netnsid)), link.link))
-    return places
-
-
 def assemble_interfaces(
     observed: list[ObservedNamespace],
     inode_by_nsid: dict[int, int],
