@@ -174,7 +174,12 @@ class CommandConsumer:
             except Exception as exc:  # broker away: keep trying, the watcher does not care
                 if self._stop:
                     break
-                log.warning("command queue %s unavailable (%s); retrying in %.1fs", self.queue_name, exc, delay)
+                log.warning(
+                    "command queue %s: %s (broker away, or an item kombu cannot decode); reconnecting in %.1fs",
+                    self.queue_name,
+                    exc,
+                    delay,
+                )
                 for _ in range(int(delay * 10)):
                     if self._stop:
                         break

@@ -1,5 +1,9 @@
 """Snapshot first, then coalesced deltas, numbered without gaps, signed, through a pluggable transport.
 
+Coalescing is leading-edge: a change after a quiet spell goes out at once, and what follows
+within NSMAP_COALESCE_MS travels in one delta when that window closes (the latest change per
+record wins), so a burst costs one message per window and a lone change costs no wait.
+
 Why it keeps a mirror of the published state: a snapshot asked for at any moment (a resync
 command, the broker coming back, a buffer overflow) must equal exactly the state that the
 messages before it built up, so the snapshot is cut from the mirror at the point in the stream
@@ -8,8 +12,10 @@ where it is numbered, never from a scan racing with the deltas.
 Why one message at a time: while the broker is down the head message is retried as is (same
 seq, same signature) and new changes pile up unnumbered, compacted by key, so numbering never
 has gaps and the buffer is bounded by the size of the inventory; when it overflows anyway, the
-pending changes are dropped and a snapshot replaces them. When the broker comes back after a
-failure a fresh snapshot follows, because a restarted Redis may have lost what it had queued.
+pending changes are dropped and a snapshot replaces them. After a few failed attempts the stuck
+message itself is replaced by a snapshot with its number. When the broker comes back after a
+failure a fresh snapshot follows (unless the message that got through was one), because a
+restarted Redis may have lost what it had queued.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ Change = dict[str, Any]
 INGEST_TASK = "nsmap.ingest"
 INGEST_QUEUE = "ingest"
 DEFAULT_BUFFER_LIMIT = 200_000  # distinct pending changes while the broker is away
-RETRY_MIN, RETRY_MAX = 0.2, 5.0
+RETRY_MIN, RETRY_MAX = 0.1, 2.0
+GIVE_UP_AFTER = 3  # failed attempts before a stuck delta or heartbeat becomes a snapshot
 
 
 class Transport(Protocol):
@@ -121,6 +128,7 @@ class Publisher:
         self.namespaces: dict[str, dict[str, Any]] = {}  # the mirror: state as published so far
         self.interfaces: dict[str, dict[str, Any]] = {}
         self.errors: list[str] = []
+        self.complete = True
         self.pending: dict[tuple[str, str], Change] = {}
         self.pending_since: float | None = None
         self.has_state = False
@@ -129,6 +137,7 @@ class Publisher:
         self.failures = 0
         self.retry_at = 0.0
         self.last_sent = clock()
+        self.last_delta = float("-inf")  # when the last delta was cut (coalescing window)
         self.dropped_changes = 0
         self.sent_counts = {"snapshot": 0, "delta": 0, "heartbeat": 0}
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # tests and benchmarks
@@ -144,6 +153,7 @@ class Publisher:
             self.namespaces = {n["key"]: n for n in data["namespaces"]}
             self.interfaces = {i["key"]: i for i in data["interfaces"]}
             self.errors = list(data["errors"])
+            self.complete = bool(data.get("complete", True))
             self.pending.clear()
             self.pending_since = None
             self.has_state = True
@@ -176,10 +186,11 @@ class Publisher:
                 self.need_snapshot = True
             self.cond.notify_all()
 
-    def set_errors(self, errors: list[str]) -> None:
-        """Errors travel only in snapshots (the protocol's deltas have no field for them)."""
+    def set_errors(self, errors: list[str], complete: bool = True) -> None:
+        """Errors and completeness travel only in snapshots (deltas have no field for them)."""
         with self.cond:
             self.errors = list(errors)
+            self.complete = complete
 
     def request_snapshot(self) -> None:
         """Publish a fresh snapshot as soon as possible (resync)."""
@@ -195,9 +206,15 @@ class Publisher:
         Returns (seconds until something is due or None for "wait for input", whether a head
         is ready to send).
         """
+        if self.failures and now < self.retry_at:
+            return self.retry_at - now, False
         if self.head is not None:
-            wait = self.retry_at - now
-            return (wait, False) if wait > 0 else (0.0, True)
+            if self.head[3] != "snapshot" or not (self.pending or self.need_snapshot):
+                return 0.0, True
+            # a snapshot still waiting to go out would be stale: cut it again, same number
+            self.seq = self.head[0] - 1
+            self.head = None
+            self.need_snapshot = True
         if not self.has_state:
             return None, False
         if self.need_snapshot:
@@ -209,17 +226,20 @@ class Publisher:
                 namespaces=list(self.namespaces.values()),
                 interfaces=list(self.interfaces.values()),
                 errors=list(self.errors),
+                complete=self.complete,
             )
             return 0.0, True
         if self.pending:
-            assert self.pending_since is not None
-            due = self.pending_since + self.coalesce
+            # leading edge: a change after a quiet spell goes at once; changes that follow within
+            # the window wait for its end and travel together (at most one delta per window)
+            due = self.last_delta + self.coalesce
             if now < due:
                 return due - now, False
-            changes = order_changes(self.pending.values())
+            changes = canonical_order(self.pending.values())
             self.pending.clear()
             self.pending_since = None
             self._make("delta", changes=changes)
+            self.last_delta = now
             return 0.0, True
         due = self.last_sent + self.heartbeat
         if now < due:
@@ -253,6 +273,13 @@ class Publisher:
                 self.retry_at = self.clock() + delay
                 if self.failures == 1 or self.failures % 20 == 0:
                     log.warning("cannot publish %s seq %d (%s); retrying, still watching", type_, seq, exc)
+                if self.failures >= GIVE_UP_AFTER and type_ != "snapshot" and self.head is not None:
+                    # A long outage (or a message the receiver keeps refusing): a snapshot of the
+                    # state so far takes the stuck message's place and number. Safe either way:
+                    # had it arrived, the snapshot equals the state it led to.
+                    self.head = None
+                    self.seq = seq - 1
+                    self.need_snapshot = True
             return delay
         with self.cond:
             self.head = None
@@ -302,11 +329,18 @@ class Publisher:
         return False
 
 
-def order_changes(changes: Iterable[Change]) -> list[Change]:
-    """Namespace upserts, interface upserts, interface removals, namespace removals.
+def canonical_order(changes: Iterable[Change]) -> list[Change]:
+    """The last change per record, namespace upserts first, then interface upserts, interface
+    removals, namespace removals.
 
-    Any order of distinct keys gives the same final state; this one never references a
-    namespace before it exists or after it is gone (the order diff_inventories uses).
+    Keeping only the last change per key makes any order of distinct keys give the same final
+    state (a namespace removed and found again in one batch stays); this order never references
+    a namespace before it exists or after it is gone (the order diff_inventories uses).
     """
+    last: dict[tuple[str, str], Change] = {}
+    for change in changes:
+        ident = (change["kind"], change["key"])
+        last.pop(ident, None)
+        last[ident] = change
     rank = {("upsert", "namespace"): 0, ("upsert", "interface"): 1, ("remove", "interface"): 2}
-    return sorted(changes, key=lambda c: rank.get((c["op"], c["kind"]), 3))
+    return sorted(last.values(), key=lambda c: rank.get((c["op"], c["kind"]), 3))

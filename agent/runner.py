@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,7 +45,9 @@ class AgentRunner:
         self.publisher = Publisher(
             transport, node, key=key, coalesce_ms=coalesce_ms, heartbeat_seconds=heartbeat_seconds
         )
-        self.watcher = Watcher(node, self.publisher, reconcile_seconds=reconcile_seconds, named_dirs=named_dirs)
+        self.reconcile_seconds = reconcile_seconds
+        self.named_dirs = tuple(named_dirs)
+        self.watcher = self._new_watcher()
         self.executor = CommandExecutor({"resync": self._resync})
         self.consumer = CommandConsumer(commands_url, node, self.executor) if commands_url else None
         self._stop = threading.Event()
@@ -75,21 +78,39 @@ class AgentRunner:
             self.consumer.start()
 
     def _watch(self) -> None:
+        """Run the watcher; if it ever fails, start a fresh one (full scan, new snapshot) after
+        a backoff rather than leaving a heartbeating agent that no longer watches."""
         try:
             self.watcher.open()
         except BaseException as exc:
             self._error = exc
+            self.watcher.close()
             self._started.set()
             return
         self._started.set()
-        try:
-            self.watcher.run(self._stop)
-        except Exception:
-            log.exception("the watcher failed; the agent stops")
-            self._error = sys.exc_info()[1]
-            self._stop.set()
-        finally:
-            self.watcher.close()
+        delay = 1.0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.watcher.run(self._stop)
+            except Exception:
+                log.exception("the watcher failed; restarting it with a full scan in %.0fs", delay)
+            finally:
+                self.watcher.close()
+            if self._stop.wait(delay):
+                break
+            delay = 1.0 if time.monotonic() - started > 300 else min(60.0, delay * 2)
+            self.watcher = self._new_watcher()
+            try:
+                self.watcher.open()  # publisher.reset(): the next message is a fresh snapshot
+            except Exception:
+                log.exception("the watcher cannot restart yet")
+                self.watcher.close()
+                self.watcher = self._new_watcher()
+                self._stop.wait(delay)
+
+    def _new_watcher(self) -> Watcher:
+        return Watcher(self.node, self.publisher, reconcile_seconds=self.reconcile_seconds, named_dirs=self.named_dirs)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop all threads, then give the publisher a moment to send what is pending."""

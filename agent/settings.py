@@ -49,14 +49,12 @@ class AgentSettings:
             parts.port  # noqa: B018  (raises on a bad port)
         except ValueError as exc:
             raise SettingsError(f"REDIS_URL={redis_url!r}: {exc}") from exc
-        key = env.get("NSMAP_NODE_KEY")
-        if key is not None:
-            key = key.strip()
-            if len(key) < MIN_KEY_LENGTH:
-                raise SettingsError(
-                    f"NSMAP_NODE_KEY is {len(key)} characters; a node key has at least {MIN_KEY_LENGTH} "
-                    "(`python manage.py nsmap_node add NAME` prints one); unset it to send unsigned"
-                )
+        key = (env.get("NSMAP_NODE_KEY") or "").strip()  # empty is unset (compose's ${VAR:-})
+        if key and len(key) < MIN_KEY_LENGTH:
+            raise SettingsError(
+                f"NSMAP_NODE_KEY is {len(key)} characters; a node key has at least {MIN_KEY_LENGTH} "
+                "(`python manage.py nsmap_node add NAME` prints one); unset it to send unsigned"
+            )
         return cls(
             node=node,
             redis_url=redis_url,

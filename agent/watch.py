@@ -22,31 +22,23 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import errno
 import logging
 import os
 import select
-import socket
 import stat
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from typing import Any, Protocol
 
 from agent import namespaces as ns_places
-from agent.discovery import KIND_ORDER, PRIVILEGE_HINT, Discoverer
+from agent.discovery import KIND_ORDER, Discoverer, report_denied
 from agent.netlink import (
-    IFA_TARGET_NETNSID,
-    IFADDRMSG,
-    IFINFOMSG,
-    IFLA_TARGET_NETNSID,
-    NLM_F_REQUEST,
     RTM_DELADDR,
     RTM_DELLINK,
     RTM_DELNSID,
-    RTM_GETLINK,
     RTM_NEWADDR,
     RTM_NEWLINK,
     RTM_NEWNSID,
@@ -57,12 +49,10 @@ from agent.netlink import (
     NetlinkError,
     Overflow,
     RtnlSocket,
-    attr,
-    parse_link,
 )
 from agent.peers import ObservedNamespace, assemble_interfaces
 from agent.protocol import Interface, Inventory, Namespace, NamespaceKind, diff_inventories
-from agent.publisher import order_changes
+from agent.publisher import canonical_order
 
 log = logging.getLogger("nsmap.agent.watch")
 
@@ -72,9 +62,11 @@ Token = tuple[str, int, int]  # ("i", inode, ifindex) or ("n", nsid, ifindex): w
 
 PROC_SECONDS = 2.0  # the /proc pass: readdir + one stat per process
 NS_RECHECKS = (0.02, 0.2, 1.0)  # `ip netns add` creates the file before it mounts it
+NS_PASS_MIN_INTERVAL = 0.05  # at most 20 namespace passes a second, however busy /run/netns is
 MAX_PLACES_PER_BATCH = 1500  # beyond this a full scan is cheaper than one GET per link
-MAX_EVENTS_PER_READ = 20000
-SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # bound one drain so timers still run during a flood
+SETTLE_QUIET = 0.0005  # a burst's next event comes within microseconds of the previous one
+SETTLE_MAX = 0.004  # never hold a burst's first event longer than this before working on it
+MAX_EVENTS_PER_READ = 20000  # bound one drain so timers still run during a flood
 
 
 class TopologyState:
@@ -93,6 +85,7 @@ class TopologyState:
         self.places_of: dict[int, set[Place]] = {}
         self.refs: dict[Token, set[Place]] = {}  # who points at a token
         self.errors: list[str] = []
+        self.complete = True
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -102,10 +95,14 @@ class TopologyState:
         inode_by_nsid: dict[int, int],
         paths: dict[int, str],
         errors: list[str],
+        complete: bool = True,
+        interfaces: list[Interface] | None = None,
     ) -> None:
-        """Replace everything with a full scan's result."""
+        """Replace everything with a full scan's result (the raw dumps and the id map); the
+        scan's own interface records when given (assembling them again costs a reconcile 15%)."""
         self.__init__(self.node)  # type: ignore[misc]
         self.errors = list(errors)
+        self.complete = complete
         for nsid, inode in inode_by_nsid.items():
             self._map_nsid(nsid, inode)
         for ns in observed:
@@ -120,14 +117,20 @@ class TopologyState:
                 by_index.setdefault(addr.ifindex, []).append(addr)
             for link in ns.links:
                 self._set_link((inode, link.ifindex), link, by_index.get(link.ifindex, []))
-        for interface in assemble_interfaces(observed, self.inode_by_nsid):
-            inode, ifindex = _place_of_key(interface.key)
-            self.interfaces[(inode, ifindex)] = interface
+        if interfaces is None:
+            interfaces = assemble_interfaces(observed, self.inode_by_nsid)
+        self.interfaces = {_place_of_key(i.key): i for i in interfaces}
 
     def inventory(self) -> Inventory:
         namespaces = sorted(self.namespaces.values(), key=lambda n: (KIND_ORDER[n.kind], n.names[:1], n.inode))
         interfaces = [self.interfaces[p] for p in sorted(self.interfaces)]
-        return Inventory(node=self.node, namespaces=namespaces, interfaces=interfaces, errors=list(self.errors))
+        return Inventory(
+            node=self.node,
+            namespaces=namespaces,
+            interfaces=interfaces,
+            errors=list(self.errors),
+            complete=self.complete,
+        )
 
     # -- indexes ---------------------------------------------------------------------------------
 
@@ -212,6 +215,35 @@ class TopologyState:
             if place[0] in self.namespaces:
                 self._set_link(place, link, addrs)
         return affected | self.neighbours(fetched)  # new pointers
+
+    def refresh(
+        self,
+        dirty_links: set[Place],
+        dirty_addrs: set[Place],
+        fetch_link: Callable[[Place], tuple[Link | None, list[Addr]] | None],
+        fetch_addrs: Callable[[Place], list[Addr] | None],
+    ) -> list[Change]:
+        """Re-read changed places, and the ends they were paired with (a moved end's partner
+        gets no event of its own), then recompute every record that may depend on them.
+
+        ``fetch_link`` returns (link or None when gone, its addresses), or None when the place
+        cannot be asked about; ``fetch_addrs`` likewise for addresses only.
+        """
+        dirty = set(dirty_links) | {p for p in self.neighbours(dirty_links) if p in self.links}
+        fetched: dict[Place, tuple[Link | None, list[Addr]]] = {}
+        for place in dirty:
+            if place[0] not in self.namespaces:
+                continue
+            got = fetch_link(place)
+            if got is not None:
+                fetched[place] = got
+        for place in dirty_addrs - set(fetched):
+            if place not in self.links:
+                continue  # its NEWLINK (or a rescan) brings the addresses along
+            addrs = fetch_addrs(place)
+            if addrs is not None:
+                fetched[place] = (self.links[place], addrs)
+        return self.recompute(self.apply_links(fetched))
 
     def recompute(self, places: Iterable[Place]) -> list[Change]:
         """Rebuild the interface records at ``places`` from stored links; the changes that made."""
@@ -304,70 +336,6 @@ class TopologyState:
 def _place_of_key(key: str) -> Place:
     _, inode, ifindex = key.split(":")
     return int(inode), int(ifindex)
-
-
-# -- netlink requests the lead's RtnlSocket does not offer (see docs/requests-agent-live.md) -----
-
-
-def get_link(rtnl: RtnlSocket, nsid: int | None, ifindex: int) -> Link | None:
-    """One link by ifindex (RTM_GETLINK, no dump, no IFLA_EXT_MASK); None when it is gone."""
-    body = IFINFOMSG.pack(0, 0, ifindex, 0, 0)
-    if nsid is not None:
-        body += attr(IFLA_TARGET_NETNSID, struct.pack("=i", nsid))
-    seq = rtnl._send(RTM_GETLINK, NLM_F_REQUEST, body)
-    try:
-        for kind, _flags, view, start, end in rtnl._responses(seq):
-            if kind == RTM_NEWLINK:
-                return parse_link(view, start, end)
-    except NetlinkError as exc:
-        if exc.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET, errno.ENOENT):
-            return None
-        raise
-    return None
-
-
-def dump_addresses_of(rtnl: RtnlSocket, nsid: int | None, ifindex: int) -> list[Addr]:
-    """The addresses of one link: a strict dump filtered by ifa_index (kernel >= 5.0)."""
-    from agent.netlink import RTM_GETADDR, parse_addr
-
-    body = IFADDRMSG.pack(0, 0, 0, 0, ifindex)
-    if nsid is not None:
-        body += attr(IFA_TARGET_NETNSID, struct.pack("=i", nsid))
-    try:
-        addrs = rtnl._dump(RTM_GETADDR, body, RTM_NEWADDR, parse_addr)
-    except NetlinkError as exc:
-        if exc.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET):
-            return []
-        raise
-    return [a for a in addrs if a.ifindex == ifindex]
-
-
-def full_scan(discoverer: Discoverer) -> tuple[list[ObservedNamespace], dict[int, int], dict[int, str], list[str]]:
-    """Discoverer.scan() keeping the raw dumps the watcher needs (mirrors its rules exactly)."""
-    errors: list[str] = []
-    found = ns_places.find_namespaces(errors, discoverer.named_dirs)
-    observed: list[ObservedNamespace] = []
-    inode_by_nsid: dict[int, int] = {}
-    paths: dict[int, str] = {}
-    denied: list[str] = []
-    for place in sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode)):
-        result = discoverer.observe(place, denied, errors)
-        if result is None:
-            continue
-        if result.record.nsid is not None:
-            stale = inode_by_nsid.get(result.record.nsid)
-            if stale is not None:
-                observed = [o for o in observed if o.record.inode != stale]
-            inode_by_nsid[result.record.nsid] = result.record.inode
-        observed.append(result)
-        paths[result.record.inode] = place.path
-    root_nsid = discoverer._root_self_nsid()
-    if root_nsid is not None and observed and observed[0].record.kind == "root":
-        inode_by_nsid[root_nsid] = observed[0].record.inode
-    if denied:
-        errors.append(f"{len(denied)} namespaces could not be read ({', '.join(denied[:5])}...): {PRIVILEGE_HINT}")
-    discoverer.inode_by_nsid = inode_by_nsid
-    return observed, inode_by_nsid, paths, errors
 
 
 # -- inotify through ctypes --------------------------------------------------------------------
@@ -478,7 +446,7 @@ class Sink(Protocol):
 
     def submit(self, changes: list[Change]) -> None: ...
 
-    def set_errors(self, errors: list[str]) -> None: ...
+    def set_errors(self, errors: list[str], complete: bool = True) -> None: ...
 
 
 class Watcher:
@@ -512,13 +480,22 @@ class Watcher:
         self._dirty_addrs: set[Place] = set()
         self._ns_pass_due: float | None = None
         self._ns_rechecks: list[float] = []
-        self._removed_nsids: list[int] = []
+        self._pending_paths: dict[str, int] = {}  # new directory entries not yet namespaces
+        self._last_ns_pass = 0.0
         self._need_reconcile = False
         self._unknown_nsids_seen: set[int] = set()
         self._proc_pids: dict[int, list[int]] = {}
         self.next_reconcile = 0.0
         self.next_proc = 0.0
-        self.stats = {"events": 0, "overflows": 0, "reconciles": 0, "ns_passes": 0, "fetches": 0}
+        self.stats: dict[str, float] = {
+            "events": 0,
+            "overflows": 0,
+            "reconciles": 0,
+            "forced": 0,
+            "ns_passes": 0,
+            "fetches": 0,
+        }
+        self.cpu: dict[str, float] = {}  # seconds of this thread's CPU per kind of work (benchmarks)
         self._poller: select.poll | None = None
         self.on_batch: Callable[[float], None] | None = None  # tests/bench: time of each publish
 
@@ -527,7 +504,6 @@ class Watcher:
     def open(self) -> Inventory:
         """Event socket first (nothing between the scan and the first event is lost), then scan."""
         self.events = EventSocket(buffer_size=self.event_buffer)
-        _force_rcvbuf(self.events, self.event_buffer)
         self.events.setblocking(False)
         self.discoverer = Discoverer(self.node, self.named_dirs)
         try:
@@ -550,14 +526,18 @@ class Watcher:
             if closer is not None:
                 closer.close()
         self.events = self.discoverer = self.inotify = None
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._lock:  # wake() from another thread must never write to a reused fd number
+            for fd in (self._wake_r, self._wake_w):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._wake_r = self._wake_w = -1
 
     def wake(self) -> None:
         """Interrupt the poll (stop, or a request from another thread)."""
-        with contextlib.suppress(OSError):  # a full pipe already wakes the loop
-            os.write(self._wake_w, b"x")
+        with self._lock, contextlib.suppress(OSError):  # a full pipe already wakes the loop
+            if self._wake_w >= 0:
+                os.write(self._wake_w, b"x")
 
     def request_reconcile(self) -> None:
         with self._lock:
@@ -594,6 +574,7 @@ class Watcher:
                 pass
         if self.events.fileno() in ready:
             self._read_events()
+            self._settle()
         if self.inotify is not None and self.inotify.fd in ready:
             self._read_inotify()
         self.process(time.monotonic())
@@ -606,6 +587,20 @@ class Watcher:
         return min(timers)
 
     # -- input -----------------------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Let the rest of a burst arrive before working: one `ip link add` queues the peer's
+        RTM_NEWLINK and then the device's, and a move queues DELLINK and NEWLINK; waiting while
+        events keep coming (each gap at most SETTLE_QUIET, all in all at most SETTLE_MAX) turns
+        them into one batch and one delta instead of a delta and a held one."""
+        assert self.events is not None
+        deadline = time.monotonic() + SETTLE_MAX
+        waiter = select.poll()
+        waiter.register(self.events.fileno(), select.POLLIN)
+        while (left := deadline - time.monotonic()) > 0:
+            if not waiter.poll(min(left, SETTLE_QUIET) * 1000.0):
+                return
+            self._read_events()
 
     def _read_events(self) -> None:
         assert self.events is not None
@@ -634,14 +629,19 @@ class Watcher:
             if event.nsid is not None or event.subject_nsid is None:
                 return  # another namespace's own id space: not ours
             if event.type == RTM_DELNSID:
-                self._removed_nsids.append(event.subject_nsid)
+                # a namespace died; the pass (not the id, which may be reused already) decides which
                 self._schedule_ns_pass(0.0)
             elif event.subject_nsid not in self.state.inode_by_nsid:
+                self._unknown_nsids_seen.discard(event.subject_nsid)  # a new holder of that id
                 self._schedule_ns_pass(0.0)  # something gave a namespace we do not know an id
             return
         inode = self.state.root_inode if event.nsid is None else self.state.inode_by_nsid.get(event.nsid)
         if inode is None:
-            self._schedule_ns_pass(0.0)
+            # a namespace with an id we have not found: look once; one we cannot find (held
+            # only by an fd or a private mount) is not looked for again until the next rescan
+            if event.nsid not in self._unknown_nsids_seen:
+                self._unknown_nsids_seen.add(event.nsid)  # type: ignore[arg-type]
+                self._schedule_ns_pass(0.0)
             return
         if event.link is not None and event.type in (RTM_NEWLINK, RTM_DELLINK):
             self._dirty_links.add((inode, event.link.ifindex))
@@ -649,22 +649,44 @@ class Watcher:
                 # moved out of root: the id is in root's space, so the new place is known
                 target = self.state.inode_by_nsid.get(event.link.new_netnsid)
                 if target is None:
-                    self._schedule_ns_pass(0.0)
+                    if event.link.new_netnsid not in self._unknown_nsids_seen:
+                        self._unknown_nsids_seen.add(event.link.new_netnsid)
+                        self._schedule_ns_pass(0.0)
                 elif event.link.new_ifindex:
                     self._dirty_links.add((target, event.link.new_ifindex))
         elif event.addr is not None and event.type in (RTM_NEWADDR, RTM_DELADDR):
             self._dirty_addrs.add((inode, event.addr.ifindex))
 
     def _read_inotify(self) -> None:
+        """Something changed in a namespace directory (or on the way to it): look again."""
         assert self.inotify is not None
         events = self.inotify.read()
         if not events:
             return
+        targets = {w.wd: w.target for w in self.dir_watches if w.on_target}
+        relevant = False
+        for wd, mask, name in events:
+            if wd in targets or wd < 0:  # wd -1: the inotify queue overflowed
+                relevant = True
+                if name and wd in targets and mask & (IN_CREATE | IN_MOVED_TO | IN_ATTRIB):
+                    self._pending_paths.setdefault(os.path.join(targets[wd], name), 0)
         for watch in self.dir_watches:
-            watch.ensure()
-        self._schedule_ns_pass(0.0)
+            if watch.ensure():  # an ancestor's event (e.g. /run's, while docker's dir is missing)
+                relevant = True  # matters only when the watch moved
+        if relevant:
+            self._schedule_ns_pass(0.0)
+
+    def _recheck_pending(self, found: list[ns_places.Found]) -> None:
+        """`ip netns add` creates the file, then mounts the namespace on it: a new entry that is
+        not a namespace yet is looked at again a few times before it counts as a stale file."""
+        names = {name for place in found for name in place.names}
         now = time.monotonic()
-        self._ns_rechecks = sorted({*self._ns_rechecks, *(now + d for d in NS_RECHECKS)})
+        for path, attempts in list(self._pending_paths.items()):
+            if os.path.basename(path) in names or not os.path.lexists(path) or attempts >= len(NS_RECHECKS):
+                del self._pending_paths[path]
+            else:
+                self._pending_paths[path] = attempts + 1
+                self._ns_rechecks.append(now + NS_RECHECKS[attempts])
 
     def _schedule_ns_pass(self, delay: float) -> None:
         due = time.monotonic() + delay
@@ -680,70 +702,81 @@ class Watcher:
                 self._reconcile_requested = False
                 self._need_reconcile = True
         if len(self._dirty_links) + len(self._dirty_addrs) > MAX_PLACES_PER_BATCH:
-            self._need_reconcile = True
+            self._need_reconcile = True  # a flood: one scan is cheaper than a GET per link
         if self._need_reconcile or now >= self.next_reconcile:
-            self.reconcile()
+            with self._timed("reconcile"):
+                self.reconcile()
             return
         changes: list[Change] = []
-        if self._removed_nsids:
-            for nsid in self._removed_nsids:
-                inode = self.state.inode_by_nsid.get(nsid)
-                if inode is not None:
-                    changes += self.state.remove_namespace(inode)
-            self._removed_nsids.clear()
         if now >= self.next_proc:
             self.next_proc = now + self.proc_seconds
             for watch in self.dir_watches:
                 if watch.ensure():
                     self._ns_pass_due = now
-            if self._proc_changed():
-                self._ns_pass_due = now
+            with self._timed("proc_pass"):
+                if self._proc_changed():
+                    self._ns_pass_due = now
         due_recheck = [t for t in self._ns_rechecks if t <= now]
         if due_recheck:
             self._ns_rechecks = [t for t in self._ns_rechecks if t > now]
             self._ns_pass_due = now
         if self._ns_pass_due is not None and self._ns_pass_due <= now:
-            self._ns_pass_due = None
-            changes += self.namespace_pass()
+            earliest = self._last_ns_pass + NS_PASS_MIN_INTERVAL  # bounds the cost of a storm
+            if now < earliest:
+                self._ns_pass_due = earliest
+            else:
+                self._ns_pass_due = None
+                with self._timed("ns_pass"):
+                    changes += self.namespace_pass()
         if self._dirty_links or self._dirty_addrs:
-            changes += self._refresh_places()
+            with self._timed("events"):
+                changes += self._refresh_places()
         if changes:
-            self.sink.submit(order_changes(changes))
+            self.sink.submit(canonical_order(changes))
             if self.on_batch is not None:
                 self.on_batch(time.monotonic())
 
+    @contextlib.contextmanager
+    def _timed(self, what: str) -> Iterator[None]:
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            self.cpu[what] = self.cpu.get(what, 0.0) + time.thread_time() - started
+
     def _refresh_places(self) -> list[Change]:
-        """Re-read dirty links (and what they point at / what points at them), recompute peers."""
-        state = self.state
-        links_only_addrs = self._dirty_addrs - self._dirty_links
-        dirty = set(self._dirty_links)
+        """Re-read the dirty places through the root socket and recompute what depends on them."""
+        dirty_links, dirty_addrs = set(self._dirty_links), set(self._dirty_addrs)
         self._dirty_links.clear()
         self._dirty_addrs.clear()
-        dirty |= {p for p in state.neighbours(dirty) if p in state.links}  # e.g. the unmoved end
-        fetched: dict[Place, tuple[Link | None, list[Addr]]] = {}
-        for place in dirty:
-            if place[0] not in state.namespaces:
-                continue
-            nsid = self._nsid_for(place[0])
-            if nsid is False:
-                continue
-            link = get_link(self._rtnl, nsid, place[1])
-            addrs = dump_addresses_of(self._rtnl, nsid, place[1]) if link is not None else []
-            fetched[place] = (link, addrs)
-            self.stats["fetches"] += 1
-        for place in links_only_addrs:
-            if place in fetched or place not in state.links or place[0] not in state.namespaces:
-                continue
-            nsid = self._nsid_for(place[0])
-            if nsid is False:
-                continue
-            fetched[place] = (state.links[place], dump_addresses_of(self._rtnl, nsid, place[1]))
-        # a fetched link naming an id we do not know: root's id for itself, or a new namespace
-        for link, _ in fetched.values():
-            if link is not None and link.link_netnsid is not None:
-                self._learn_nsid(link.link_netnsid)
-        affected = state.apply_links(fetched)
-        return state.recompute(affected)
+        return self.state.refresh(dirty_links, dirty_addrs, self._fetch_link, self._fetch_addrs)
+
+    def _fetch_link(self, place: Place) -> tuple[Link | None, list[Addr]] | None:
+        nsid = self._nsid_for(place[0])
+        if nsid is False:
+            return None
+        self.stats["fetches"] += 1
+        try:
+            link = self._rtnl.get_link(place[1], nsid)  # type: ignore[arg-type]
+            if link is None:
+                return None, []
+            addrs = self._rtnl.dump_addresses(nsid, place[1])  # type: ignore[arg-type]
+        except NetlinkError as exc:  # the namespace is going away: its DELNSID or a pass follows
+            log.debug("cannot re-read %s: %s", place, exc)
+            self._schedule_ns_pass(0.0)
+            return None
+        if link.link_netnsid is not None:
+            self._learn_nsid(link.link_netnsid)
+        return link, addrs
+
+    def _fetch_addrs(self, place: Place) -> list[Addr] | None:
+        nsid = self._nsid_for(place[0])
+        if nsid is False:
+            return None
+        try:
+            return self._rtnl.dump_addresses(nsid, place[1])  # type: ignore[arg-type]
+        except NetlinkError:
+            return None
 
     @property
     def _rtnl(self) -> RtnlSocket:
@@ -761,7 +794,7 @@ class Watcher:
         if nsid in self.state.inode_by_nsid or nsid in self._unknown_nsids_seen:
             return
         assert self.discoverer is not None
-        if self.discoverer._root_self_nsid() == nsid:
+        if self.discoverer.root_self_nsid() == nsid:
             self.state._map_nsid(nsid, self.state.root_inode)
             return
         self._unknown_nsids_seen.add(nsid)
@@ -776,8 +809,11 @@ class Watcher:
         assert self.discoverer is not None
         self.stats["ns_passes"] += 1
         errors: list[str] = []
-        found = ns_places.find_namespaces(errors, self.named_dirs)
+        gaps: list[str] = []
+        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
+        self._last_ns_pass = time.monotonic()
         self._proc_pids = _pids_of(found)
+        self._recheck_pending(found)
         state = self.state
         changes: list[Change] = []
         seen: set[int] = set()
@@ -802,17 +838,20 @@ class Watcher:
                 self._unknown_nsids_seen.discard(nsid)
         for inode in [i for i in state.namespaces if i not in seen]:
             changes += state.remove_namespace(inode)
-        if denied:
-            errors.append(f"{len(denied)} namespaces could not be read ({', '.join(denied[:5])}...): {PRIVILEGE_HINT}")
-        if errors != state.errors:
-            state.errors = errors
-            self.sink.set_errors(errors)
+        errors += gaps + report_denied(denied)
+        complete = not gaps and not denied
+        if (errors, complete) != (state.errors, state.complete):
+            state.errors, state.complete = errors, complete
+            self.sink.set_errors(errors, complete)
         return changes
 
     def _load_full(self) -> Inventory:
+        """Discoverer.scan_observed() (the one definition of a full inventory), keeping its raw dumps."""
         assert self.discoverer is not None
-        observed, inode_by_nsid, paths, errors = full_scan(self.discoverer)
-        self.state.load(observed, inode_by_nsid, paths, errors)
+        inventory, observed, inode_by_nsid, paths = self.discoverer.scan_observed()
+        self.state.load(
+            observed, dict(inode_by_nsid), paths, inventory.errors, inventory.complete, inventory.interfaces
+        )
         self._proc_pids = proc_pids()
         self._unknown_nsids_seen.clear()
         return self.state.inventory()
@@ -820,10 +859,10 @@ class Watcher:
     def reconcile(self) -> list[Change]:
         """Full scan; publish the difference to the state (normally nothing)."""
         self.stats["reconciles"] += 1
+        self.stats["forced"] += self._need_reconcile  # overflow, flood, unreadable event, request
         self._need_reconcile = False
         self._dirty_links.clear()
         self._dirty_addrs.clear()
-        self._removed_nsids.clear()
         self._ns_pass_due = None
         # whatever is queued on the event socket predates the scan; the scan sees its effect
         self._drain_events()
@@ -832,8 +871,8 @@ class Watcher:
         now = time.monotonic()
         self.next_reconcile = now + self.reconcile_seconds
         self.next_proc = now + self.proc_seconds
-        if before.errors != after.errors:
-            self.sink.set_errors(after.errors)
+        if (before.errors, before.complete) != (after.errors, after.complete):
+            self.sink.set_errors(after.errors, after.complete)
         changes = diff_inventories(before, after)
         if changes:
             log.info("reconcile corrected %d records", len(changes))
@@ -876,9 +915,3 @@ def proc_pids(proc: str = ns_places.PROC, keep: int = ns_places.PIDS_KEPT) -> di
 
 def _pids_of(found: list[ns_places.Found]) -> dict[int, list[int]]:
     return {f.inode: list(f.pids) for f in found if f.pids}
-
-
-def _force_rcvbuf(events: EventSocket, size: int) -> None:
-    """SO_RCVBUF is capped by net.core.rmem_max; as root SO_RCVBUFFORCE is not (fewer overflows)."""
-    with contextlib.suppress(OSError):
-        events.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)

@@ -1,0 +1,20 @@
+# One image for web (daphne), worker (celery) and agent (python -m agent run); see docker-compose.yml.
+FROM python:3.11-slim
+
+# iproute2: the agent's commands and `ip netns`; no compilers needed (all wheels are binary).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends iproute2 \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "webui.asgi:application"]

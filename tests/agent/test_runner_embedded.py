@@ -1,0 +1,98 @@
+"""Embedded mode: the server constructs AgentRunner with a callable transport and hands it
+commands in-process (webui.live.embedded); start/stop leave no thread behind."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from agent.protocol import validate_message
+from agent.publisher import CallableTransport
+from agent.runner import AgentRunner
+
+pytestmark = pytest.mark.kernel
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_it_streams_in_process_and_takes_commands(topo):
+    received: list[dict] = []
+    lock = threading.Lock()
+
+    def ingest(body: str, signature: str | None) -> None:
+        assert signature is None  # the embedded agent needs no key
+        with lock:
+            received.append(validate_message(json.loads(body)))
+
+    def count(kind: str) -> int:
+        with lock:
+            return sum(m["type"] == kind for m in received)
+
+    before = {t.name for t in threading.enumerate()}
+    runner = AgentRunner(CallableTransport(ingest), "embedded", heartbeat_seconds=0.3)
+    runner.start()
+    try:
+        assert wait_for(lambda: count("snapshot") == 1)
+        end = topo.name("e0")
+        a = topo.add_netns("a")
+        topo.veth(end, topo.root, "eth0", a)
+
+        def seen() -> bool:
+            with lock:
+                return any(
+                    c["kind"] == "interface"
+                    and c["op"] == "upsert"
+                    and c["data"]["name"] == end
+                    and c["data"]["peer_status"] == "resolved"
+                    for m in received
+                    if m["type"] == "delta"
+                    for c in m["changes"]
+                )
+
+        assert wait_for(seen)
+        assert wait_for(lambda: count("heartbeat") >= 1)
+
+        outcome = runner.handle_command(json.dumps({"v": 1, "type": "command", "command": "format", "id": "1"}))
+        assert outcome["ok"] is False
+        outcome = runner.handle_command(
+            json.dumps({"v": 1, "type": "command", "command": "resync", "id": str(uuid.uuid4())})
+        )
+        assert outcome["ok"] is True
+        assert wait_for(lambda: count("snapshot") == 2)
+        with lock:
+            seqs = [m["seq"] for m in received]
+        assert seqs == list(range(1, len(seqs) + 1))
+    finally:
+        runner.stop()
+    assert wait_for(lambda: {t.name for t in threading.enumerate()} <= before, timeout=5)
+
+
+def test_it_restarts_a_failed_watcher_with_a_fresh_snapshot():
+    received: list[dict] = []
+    runner = AgentRunner(CallableTransport(lambda body, sig: received.append(json.loads(body))), "embedded")
+    runner.start()
+    try:
+        assert wait_for(lambda: [m["type"] for m in received] == ["snapshot"])
+        broken = runner.watcher
+
+        def boom(_now: float) -> None:
+            raise RuntimeError("a bug")
+
+        broken.process = boom  # type: ignore[method-assign]
+        broken.wake()
+        assert wait_for(lambda: runner.watcher is not broken and len(received) >= 2, timeout=10)
+        assert received[1]["type"] == "snapshot" and received[1]["seq"] == 2
+        assert runner.failed is None
+    finally:
+        runner.stop()

@@ -1,0 +1,100 @@
+"""The pure diff (no database): real changes only, moves detected by MAC and kind, never guessed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from tests.factories import FIRST_INODE, ROOT_INODE, make_interface, make_inventory, remove, upsert
+from webui.topology import diff
+
+
+def _records(inventory) -> tuple[dict, dict]:
+    return (
+        {n.key: asdict(n) for n in inventory.namespaces},
+        {i.key: asdict(i) for i in inventory.interfaces},
+    )
+
+
+def test_it_finds_no_change_between_equal_states() -> None:
+    ns, ifs = _records(make_inventory(namespaces=3))
+    assert not diff.plan(ns, ifs, dict(ns), dict(ifs))
+
+
+def test_it_ignores_the_order_of_addresses() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    after = {k: dict(v) for k, v in ifs.items()}
+    key = f"if:{FIRST_INODE}:2"
+    after[key]["addresses"] = list(reversed(after[key]["addresses"]))
+    assert not diff.plan(ns, ifs, ns, after)
+
+
+def test_it_orders_namespace_additions_first_and_removals_last() -> None:
+    before_ns, before_if = _records(make_inventory(namespaces=1))
+    after_ns, after_if = _records(make_inventory(namespaces=2))
+    del after_ns[f"ns:{FIRST_INODE}"]
+    after_if = {k: v for k, v in after_if.items() if v["namespace"] != f"ns:{FIRST_INODE}"}
+    plan = diff.plan(before_ns, before_if, after_ns, after_if)
+    kinds = [(c.kind, c.action) for c in plan.changes]
+    assert kinds[0] == ("namespace", "added")
+    assert kinds[-1] == ("namespace", "removed")
+    assert kinds.index(("interface", "removed")) > kinds.index(("interface", "added"))
+
+
+def test_it_reports_a_moved_interface_once_as_moved() -> None:
+    ns, ifs = _records(make_inventory(namespaces=2))
+    old = ifs.pop(f"if:{FIRST_INODE}:2")
+    moved = dict(old, key=f"if:{FIRST_INODE + 1}:7", namespace=f"ns:{FIRST_INODE + 1}", ifindex=7)
+    after = {**ifs, moved["key"]: moved}
+    plan = diff.plan(ns, {**ifs, old["key"]: old}, ns, after)
+    assert [(c.action, c.key) for c in plan.changes] == [("moved", moved["key"])]
+    assert plan.changes[0].before["namespace"] == f"ns:{FIRST_INODE}"
+
+
+def test_it_does_not_guess_a_move_when_a_mac_is_ambiguous() -> None:
+    ns, ifs = _records(make_inventory(namespaces=3))
+    gone = [ifs.pop(f"if:{FIRST_INODE}:2"), ifs.pop(f"if:{FIRST_INODE + 1}:2")]
+    twins = [
+        asdict(make_interface(FIRST_INODE + 2, 8, "x", mac="02:aa:aa:aa:aa:aa")),
+        asdict(make_interface(FIRST_INODE + 2, 9, "y", mac="02:aa:aa:aa:aa:aa")),
+    ]
+    gone[0]["mac"] = gone[1]["mac"] = "02:aa:aa:aa:aa:aa"
+    before = {**ifs, **{g["key"]: g for g in gone}}
+    after = {**ifs, **{t["key"]: t for t in twins}}
+    actions = sorted(c.action for c in diff.plan(ns, before, ns, after).changes)
+    assert actions == ["added", "added", "removed", "removed"]
+
+
+def test_it_never_calls_a_loopback_a_move() -> None:
+    ns, ifs = _records(make_inventory(namespaces=2))
+    lo = ifs.pop(f"if:{FIRST_INODE}:1")
+    new_lo = asdict(make_interface(FIRST_INODE + 5, 1, "lo", "loopback", mac="00:00:00:00:00:00"))
+    after_ns = {**ns, f"ns:{FIRST_INODE + 5}": {**ns[f"ns:{FIRST_INODE}"], "key": f"ns:{FIRST_INODE + 5}"}}
+    plan = diff.plan(ns, {**ifs, lo["key"]: lo}, after_ns, {**ifs, new_lo["key"]: new_lo})
+    assert "moved" not in [c.action for c in plan.changes]
+
+
+def test_it_applies_delta_changes_in_order_and_cascades_namespace_removal() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    extra = make_interface(ROOT_INODE, 50, "tmp0")
+    after_ns, after_if = diff.apply_changes(
+        ns, ifs, [upsert(extra), remove("interface", extra.key), remove("namespace", f"ns:{FIRST_INODE}")]
+    )
+    assert f"ns:{FIRST_INODE}" not in after_ns
+    assert all(r["namespace"] != f"ns:{FIRST_INODE}" for r in after_if.values())
+    assert extra.key not in after_if
+
+
+def test_it_refuses_an_interface_of_an_unknown_namespace() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    stray = asdict(make_interface(FIRST_INODE + 40, 2, "eth0"))
+    with pytest.raises(diff.OutOfStep):
+        diff.plan(ns, ifs, ns, {**ifs, stray["key"]: stray})
+
+
+def test_it_normalizes_like_the_protocol_module() -> None:
+    for record in make_inventory(namespaces=2).interfaces:
+        data = asdict(record)
+        del data["altnames"], data["peer_note"]
+        assert diff.normalize("interface", data) == diff.check("interface", data)

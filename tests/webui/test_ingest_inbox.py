@@ -1,0 +1,80 @@
+"""Distributed mode's per-node inbox (real Redis): whoever holds the lock applies everything
+waiting, in order; a missing predecessor is waited for briefly, then a snapshot is asked for."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
+from webui.topology import tasks
+from webui.topology.models import Interface, Node
+
+pytestmark = pytest.mark.django_db
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch):
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS}: {exc}")
+    prefix = f"nsmap-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(tasks, "INBOX", prefix + ":inbox:{node}")
+    monkeypatch.setattr(tasks, "LOCK", prefix + ":lock:{node}")
+    yield client
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)
+
+
+def _push(client, message: tuple[str, str | None], at: float | None = None) -> None:
+    body, signature = message
+    client.rpush(tasks.INBOX.format(node="h1"), json.dumps([body, signature, at or time.time()]))
+
+
+def test_it_applies_everything_waiting_in_order(client, agent: FakeAgent) -> None:
+    snapshot = agent.snapshot(make_inventory("h1", namespaces=3))
+    deltas = [agent.delta([remove("interface", f"if:{FIRST_INODE + n}:1")]) for n in range(3)]
+    for message in [deltas[2], snapshot, deltas[0], deltas[1]]:
+        _push(client, message)
+    assert tasks.drain("h1", client) == 4
+    assert client.llen(tasks.INBOX.format(node="h1")) == 0 and not client.exists(tasks.LOCK.format(node="h1"))
+    node = Node.objects.get(name="h1")
+    assert node.last_seq == 4 and node.synced
+    assert Interface.objects.filter(name="lo").count() == 1
+
+
+def test_it_asks_for_a_snapshot_when_a_predecessor_never_comes(
+    client, agent: FakeAgent, sent_commands, django_capture_on_commit_callbacks
+) -> None:
+    _push(client, agent.snapshot(make_inventory("h1", namespaces=2)))
+    tasks.drain("h1", client)
+    agent.seq += 1  # lost
+    _push(client, agent.delta([remove("interface", f"if:{FIRST_INODE}:1")]))
+    start = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.drain("h1", client)
+    assert time.monotonic() - start >= tasks.GAP_WAIT * 0.8  # it waited for the missing one
+    assert [c["command"] for _, c in sent_commands] == ["resync"]
+    assert client.llen(tasks.INBOX.format(node="h1")) == 0
+
+
+def test_it_leaves_the_inbox_to_the_lock_holder(client, agent: FakeAgent) -> None:
+    client.set(tasks.LOCK.format(node="h1"), "someone-else", px=5000)
+    _push(client, agent.snapshot(make_inventory("h1", namespaces=1)))
+    assert tasks.drain("h1", client) == 0
+    assert Node.objects.get(name="h1").last_seq == 0
+    assert client.llen(tasks.INBOX.format(node="h1")) == 1
+
+
+def test_it_routes_by_the_claimed_node_only_when_it_is_a_name() -> None:
+    assert tasks.node_of('{"node": "h1"}') == "h1"
+    assert tasks.node_of('{"node": "../x y"}') is None
+    assert tasks.node_of("not json") is None and tasks.node_of(None) is None

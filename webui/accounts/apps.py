@@ -1,0 +1,8 @@
+"""App config for webui.accounts."""
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "webui.accounts"
+    label = "accounts"

@@ -1,0 +1,57 @@
+"""Roles are Django groups (viewer < operator < admin); superusers are admins.
+
+Kept here so that pages, templates and tests agree on one reading of the groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
+
+
+def user_roles(user: Any) -> list[str]:
+    """All roles a user holds, lowest first; a superuser holds every role."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.is_superuser:
+        return list(ROLES)
+    names = set(user.groups.values_list("name", flat=True))
+    return [r for r in ROLES if r in names]
+
+
+def top_role(user: Any) -> str | None:
+    """The highest role, for display ("admin", "operator", "viewer") or None."""
+    roles = user_roles(user)
+    return roles[-1] if roles else None
+
+
+def has_role(user: Any, role: str) -> bool:
+    """True when the user holds `role` or a higher one (an admin may do what an operator may)."""
+    held = user_roles(user)
+    if not held:
+        return False
+    return ROLES.index(held[-1]) >= ROLES.index(role)
+
+
+def role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: anonymous users go to the login page, signed-in users without the role get 403."""
+
+    def deco(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), "/login/")
+            if not has_role(request.user, role):
+                raise PermissionDenied(f"needs the {role} role")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return deco

@@ -1,0 +1,79 @@
+"""Page views. They only render templates: the data reaches the page by REST and WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse_lazy
+
+from .roles import has_role, top_role, user_roles
+
+LOGIN_URL = reverse_lazy("dashboard:login")
+
+# Namespaces above which the graph starts collapsed / the table is chosen for the user.
+COLLAPSE_THRESHOLD = 40
+TABLE_THRESHOLD = 400
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    """A positive integer from the query string (tests and power users override thresholds)."""
+    try:
+        value = int(request.GET.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return value if value >= 0 else default
+
+
+def _page(request: HttpRequest, initial_view: str) -> HttpResponse:
+    view = request.GET.get("view", initial_view)
+    if view not in ("auto", "graph", "table"):
+        view = initial_view
+    config: dict[str, Any] = {
+        "username": request.user.get_username(),
+        "roles": user_roles(request.user),
+        "apiBase": "/api/v1/",
+        "source": "ws",
+        "initialView": view,
+        "collapseThreshold": _int_param(request, "collapse", COLLAPSE_THRESHOLD),
+        "tableThreshold": _int_param(request, "table", TABLE_THRESHOLD),
+    }
+    return render(
+        request,
+        "nsmap/graph.html",
+        {
+            "config": config,
+            "active": "table" if initial_view == "table" else "graph",
+            "role": top_role(request.user),
+            "is_admin": has_role(request.user, "admin"),
+        },
+    )
+
+
+@login_required(login_url=LOGIN_URL)
+def graph(request: HttpRequest) -> HttpResponse:
+    """The live graph (switches to the table by itself when the graph would be unreadable)."""
+    return _page(request, "auto")
+
+
+@login_required(login_url=LOGIN_URL)
+def table(request: HttpRequest) -> HttpResponse:
+    """The same data as a sortable, filterable table."""
+    return _page(request, "table")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login with our template; a signed-in user goes straight to the graph."""
+
+    template_name = "nsmap/login.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("dashboard:graph")
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST-only logout (Django 5), back to the login page."""
+
+    next_page = reverse_lazy("dashboard:login")

@@ -1,0 +1,143 @@
+"""WebSocket /ws/topology/: the graph first, then numbered patches (docs/CONTRACTS.md).
+
+A client sees patches in order and without gaps: the consumer drops patches already contained
+in the graph it sent, holds back a patch that arrives before its predecessor (two workers can
+commit in one order and broadcast in the other) and, when a hole is not filled quickly, sends
+the whole graph again. A watchdog re-joins the group (a restarted Redis forgets groups) and
+compares the stored graph version with what the client has, so a lost broadcast costs at most
+a few seconds and a fresh graph, never a silently wrong page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from webui.live import embedded
+from webui.live.broadcast import GROUP
+from webui.topology.ingest import mark_stale
+from webui.topology.queries import current_seq, load_graph
+
+log = logging.getLogger("nsmap.live")
+
+CLOSE_UNAUTHENTICATED = 4401
+HOLE_WAIT = 0.5  # seconds a missing patch may be late before the client gets the whole graph
+
+
+def _check() -> int:
+    """The stored graph version, after marking silent nodes stale (cheap when none is due;
+    this makes staleness visible in distributed mode even without celery beat)."""
+    mark_stale()
+    return current_seq()
+
+
+def _load_graph() -> dict[str, Any]:
+    mark_stale()
+    return load_graph()
+
+
+class TopologyConsumer(AsyncWebsocketConsumer):
+    last_seq: int = 0
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if settings.EMBEDDED:
+            embedded.set_server_loop(asyncio.get_running_loop())
+        self.pending: dict[int, str] = {}
+        self.hole_since: float | None = None
+        self.behind_since: float | None = None
+        self.sending = asyncio.Lock()
+        await self.channel_layer.group_add(GROUP, self.channel_name)
+        await self.accept()
+        await self.send_graph()
+        self.watchdog = asyncio.create_task(self._watch())
+
+    async def disconnect(self, code: int) -> None:
+        watchdog = getattr(self, "watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watchdog
+        with contextlib.suppress(Exception):
+            await self.channel_layer.group_discard(GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            message = None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "resync":
+            await self.send_graph()
+        elif kind == "ping":
+            await self.send(text_data=json.dumps({"type": "pong", "seq": self.last_seq}))
+        else:
+            await self.send(text_data=json.dumps({"type": "error", "error": "expected {'type': 'resync'|'ping'}"}))
+
+    async def send_graph(self) -> None:
+        async with self.sending:
+            graph = await database_sync_to_async(_load_graph)()
+            seq = graph["seq"]
+            await self.send(text_data=json.dumps({"type": "graph", "seq": seq, "graph": graph}, separators=(",", ":")))
+            self.last_seq = seq
+            self.pending = {s: t for s, t in self.pending.items() if s > seq}
+            self.hole_since = None
+            self.behind_since = None
+            await self._flush()
+
+    async def topology_patch(self, event: dict[str, Any]) -> None:
+        """Group message from webui.live.broadcast: {"seq", "text"}."""
+        seq = event["seq"]
+        async with self.sending:
+            if seq <= self.last_seq:
+                return
+            self.pending[seq] = event["text"]
+            await self._flush()
+            if self.pending and self.hole_since is None:
+                self.hole_since = time.monotonic()
+
+    async def _flush(self) -> None:
+        while self.last_seq + 1 in self.pending:
+            self.last_seq += 1
+            await self.send(text_data=self.pending.pop(self.last_seq))
+        if not self.pending:
+            self.hole_since = None
+
+    async def _watch(self) -> None:
+        interval = settings.NSMAP_WS_CHECK_SECONDS
+        next_check = time.monotonic() + interval
+        while True:
+            await asyncio.sleep(HOLE_WAIT / 2 if self.pending else min(interval, HOLE_WAIT))
+            try:
+                now = time.monotonic()
+                if self.hole_since is not None and now - self.hole_since >= HOLE_WAIT:
+                    log.info("patch %d missing for %.1fs: sending the graph again", self.last_seq + 1, HOLE_WAIT)
+                    await self.send_graph()
+                    continue
+                if now < next_check:
+                    continue
+                next_check = now + interval
+                await self.channel_layer.group_add(GROUP, self.channel_name)
+                stored = await database_sync_to_async(_check)()
+                if stored <= self.last_seq:
+                    self.behind_since = None
+                elif self.behind_since is None:
+                    self.behind_since = now  # maybe a patch in flight: look again next time
+                else:
+                    log.info("client at %d, graph at %d: sending the graph again", self.last_seq, stored)
+                    await self.send_graph()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep watching; a transient database or Redis error is no reason to stop
+                log.exception("websocket watchdog")

@@ -1,0 +1,314 @@
+"""Django settings for nsmap, read only from the environment (with embedded-mode defaults).
+
+Two modes, chosen by REDIS_URL:
+- unset: embedded. SQLite in the project root, the in-memory channel layer, Celery eager. One
+  process (``manage.py nsmap_serve``) runs the server and the local agent.
+- set: distributed. Redis is the Celery broker and the channels-redis layer; DATABASE_URL usually
+  points at PostgreSQL; agents sign their messages with their node key.
+
+Nonsense in the environment raises ImproperlyConfigured at import time with the variable's name,
+so that a mistyped value fails at start instead of half-working.
+
+Variables:
+  DEBUG              0/1/true/false/yes/no/on/off (default off)
+  SECRET_KEY         required in distributed mode unless DEBUG is on; in embedded mode a key is
+                     generated once and kept in var/secret_key (mode 0600)
+  ALLOWED_HOSTS      comma separated (default "127.0.0.1,localhost,[::1]"; "*" allowed)
+  CSRF_TRUSTED_ORIGINS comma separated origins (scheme://host[:port]), default none
+  DATABASE_URL       dj-database-url form (default sqlite:///<project>/db.sqlite3)
+  REDIS_URL          redis://, rediss:// or unix:// URL; unset = embedded mode
+  NODE_NAME          this host's node name for the local agent (default: the hostname)
+  NSMAP_STALE_AFTER  seconds without a heartbeat before a node is "stale" (default 20)
+  NSMAP_INGEST_BATCH 0/1: distributed workers drain a per-node inbox in batches (default 1)
+  NSMAP_WS_CHECK_SECONDS how often an open WebSocket checks that it missed no patch (2)
+  NSMAP_VISIBILITY_TIMEOUT seconds before an unacknowledged Celery message is redelivered (60)
+  NSMAP_LOG_LEVEL    root log level (default INFO)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("NSMAP_VAR_DIR", str(BASE_DIR / "var")))
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A boolean variable; anything but the usual spellings is an error, not False."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def env_number(name: str, default: float, *, minimum: float = 0.0, integer: bool = False) -> float:
+    """A positive number of seconds (or a count); a word or a negative value is an error."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value: float = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < minimum:  # NaN, inf
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a finite number >= {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# -- mode ------------------------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "").strip() or None
+if REDIS_URL is not None:
+    _redis = urlsplit(REDIS_URL)
+    if _redis.scheme not in ("redis", "rediss", "unix") or (_redis.scheme != "unix" and not _redis.hostname):
+        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} is not a redis://host[:port][/db] URL")
+    try:
+        _redis.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} has a bad port") from None
+EMBEDDED = REDIS_URL is None
+
+DEBUG = env_bool("DEBUG", False)
+
+NODE_NAME = os.environ.get("NODE_NAME", "").strip() or socket.gethostname().split(".")[0]
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", NODE_NAME):
+    raise ImproperlyConfigured(
+        f"NODE_NAME={NODE_NAME!r}: use 1-63 letters, digits, '.', '_' or '-' (it names a Celery queue)"
+    )
+
+NSMAP_STALE_AFTER = env_number("NSMAP_STALE_AFTER", 20.0, minimum=1.0)
+NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
+NSMAP_WS_CHECK_SECONDS = env_number("NSMAP_WS_CHECK_SECONDS", 2.0, minimum=0.1)
+NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimum=1, integer=True))
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else (embedded or DEBUG) one generated once and stored."""
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            raise ImproperlyConfigured("SECRET_KEY is too short: use 50 or more random characters")
+        return key
+    if not EMBEDDED and not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required in distributed mode (REDIS_URL is set): every web and worker "
+            "process must share it; use 50 or more random characters"
+        )
+    path = VAR_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+try:
+    SECRET_KEY = _secret_key()
+except FileExistsError:  # another process created it between our read and write
+    SECRET_KEY = (VAR_DIR / "secret_key").read_text().strip()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not re.match(r"^https?://", _origin):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS entry {_origin!r} must start with http:// or https://")
+
+# -- apps ------------------------------------------------------------------------------------------
+
+
+def _have_dashboard() -> bool:
+    """The dashboard app is written in parallel; the project must work before it lands."""
+    return (BASE_DIR / "webui" / "dashboard" / "apps.py").exists()
+
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "webui.accounts",
+    "webui.topology",
+    "webui.changelog",
+    "webui.live",
+]
+if _have_dashboard():
+    INSTALLED_APPS.append("webui.dashboard")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webui.urls"
+ASGI_APPLICATION = "webui.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# -- database --------------------------------------------------------------------------------------
+
+_database_url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+try:
+    _database = dj_database_url.parse(_database_url, conn_max_age=0 if EMBEDDED else 60, conn_health_checks=True)
+except Exception as exc:  # dj-database-url raises several types for a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL={_database_url!r} is not a database URL: {exc}") from None
+if not _database.get("ENGINE"):
+    raise ImproperlyConfigured(f"DATABASE_URL={_database_url!r}: unknown database scheme")
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # The agent thread writes while Daphne reads: wait for the lock instead of failing at once,
+    # and use WAL so that readers never block the writer.
+    _database.setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side parameter binding: a snapshot's multi-row INSERTs carry tens of thousands of
+    # parameters, which client-side binding (psycopg 3's default in Django) quotes one by one.
+    _database.setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# -- auth ------------------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# -- i18n / static ---------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+with contextlib.suppress(OSError):  # whitenoise warns at every start when the directory is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Serve straight from STATICFILES_DIRS (no collectstatic step needed for `make run`).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# -- channels --------------------------------------------------------------------------------------
+
+if EMBEDDED:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 defaults to socket_timeout=5, the same 5 s channels-redis blocks in BZPOPMIN
+            # while a consumer waits: an idle WebSocket would die every 5 s. Keepalive notices a
+            # dead Redis; the consumer's watchdog re-joins the group after a Redis restart.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_keepalive": True}],
+                "capacity": 1000,
+                "expiry": 60,
+                "group_expiry": 86400,
+            },
+        }
+    }
+
+# -- celery (webui/celery.py reads the CELERY_ names) --------------------------------------------
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED
+CELERY_TASK_EAGER_PROPAGATES = EMBEDDED
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": NSMAP_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
+CELERY_TASK_ROUTES = {
+    "nsmap.ingest": {"queue": "ingest"},
+    "nsmap.mark_stale": {"queue": "ingest"},
+    "nsmap.drain_inboxes": {"queue": "ingest"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_BEAT_SCHEDULE = {
+    "nsmap-mark-stale": {"task": "nsmap.mark_stale", "schedule": max(1.0, NSMAP_STALE_AFTER / 2)},
+    "nsmap-drain-inboxes": {"task": "nsmap.drain_inboxes", "schedule": 10.0},
+}
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+
+# -- logging ---------------------------------------------------------------------------------------
+
+_log_level = os.environ.get("NSMAP_LOG_LEVEL", "INFO").upper()
+if _log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"NSMAP_LOG_LEVEL={_log_level!r} is not a log level")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _log_level},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}

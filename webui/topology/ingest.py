@@ -1,0 +1,837 @@
+"""The ingest service: one agent message in, the observed state and the change log updated in one
+transaction, a numbered patch broadcast after commit.
+
+Rules (docs/CONTRACTS.md, issue 3):
+- A message is checked before anything is written: JSON, protocol shape, a known node, its HMAC
+  (unless ``trusted``: the embedded in-process agent), not from a retired run, not replayed
+  (seq <= last seq of the same run). A rejection is logged on ``nsmap.ingest`` at WARNING as
+  ``ingest rejected node=X reason=...`` and writes nothing.
+- A snapshot is applied as a diff against the stored rows, so the change log gets only real
+  changes; a delta is applied to the rows it touches. Both in one transaction.
+- A gap (seq != last + 1) or a new run that does not start with a snapshot is not applied: the
+  server asks that agent for a snapshot (after commit) and ignores deltas until it arrives.
+  With ``final=False`` (a Celery delivery that can be retried) a gap is reported as
+  ``status="gap"`` without writing, because the missing message may just be late in another worker.
+- Every accepted message counts as a heartbeat. Patches are numbered by GraphVersion, locked and
+  incremented inside the transaction, so numbers have no gaps across workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agent import signing
+from agent.protocol import ProtocolError, validate_message
+from webui.changelog.models import ChangeRecord
+from webui.live.broadcast import broadcast_patch
+from webui.topology import agents, diff
+from webui.topology.graph import build_patch
+from webui.topology.models import GraphVersion, Interface, Namespace, Node, NodeState
+from webui.topology.records import (
+    INTERFACE_VALUES,
+    NAMESPACE_VALUES,
+    display_name,
+    interface_columns,
+    interface_record,
+    namespace_columns,
+    namespace_record,
+)
+
+log = logging.getLogger("nsmap.ingest")
+
+Status = Literal["applied", "unchanged", "heartbeat", "waiting", "resync", "gap", "rejected"]
+RESYNC_INTERVAL = timedelta(seconds=5)  # ask again for a snapshot at most this often
+RETIRED_RUNS_KEPT = 20
+BATCH = 500
+
+NAMESPACE_UPDATE = ("inode", "dev", "kind", "names", "pids", "container_id", "nsid", "label", "changed")
+INTERFACE_UPDATE = (
+    "key",
+    "namespace",
+    "ifindex",
+    "name",
+    "kind",
+    "mac",
+    "mtu",
+    "operstate",
+    "up",
+    "addresses",
+    "altnames",
+    "alias",
+    "peer_ifindex",
+    "peer_status",
+    "peer_note",
+    "master_key",
+    "peer_key",
+    "changed",
+)
+
+
+NODE_FIELDS = (
+    "run",
+    "last_seq",
+    "synced",
+    "retired_runs",
+    "resync_requested",
+    "last_heartbeat",
+    "last_message_time",
+    "state",
+    "complete",
+    "errors",
+    "changed",
+)
+
+
+@dataclass(slots=True)
+class Result:
+    """What happened to a message (the Celery task logs it; tests assert on it)."""
+
+    status: Status
+    reason: str = ""
+    node: str | None = None
+    graph_seq: int | None = None
+    changes: int = 0
+    resync_requested: bool = False
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, node: str | None = None) -> None:
+        super().__init__(reason)
+        self.node = node
+
+
+@dataclass(slots=True)
+class _Effects:
+    """What one transaction produced, for the patch and the change log."""
+
+    host_changes: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+    plan: diff.Plan = field(default_factory=diff.Plan)
+    upserted_ns: set[str] = field(default_factory=set)
+    removed_ns: set[str] = field(default_factory=set)
+    affected_if_ids: set[int] = field(default_factory=set)
+    removed_if: set[str] = field(default_factory=set)
+
+    def changed_graph(self) -> bool:
+        return bool(self.host_changes or self.plan or self.affected_if_ids or self.removed_if or self.removed_ns)
+
+
+def ingest(body: str | bytes, signature: str | None, *, trusted: bool = False, final: bool = True) -> Result:
+    """Apply one agent message; never raises for a bad message (it is rejected and logged)."""
+    results, _leftover = ingest_batch([(body, signature)], trusted=trusted, final=final)
+    result = results[0]
+    assert result is not None
+    return result
+
+
+def ingest_batch(
+    items: list[tuple[str | bytes, str | None]], *, trusted: bool = False, final: bool = True
+) -> tuple[list[Result], list[int]]:
+    """Apply several messages in one transaction per node, in sequence order.
+
+    Consecutive in-step deltas and heartbeats of one run are merged into one delta: one plan,
+    one patch, change records numbered with the last message's seq. This is how a worker
+    catches up with a flood (webui.topology.tasks drains a node's inbox in batches). Returns a
+    result per item and the indexes of items not applied because a gap may still fill
+    (``final=False``; their result says "gap"); the caller offers those again later.
+    """
+    results: list[Result | None] = [None] * len(items)
+    by_node: dict[str, list[_Message]] = {}
+    for index, (body, signature) in enumerate(items):
+        try:
+            raw, data = _parse(body)
+        except Rejected as exc:
+            results[index] = _reject(exc, None)
+            continue
+        by_node.setdefault(data["node"], []).append(_Message(index, raw, data, signature))
+    leftover: list[int] = []
+    for name, messages in by_node.items():
+        leftover += _ingest_node(name, messages, results, trusted=trusted, final=final)
+    return [r if r is not None else Result("rejected", "not processed") for r in results], leftover
+
+
+@dataclass(slots=True)
+class _Message:
+    index: int
+    raw: bytes
+    data: dict[str, Any]
+    signature: str | None
+
+    @property
+    def run(self) -> str:
+        return self.data["run"]
+
+    @property
+    def seq(self) -> int:
+        return self.data["seq"]
+
+    @property
+    def type(self) -> str:
+        return self.data["type"]
+
+
+def _reject(exc: Rejected, node: str | None) -> Result:
+    reason = str(exc)
+    node = node or exc.node
+    log.warning("ingest rejected node=%s reason=%s", _printable(node), _printable(reason, 300))
+    return Result("rejected", reason, node)
+
+
+def _ingest_node(
+    name: str, messages: list[_Message], results: list[Result | None], *, trusted: bool, final: bool
+) -> list[int]:
+    def reject_all(reason: str) -> list[int]:
+        for m in messages:
+            results[m.index] = _reject(Rejected(reason), name)
+        return []
+
+    if trusted and name != settings.NODE_NAME:
+        return reject_all(f"other node: the local agent speaks for {settings.NODE_NAME!r}, not {name!r}")
+    now = timezone.now()
+    after_commit: list[Any] = []
+    leftover: list[int] = []
+    with transaction.atomic():
+        node = _lock_node(name, create=trusted)
+        if node is None:
+            return reject_all("unknown node (register it with `manage.py nsmap_node add NAME`)")
+        accepted: list[_Message] = []
+        for m in messages:
+            try:
+                if not trusted:
+                    _authenticate(node, m)
+                accepted.append(m)
+            except Rejected as exc:
+                results[m.index] = _reject(exc, name)
+        runs: dict[str, int] = {}
+        for m in accepted:
+            runs.setdefault(m.run, len(runs))
+        accepted.sort(key=lambda m: (runs[m.run], m.seq))
+        i = 0
+        while i < len(accepted):
+            m = accepted[i]
+            if m.run in node.retired_runs:
+                results[m.index] = _reject(Rejected(f"message from an earlier run {m.run} (seq {m.seq})"), name)
+                i += 1
+                continue
+            if m.run == node.run and m.seq <= node.last_seq:
+                results[m.index] = _reject(Rejected(f"stale seq {m.seq} <= {node.last_seq} (replay)"), name)
+                i += 1
+                continue
+            new_run = m.run != node.run
+            in_step = not new_run and m.seq == node.last_seq + 1 and node.synced
+            if m.type != "snapshot" and not in_step and not final and (new_run or m.seq != node.last_seq + 1):
+                reason = f"seq {m.seq} after {node.last_seq} of run {node.run or '-'}"
+                for rest in accepted[i:]:
+                    results[rest.index] = Result("gap", reason, name)
+                    leftover.append(rest.index)
+                break
+            j = i + 1
+            if in_step and m.type != "snapshot":
+                while (
+                    j < len(accepted)
+                    and accepted[j].run == m.run
+                    and accepted[j].seq == accepted[j - 1].seq + 1
+                    and accepted[j].type != "snapshot"
+                ):
+                    j += 1
+            group = accepted[i:j]
+            callbacks: list[Any] = []
+            try:
+                with transaction.atomic():  # a savepoint: a rejected group writes nothing
+                    result = _apply_group(node, group, now, callbacks)
+                after_commit += callbacks
+            except Rejected as exc:
+                node.refresh_from_db()
+                result = _reject(exc, name)
+            for g in group:
+                results[g.index] = result
+            i = j
+        for callback in after_commit:
+            transaction.on_commit(callback)
+    return leftover
+
+
+def _printable(text: str | None, limit: int = 63) -> str:
+    """A log-safe rendering of text taken from an unverified message (no newlines, bounded)."""
+    if text is None:
+        return "?"
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,63}", text):
+        return text
+    return repr(text[:limit]) if len(text) > limit or not text.isprintable() else text
+
+
+def _parse(body: str | bytes) -> tuple[bytes, dict[str, Any]]:
+    if isinstance(body, bytes):
+        raw = body
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejected("malformed: body is not UTF-8") from None
+    elif isinstance(body, str):
+        text = body
+        raw = body.encode("utf-8", "surrogatepass")
+    else:
+        raise Rejected(f"malformed: body is {type(body).__name__}, not JSON text")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise Rejected(f"malformed JSON: {exc}") from None
+    node = data.get("node") if isinstance(data, dict) and isinstance(data.get("node"), str) else None
+    try:
+        validate_message(data)
+    except (ProtocolError, TypeError, ValueError, AttributeError) as exc:
+        raise Rejected(f"protocol error: {exc}", node) from None
+    return raw, data
+
+
+def _lock_node(name: str, *, create: bool) -> Node | None:
+    node = Node.objects.select_for_update().filter(name=name).first()
+    if node is None and create:
+        Node.objects.get_or_create(name=name)
+        node = Node.objects.select_for_update().get(name=name)
+    return node
+
+
+def _authenticate(node: Node, m: _Message) -> None:
+    if not node.key:
+        raise Rejected("node has no key")
+    if not m.signature:
+        raise Rejected("unsigned")
+    if not signing.verify(m.raw, node.key, m.signature):
+        raise Rejected("bad signature (not signed with this node's key)")
+
+
+def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit: list[Any]) -> Result:
+    """Apply one message, or several consecutive in-step deltas/heartbeats merged into one."""
+    first, last = group[0], group[-1]
+    name, run = node.name, first.run
+    if len(group) == 1:
+        data, kind = first.data, first.type
+    else:
+        changes = [c for m in group if m.type == "delta" for c in m.data["changes"]]
+        kind = "delta" if changes else "heartbeat"
+        data = {**last.data, "type": kind, "changes": changes}
+    new_run = run != node.run
+    in_step = not new_run and first.seq == node.last_seq + 1 and node.synced
+
+    effects = _Effects()
+    host_before = _host_state(node)
+    if new_run:
+        if node.run:
+            node.retired_runs = [*node.retired_runs, node.run][-RETIRED_RUNS_KEPT:]
+        node.run = run
+        node.synced = False
+    node.last_seq = last.seq
+    node.last_heartbeat = now
+    node.last_message_time = float(last.data["time"])
+    node.state = NodeState.ONLINE
+
+    status: Status
+    want_snapshot = False
+    if kind == "snapshot":
+        try:
+            effects.plan = _apply_snapshot(node, data, now, effects)
+        except diff.OutOfStep as exc:
+            raise Rejected(f"protocol error: inconsistent snapshot: {exc}") from None
+        node.synced = True
+        node.complete = bool(data.get("complete", True))
+        node.errors = [str(e) for e in data.get("errors", [])]
+        status = "applied" if effects.plan else "unchanged"
+    elif in_step and kind == "delta":
+        try:
+            with transaction.atomic():  # an out-of-step delta leaves no partial writes
+                effects.plan = _apply_delta(node, data["changes"], now, effects)
+            status = "applied" if effects.plan else "unchanged"
+        except diff.OutOfStep as exc:
+            log.warning("node %s out of step at seq %d: %s; asking for a snapshot", name, last.seq, exc)
+            effects = _Effects()
+            node.synced = False
+            want_snapshot, status = True, "resync"
+    elif in_step:
+        status = "heartbeat"
+    else:  # a gap, a new run that did not start with a snapshot, or still waiting for one
+        node.synced = False
+        want_snapshot, status = True, "resync"
+
+    asked = False
+    if want_snapshot and (node.resync_requested is None or now - node.resync_requested >= RESYNC_INTERVAL):
+        node.resync_requested = now
+        asked = True
+        after_commit.append(lambda: agents.request_snapshot(name))
+    elif want_snapshot:
+        status = "waiting"
+
+    host_after = _host_state(node)
+    if host_after != host_before:
+        effects.host_changes.append((host_before, host_after))
+    node.save(update_fields=NODE_FIELDS)
+
+    graph_seq = None
+    if effects.changed_graph():
+        graph_seq = _next_graph_seq()
+        _write_change_log(node, _message_context(node, data, now, graph_seq), effects)
+        patch = _patch(node, graph_seq, effects)
+        after_commit.append(lambda: broadcast_patch(patch))
+    if status == "resync":
+        log.info("node %s: %s seq %d of run %s not applied (asked for a snapshot)", name, kind, last.seq, run)
+    return Result(status, "", name, graph_seq, len(effects.plan.changes), asked)
+
+
+def _host_state(node: Node) -> dict[str, Any]:
+    return {"name": node.name, "state": node.state, "run": node.run or None}
+
+
+def _next_graph_seq() -> int:
+    """Take the next patch number: one UPDATE ... RETURNING that also locks the GraphVersion row
+    until commit (taken last in a transaction, so held briefly). Numbers never skip: a rolled
+    back transaction gives its number back."""
+    table = connection.ops.quote_name(GraphVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        row = cursor.fetchone()
+    if row is None:  # the row of migration 0002 is gone (e.g. a flushed test database)
+        GraphVersion.objects.get_or_create(pk=1)
+        return _next_graph_seq()
+    return int(row[0])
+
+
+# -- applying --------------------------------------------------------------------------------------
+
+
+def _apply_snapshot(node: Node, data: dict[str, Any], now: datetime, effects: _Effects) -> diff.Plan:
+    ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
+    if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
+    before_ns = {r["key"]: namespace_record(r) for r in ns_rows}
+    before_if = {r["key"]: interface_record(r) for r in if_rows}
+    after_ns = {n["key"]: diff.normalize("namespace", n) for n in data["namespaces"]}
+    after_if = {i["key"]: diff.normalize("interface", i) for i in data["interfaces"]}
+    plan = diff.plan(before_ns, before_if, after_ns, after_if)
+    _write(node, plan, ns_rows, if_rows, now, effects, full=True)
+    return plan
+
+
+def _apply_delta(node: Node, changes: list[dict[str, Any]], now: datetime, effects: _Effects) -> diff.Plan:
+    touched_ns = {c["key"] for c in changes if c["kind"] == "namespace"}
+    touched_if = {c["key"] for c in changes if c["kind"] == "interface"}
+    removed_ns = {c["key"] for c in changes if c["kind"] == "namespace" and c["op"] == "remove"}
+    # the namespaces the delta names, and those its interfaces live in (existence and ids)
+    wanted_ns = touched_ns | {
+        c["data"]["namespace"] for c in changes if c["kind"] == "interface" and c["op"] == "upsert"
+    }
+    ns_rows = list(Namespace.objects.filter(node=node, key__in=sorted(wanted_ns)).values(*NAMESPACE_VALUES))
+    interfaces = Interface.objects.filter(node=node)
+    if removed_ns:
+        interfaces = interfaces.filter(Q(key__in=sorted(touched_if)) | Q(namespace__key__in=sorted(removed_ns)))
+    else:
+        interfaces = interfaces.filter(key__in=sorted(touched_if))
+    if_rows = list(interfaces.values(*INTERFACE_VALUES)) if touched_if or removed_ns else []
+    before_ns = {r["key"]: namespace_record(r) for r in ns_rows if r["key"] in touched_ns}
+    before_if = {r["key"]: interface_record(r) for r in if_rows}
+    after_ns, after_if = diff.apply_changes(before_ns, before_if, changes)
+    others = {r["key"] for r in ns_rows} - touched_ns
+    plan = diff.plan(before_ns, before_if, after_ns, after_if, other_namespaces=others)
+    _write(node, plan, ns_rows, if_rows, now, effects, full=False)
+    return plan
+
+
+def _preparers(meta_fields: list[Any]) -> list[Any]:
+    """Per field, how to turn a Python value into a query parameter. Only JSON and date-time
+    fields need Django's preparation (the rest pass as they are, which is what most of the
+    time of bulk_create goes into); the date-times of one ingest are all the same ``now``."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    out: list[Any] = []
+    for f in meta_fields:
+        if isinstance(f, models.JSONField | models.DateTimeField | models.DateField):
+            cache: dict[Any, Any] = {}
+
+            def prepare(value: Any, f: Any = f, cache: dict[Any, Any] = cache) -> Any:
+                if isinstance(value, datetime):
+                    if value not in cache:
+                        cache[value] = f.get_db_prep_save(value, conn)
+                    return cache[value]
+                return f.get_db_prep_save(value, conn)
+
+            out.append(prepare)
+        else:
+            out.append(None)
+    return out
+
+
+def _prepare_rows(meta_fields: list[Any], rows: list[list[Any]]) -> list[list[Any]]:
+    preparers = _preparers(meta_fields)
+    active = [(i, p) for i, p in enumerate(preparers) if p is not None]
+    for row in rows:
+        for i, prepare in active:
+            row[i] = prepare(row[i])
+    return rows
+
+
+def fast_update(model: type[models.Model], objs: list[models.Model], fields: tuple[str, ...] | list[str]) -> None:
+    """``bulk_update`` without its CASE WHEN expressions: one prepared UPDATE ... WHERE id = %s
+    run with executemany. Django's bulk_update spends seconds resolving expressions for a few
+    thousand rows; this keeps a 4,000-interface snapshot well under the 2 s target."""
+    if not objs:
+        return
+    meta_fields = [model._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(model._meta.db_table),
+        ", ".join(f"{quote(f.column)} = %s" for f in meta_fields),
+        quote(model._meta.pk.column),
+    )
+    rows = _prepare_rows(meta_fields, [[getattr(obj, f.attname) for f in meta_fields] for obj in objs])
+    for row, obj in zip(rows, objs, strict=True):
+        row.append(obj.pk)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def fast_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """``bulk_create`` from plain dicts (field attname -> value): multi-row INSERTs as large as
+    the backend's parameter limit allows, no model instances, SQL compiled once per size.
+    Rows get no ids back."""
+    if not rows:
+        return
+    names = list(rows[0])
+    meta_fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in meta_fields)
+    )
+    one = "(" + ", ".join(["%s"] * len(meta_fields)) + ")"
+    limit = connection.features.max_query_params or 65535
+    per_statement = max(1, min(1000, limit // len(meta_fields)))
+    prepared = _prepare_rows(meta_fields, [[row[n] for n in names] for row in rows])
+    if connection.vendor == "postgresql" and len(prepared) > 50:
+        # COPY: PostgreSQL's bulk path, several times faster than multi-row INSERTs here
+        columns = ", ".join(quote(f.column) for f in meta_fields)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in prepared:
+                copy.write_row(row)
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), per_statement):
+            batch = prepared[start : start + per_statement]
+            cursor.execute(head + ", ".join([one] * len(batch)), [value for row in batch for value in row])
+
+
+def _chunks(items: list[Any], size: int = BATCH) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _write(
+    node: Node,
+    plan: diff.Plan,
+    ns_rows: list[dict[str, Any]],
+    if_rows: list[dict[str, Any]],
+    now: datetime,
+    effects: _Effects,
+    *,
+    full: bool,
+) -> None:
+    """Write a plan: namespaces first, then interfaces, then removals, then the relations."""
+    ns_id = {r["key"]: r["id"] for r in ns_rows}
+    if_id = {r["key"]: r["id"] for r in if_rows}
+
+    added_ns = [
+        {"node_id": node.pk, "first_seen": now, "changed": now, **namespace_columns(c.after)}  # type: ignore[arg-type]
+        for c in plan.of("namespace", "added")
+    ]
+    fast_insert(Namespace, added_ns)
+    changed_ns = [
+        Namespace(id=ns_id[c.key], changed=now, **namespace_columns(c.after))  # type: ignore[arg-type]
+        for c in plan.of("namespace", "changed")
+    ]
+    fast_update(Namespace, changed_ns, NAMESPACE_UPDATE)
+    if added_ns:
+        if full or len(added_ns) > BATCH:
+            ns_id.update(Namespace.objects.filter(node=node).values_list("key", "id"))
+        else:
+            keys = [n["key"] for n in added_ns]
+            ns_id.update(Namespace.objects.filter(node=node, key__in=keys).values_list("key", "id"))
+    effects.upserted_ns = {c.key for c in plan.of("namespace", "added", "changed")}
+
+    # interfaces that go away: remember who pointed at them (their graph JSON loses an edge)
+    removed_if_ids = [if_id[c.key] for c in plan.of("interface", "removed")]
+    effects.removed_if = {c.key for c in plan.of("interface", "removed")}
+    moved = plan.of("interface", "moved")
+    effects.removed_if |= {c.before["key"] for c in moved if c.before}
+    pointing: set[int] = set()
+    for chunk in _chunks(removed_if_ids + [if_id[c.before["key"]] for c in moved if c.before]):
+        pointing.update(
+            Interface.objects.filter(node=node)
+            .filter(Q(peer_id__in=chunk) | Q(master_id__in=chunk))
+            .values_list("id", flat=True)
+        )
+    for chunk in _chunks(removed_if_ids):
+        Interface.objects.filter(id__in=chunk).delete()
+    pointing -= set(removed_if_ids)
+
+    updated = [
+        Interface(
+            id=if_id[c.key if c.action == "changed" else c.before["key"]],  # type: ignore[index]
+            namespace_id=ns_id[c.after["namespace"]],  # type: ignore[index]
+            changed=now,
+            **interface_columns(c.after),  # type: ignore[arg-type]
+        )
+        for c in plan.of("interface", "changed", "moved")
+    ]
+    fast_update(Interface, updated, INTERFACE_UPDATE)
+    added_if = [
+        {
+            "node_id": node.pk,
+            "namespace_id": ns_id[c.after["namespace"]],  # type: ignore[index]
+            "first_seen": now,
+            "changed": now,
+            "peer_id": None,
+            "master_id": None,
+            **interface_columns(c.after),  # type: ignore[arg-type]
+        }
+        for c in plan.of("interface", "added")
+    ]
+    fast_insert(Interface, added_if)
+
+    removed_ns = [c.key for c in plan.of("namespace", "removed")]
+    for chunk in _chunks(removed_ns):
+        Namespace.objects.filter(node=node, key__in=chunk).delete()
+    effects.removed_ns = set(removed_ns)
+
+    upserted_keys = {c.key for c in plan.of("interface", "added", "changed", "moved")}
+    new_keys = {c.key for c in plan.of("interface", "added", "moved")}
+    relinked, upserted_ids = _link(node, upserted_keys, new_keys, pointing, full=full)
+    effects.affected_if_ids = upserted_ids | relinked | pointing
+
+
+def _link(
+    node: Node, upserted: set[str], new_keys: set[str], pointing: set[int], *, full: bool
+) -> tuple[set[int], set[int]]:
+    """Set peer/master relations from the reported keys; returns (ids whose relations changed,
+    ids of the upserted interfaces).
+
+    Candidates: the upserted interfaces, those that name a new key as peer or master (the other
+    end arrived later), and those that pointed at a moved or removed one.
+    """
+    rows = Interface.objects.filter(node=node)
+    if not full:
+        condition = Q(id__in=pointing)
+        for chunk in _chunks(sorted(upserted)):
+            condition |= Q(key__in=chunk)
+        for chunk in _chunks(sorted(new_keys)):
+            condition |= Q(peer_key__in=chunk) | Q(master_key__in=chunk)
+        rows = rows.filter(condition)
+    candidates = list(rows.values("id", "key", "peer_key", "master_key", "peer_id", "master_id"))
+    wanted = {r["peer_key"] for r in candidates if r["peer_key"]} | {
+        r["master_key"] for r in candidates if r["master_key"]
+    }
+    if full:
+        key_id = {r["key"]: r["id"] for r in candidates}
+    else:
+        key_id = {}
+        for chunk in _chunks(sorted(wanted)):
+            key_id.update(Interface.objects.filter(node=node, key__in=chunk).values_list("key", "id"))
+    changed: list[list[Any]] = []
+    for r in candidates:
+        peer_id = key_id.get(r["peer_key"]) if r["peer_key"] else None
+        master_id = key_id.get(r["master_key"]) if r["master_key"] else None
+        if peer_id != r["peer_id"] or master_id != r["master_id"]:
+            changed.append([peer_id, master_id, r["id"]])
+    if changed:
+        table, quote = Interface._meta.db_table, connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(table)} SET {quote('peer_id')} = %s, {quote('master_id')} = %s WHERE id = %s", changed
+            )
+    return {row[2] for row in changed}, {r["id"] for r in candidates if r["key"] in upserted}
+
+
+# -- change log and patch --------------------------------------------------------------------------
+
+
+LOG_FIELDS = (
+    "time",
+    "observed",
+    "node",
+    "object_kind",
+    "object_key",
+    "object_id",
+    "name",
+    "action",
+    "before",
+    "after",
+    "actor",
+    "request_id",
+    "run",
+    "seq",
+    "position",
+    "graph_seq",
+)
+
+
+def _message_context(node: Node, data: dict[str, Any], now: datetime, graph_seq: int) -> dict[str, Any]:
+    return {
+        "time": now,
+        "observed": float(data["time"]),
+        "node": node.name,
+        "actor": f"agent:{node.name}",
+        "run": data["run"],
+        "seq": data["seq"],
+        "graph_seq": graph_seq,
+    }
+
+
+def _host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
+    if after is None:
+        return "removed"
+    return "added" if before["state"] == NodeState.OFFLINE and not before["run"] else "changed"
+
+
+def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> None:
+    records = [
+        ChangeRecord(
+            object_kind="host",
+            object_key=node.name,
+            object_id=node.name,
+            name=node.name,
+            action=_host_action(before, after),
+            before=before,
+            after=after,
+            position=0,
+            **common,
+        )
+        for before, after in effects.host_changes
+    ]
+    rows = [{f: getattr(r, f) for f in LOG_FIELDS} for r in records]
+    for position, change in enumerate(effects.plan.changes, start=len(records)):
+        record = change.after if change.after is not None else change.before
+        assert record is not None
+        rows.append(
+            {
+                "object_kind": change.kind,
+                "object_key": change.key,
+                "object_id": f"{node.name}/{change.key}",
+                "name": display_name(change.kind, record)[:255],
+                "action": change.action,
+                "before": change.before,
+                "after": change.after,
+                "request_id": None,
+                "position": position,
+                **common,
+            }
+        )
+    fast_insert(ChangeRecord, [{f: row[f] for f in LOG_FIELDS} for row in rows])
+
+
+def _patch(node: Node, graph_seq: int, effects: _Effects) -> dict[str, Any]:
+    namespaces: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(effects.upserted_ns)):
+        namespaces.extend(Namespace.objects.filter(node=node, key__in=chunk).values(*NAMESPACE_VALUES, "node__name"))
+    interfaces: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(effects.affected_if_ids)):
+        interfaces.extend(Interface.objects.filter(id__in=chunk).values(*INTERFACE_VALUES, "node__name"))
+    hosts = [_node_row(node)] if effects.host_changes else []
+    return build_patch(
+        graph_seq,
+        hosts=hosts,
+        namespaces=namespaces,
+        interfaces=interfaces,
+        removed_namespaces=[f"{node.name}/{k}" for k in effects.removed_ns],
+        removed_interfaces=[f"{node.name}/{k}" for k in effects.removed_if],
+    )
+
+
+def _node_row(node: Node) -> dict[str, Any]:
+    return {"name": node.name, "state": node.state, "last_heartbeat": node.last_heartbeat, "run": node.run}
+
+
+def forget_node(name: str, actor: str = "cli") -> bool:
+    """Delete a node and everything observed on it, logging each object as removed (so the
+    history still knows when they went) and broadcasting the removals. False: no such node."""
+    now = timezone.now()
+    with transaction.atomic():
+        node = Node.objects.select_for_update().filter(name=name).first()
+        if node is None:
+            return False
+        ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
+        if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
+        plan = diff.plan(
+            {r["key"]: namespace_record(r) for r in ns_rows}, {r["key"]: interface_record(r) for r in if_rows}, {}, {}
+        )
+        effects = _Effects(
+            host_changes=[(_host_state(node), None)],
+            plan=plan,
+            removed_ns={r["key"] for r in ns_rows},
+            removed_if={r["key"] for r in if_rows},
+        )
+        graph_seq = _next_graph_seq()
+        context = {"time": now, "observed": None, "node": name, "actor": actor, "run": None, "seq": None}
+        _write_change_log(node, {**context, "graph_seq": graph_seq}, effects)
+        node.delete()
+        patch = build_patch(
+            graph_seq,
+            removed_namespaces=[f"{name}/{k}" for k in effects.removed_ns],
+            removed_interfaces=[f"{name}/{k}" for k in effects.removed_if],
+        )
+        patch["remove"]["hosts"] = [name]
+        transaction.on_commit(lambda: broadcast_patch(patch))
+    log.info("node %s forgotten by %s (%d namespaces, %d interfaces)", name, actor, len(ns_rows), len(if_rows))
+    return True
+
+
+# -- liveness --------------------------------------------------------------------------------------
+
+
+def mark_stale(now: datetime | None = None) -> list[str]:
+    """Nodes without a message for NSMAP_STALE_AFTER seconds become "stale" (patch + change log).
+
+    Cheap when nothing is due (one indexed query), so it runs on API/WebSocket connects as well as
+    periodically (Celery beat in distributed mode, a thread of nsmap_serve in embedded mode).
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.NSMAP_STALE_AFTER)
+    due = Node.objects.filter(state=NodeState.ONLINE, last_heartbeat__lt=cutoff)
+    if not due.exists():
+        return []
+    names: list[str] = []
+    with transaction.atomic():
+        nodes = list(due.select_for_update().order_by("id"))
+        if not nodes:
+            return []
+        graph_seq = _next_graph_seq()
+        records = []
+        for node in nodes:
+            before = _host_state(node)
+            node.state = NodeState.STALE
+            node.save(update_fields=["state", "changed"])
+            names.append(node.name)
+            records.append(
+                ChangeRecord(
+                    time=now,
+                    node=node.name,
+                    object_kind="host",
+                    object_key=node.name,
+                    object_id=node.name,
+                    name=node.name,
+                    action="changed",
+                    before=before,
+                    after=_host_state(node),
+                    actor="server",
+                    graph_seq=graph_seq,
+                )
+            )
+        ChangeRecord.objects.bulk_create(records)
+        patch = build_patch(graph_seq, hosts=[_node_row(n) for n in nodes])
+        transaction.on_commit(lambda: broadcast_patch(patch))
+    log.info("nodes stale (no message for %ss): %s", settings.NSMAP_STALE_AFTER, ", ".join(names))
+    return names

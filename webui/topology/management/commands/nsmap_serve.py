@@ -1,0 +1,133 @@
+"""`manage.py nsmap_serve`: Daphne on 127.0.0.1:$PORT serving webui.asgi:application.
+
+Embedded mode (REDIS_URL unset) also runs the local agent in this process: its transport calls
+the ingest directly (trusted: no key), its commands arrive through webui.live.embedded, and a
+thread marks silent nodes stale. Broadcasts made in the agent's thread are scheduled on Daphne's
+event loop, where the in-memory channel layer lives. Distributed mode runs Daphne only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+log = logging.getLogger("nsmap.serve")
+WS_MAX_MESSAGE = 64 * 1024 * 1024
+
+
+def _port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise CommandError(f"PORT={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise CommandError(f"PORT={raw!r} is not a port number")
+    return port
+
+
+class Command(BaseCommand):
+    help = "Serve nsmap with Daphne (and, in embedded mode, the local agent in the same process)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--no-agent", action="store_true", help="embedded mode without the local agent")
+
+    def handle(self, *args: Any, host: str, port: str, no_agent: bool, **options: Any) -> None:
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server, twisted_loop  # first: it installs the asyncio reactor
+
+        from webui.asgi import application
+        from webui.live import embedded
+
+        port_number = _port(port)
+        runner = None
+        stop = threading.Event()
+        if settings.EMBEDDED:
+            embedded.set_server_loop(twisted_loop)
+            if not no_agent:
+                runner = self._start_agent()
+            threading.Thread(target=self._stale_loop, args=(stop,), name="nsmap-stale", daemon=True).start()
+        mode = "embedded" if settings.EMBEDDED else "distributed"
+        self.stdout.write(f"nsmap ({mode}) serving http://{host}:{port_number}/ (node {settings.NODE_NAME})")
+        server = Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port_number),
+            signal_handlers=True,
+            verbosity=0,
+            # Daphne's 1 MiB default also caps what the server sends: the first graph of a
+            # 1,000-namespace host is several MB. (`daphne --websocket-max-message-size` likewise.)
+            websocket_max_message_size=WS_MAX_MESSAGE,
+            websocket_max_frame_size=WS_MAX_MESSAGE,
+        )
+        try:
+            server.run()
+        finally:
+            stop.set()
+            if runner is not None:
+                embedded.register_local_agent(None)
+                runner.stop()
+
+    def _start_agent(self) -> Any:
+        """The local agent with an in-process transport; the server keeps serving if it cannot start."""
+        try:
+            from agent.publisher import CallableTransport
+            from agent.runner import AgentRunner
+            from agent.settings import AgentSettings, SettingsError
+        except ImportError as exc:
+            self.stderr.write(f"nsmap: the local agent is not available ({exc}); serving without it")
+            return None
+        from webui.live import embedded
+        from webui.topology.ingest import ingest
+
+        try:
+            agent_settings = AgentSettings.from_env()
+        except SettingsError as exc:
+            raise CommandError(str(exc)) from exc
+
+        def transport(body: str, signature: str | None) -> None:
+            ingest(body, signature, trusted=True)
+
+        runner = AgentRunner(
+            CallableTransport(transport),
+            settings.NODE_NAME,
+            reconcile_seconds=agent_settings.reconcile_seconds,
+            heartbeat_seconds=agent_settings.heartbeat_seconds,
+            coalesce_ms=agent_settings.coalesce_ms,
+        )
+        embedded.register_local_agent(runner.handle_command)
+        try:
+            runner.start()
+        except PermissionError as exc:
+            embedded.register_local_agent(None)
+            self.stderr.write(
+                f"nsmap: the local agent cannot read the kernel ({exc}); run as root "
+                "(CAP_NET_ADMIN, CAP_SYS_ADMIN). Serving without it."
+            )
+            return None
+        except Exception as exc:
+            embedded.register_local_agent(None)
+            log.exception("the local agent failed to start")
+            self.stderr.write(f"nsmap: the local agent failed to start ({exc}); serving without it")
+            return None
+        self.stdout.write(f"nsmap: local agent {settings.NODE_NAME} running (run {runner.run_id})")
+        return runner
+
+    def _stale_loop(self, stop: threading.Event) -> None:
+        from django.db import close_old_connections
+
+        from webui.topology.ingest import mark_stale
+
+        interval = max(1.0, settings.NSMAP_STALE_AFTER / 2)
+        while not stop.wait(interval):
+            try:
+                mark_stale()
+            except Exception:
+                log.exception("marking stale nodes failed")
+            finally:
+                close_old_connections()

@@ -1,0 +1,24 @@
+"""URL routes: the REST API here, the pages from webui.dashboard (written separately).
+
+The dashboard include is guarded so that the project works before that app exists.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from django.contrib import admin
+from django.urls import include, path
+
+from webui.changelog import api as changelog_api
+from webui.topology import api as topology_api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/topology/", topology_api.topology, name="api-topology"),
+    path("api/v1/nodes/", topology_api.nodes, name="api-nodes"),
+    path("api/v1/changes/", changelog_api.changes, name="api-changes"),
+]
+
+if importlib.util.find_spec("webui.dashboard") is not None and importlib.util.find_spec("webui.dashboard.urls"):
+    urlpatterns.append(path("", include("webui.dashboard.urls")))
