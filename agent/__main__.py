@@ -46,8 +46,7 @@ def run_scan(as_json: bool, node: str | None) -> int:
         print(f"nsmap: cannot open a netlink socket: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILED
     if as_json:
-        json.dump(inventory.to_json(), sys.stdout, separators=(",", ":"))
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(inventory.to_json(), separators=(",", ":")) + "\n")  # one write
     else:
         sys.stdout.write(render_text(inventory))
     for error in inventory.errors:

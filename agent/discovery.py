@@ -104,7 +104,7 @@ class Discoverer:
                 nsid = self.rtnl.assign_nsid(fd)
             except NetlinkError as exc:
                 denied.append(f"{place.path}: {exc.strerror}")
-                return ObservedNamespace(ns_places.to_record(place, None))
+                return ObservedNamespace(ns_places.to_record(place, None), readable=False)
             if nsid is None:
                 errors.append(f"{place.path}: the kernel gave no namespace id")
                 return None
@@ -120,8 +120,10 @@ class Discoverer:
             observed.links = self.rtnl.dump_links(nsid)
             observed.addresses = self.rtnl.dump_addresses(nsid)
         except MalformedMessage as exc:
+            observed.readable = False
             errors.append(f"{place.path}: unreadable netlink answer ({exc})")
         except NetlinkError as exc:
+            observed.readable = False
             if exc.errno in (errno.EPERM, errno.EACCES):
                 denied.append(place.path)
             elif exc.errno in (errno.EINVAL, errno.ENETUNREACH, errno.ENOENT):

@@ -21,6 +21,7 @@ class ObservedNamespace:
     record: Namespace
     links: list[Link] = field(default_factory=list)
     addresses: list[Addr] = field(default_factory=list)
+    readable: bool = True  # False when its links could not be dumped (no privilege, bad answer)
 
 
 def _peer_location(link: Link, own_inode: int, inode_by_nsid: dict[int, int]) -> tuple[int | None, int | None]:
@@ -41,13 +42,17 @@ def assemble_interfaces(
     observed: list[ObservedNamespace],
     inode_by_nsid: dict[int, int],
     links_by_place: dict[tuple[int, int], Link] | None = None,
+    unreadable: set[int] | None = None,
 ) -> list[Interface]:
     """Interface records for the observed links, peers resolved exactly or marked unresolved.
 
-    ``links_by_place`` indexes every namespace's links when only some are being assembled.
+    ``links_by_place`` indexes every namespace's links and ``unreadable`` names the namespaces
+    whose links could not be read, when only some namespaces are being assembled.
     """
     if links_by_place is None:
         links_by_place = index_links(observed)
+    if unreadable is None:
+        unreadable = {ns.record.inode for ns in observed if not ns.readable}
     interfaces: list[Interface] = []
     for ns in observed:
         inode = ns.record.inode
@@ -73,7 +78,7 @@ def assemble_interfaces(
                 alias=link.alias,
             )
             if link.kind == "veth":
-                _resolve_peer(interface, link, inode, inode_by_nsid, links_by_place)
+                _resolve_peer(interface, link, inode, inode_by_nsid, links_by_place, unreadable)
             interfaces.append(interface)
     return interfaces
 
@@ -84,6 +89,7 @@ def _resolve_peer(
     inode: int,
     inode_by_nsid: dict[int, int],
     links_by_place: dict[tuple[int, int], Link],
+    unreadable: set[int],
 ) -> None:
     interface.peer_ifindex = link.link or None
     interface.peer_status = "unresolved"
@@ -97,6 +103,9 @@ def _resolve_peer(
         )
         return
     peer = links_by_place.get((peer_inode, peer_ifindex))
+    if peer is None and peer_inode in unreadable:
+        interface.peer_note = f"the peer (ifindex {peer_ifindex}) is in a namespace whose links could not be read"
+        return
     if peer is None or peer.kind != "veth":
         interface.peer_note = f"no veth with ifindex {peer_ifindex} in the peer's namespace"
         return

@@ -30,7 +30,6 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
 from typing import Any, Protocol
 
 from agent import namespaces as ns_places
@@ -51,7 +50,7 @@ from agent.netlink import (
     RtnlSocket,
 )
 from agent.peers import ObservedNamespace, assemble_interfaces
-from agent.protocol import Interface, Inventory, Namespace, NamespaceKind, diff_inventories
+from agent.protocol import Interface, Inventory, Namespace, NamespaceKind, diff_inventories, record_to_json
 from agent.publisher import canonical_order
 
 log = logging.getLogger("nsmap.agent.watch")
@@ -86,6 +85,7 @@ class TopologyState:
         self.refs: dict[Token, set[Place]] = {}  # who points at a token
         self.errors: list[str] = []
         self.complete = True
+        self.unreadable: set[int] = set()  # namespaces whose links the last scan could not read
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -112,6 +112,8 @@ class TopologyState:
             self.namespaces[inode] = ns.record
             self.paths[inode] = paths.get(inode, "")
             self.places_of.setdefault(inode, set())
+            if not ns.readable:
+                self.unreadable.add(inode)
             by_index: dict[int, list[Addr]] = {}
             for addr in ns.addresses:
                 by_index.setdefault(addr.ifindex, []).append(addr)
@@ -266,7 +268,7 @@ class TopologyState:
                 ns.addresses.extend(self.addrs.get(place, []))
         fresh = {
             _place_of_key(i.key): i
-            for i in assemble_interfaces(list(by_inode.values()), self.inode_by_nsid)
+            for i in assemble_interfaces(list(by_inode.values()), self.inode_by_nsid, self.links, self.unreadable)
             if _place_of_key(i.key) in wanted
         }
         changes: list[Change] = []
@@ -278,14 +280,14 @@ class TopologyState:
                     changes.append({"op": "remove", "kind": "interface", "key": old.key, "data": None})
             elif new != old:
                 self.interfaces[place] = new
-                changes.append({"op": "upsert", "kind": "interface", "key": new.key, "data": asdict(new)})
+                changes.append({"op": "upsert", "kind": "interface", "key": new.key, "data": record_to_json(new)})
         return changes
 
     def add_namespace(self, observed: ObservedNamespace, path: str) -> list[Change]:
         """A namespace found after the scan, with its links already dumped."""
         record = observed.record
         inode = record.inode
-        changes = [{"op": "upsert", "kind": "namespace", "key": record.key, "data": asdict(record)}]
+        changes = [{"op": "upsert", "kind": "namespace", "key": record.key, "data": record_to_json(record)}]
         self.namespaces[inode] = record
         self.paths[inode] = path
         self.places_of.setdefault(inode, set())
@@ -308,7 +310,7 @@ class TopologyState:
         if old is None or old == record:
             return []
         self.namespaces[record.inode] = record
-        return [{"op": "upsert", "kind": "namespace", "key": record.key, "data": asdict(record)}]
+        return [{"op": "upsert", "kind": "namespace", "key": record.key, "data": record_to_json(record)}]
 
     def remove_namespace(self, inode: int) -> list[Change]:
         """The namespace is gone: its interfaces go, ends that pointed into it turn unresolved."""

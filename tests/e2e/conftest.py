@@ -135,9 +135,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "DEBUG": "0",
             "PYTHONUNBUFFERED": "1",
             "NSMAP_HEARTBEAT_SECONDS": "2",
-            # The host with its port too: webui/accounts/ws.py checks the WebSocket Origin's
-            # netloc ("127.0.0.1:PORT") against ALLOWED_HOSTS without splitting the port off.
-            "ALLOWED_HOSTS": f"127.0.0.1,localhost,127.0.0.1:{port}",
         }
     )
     srv = Server(url=f"http://127.0.0.1:{port}", env=env, log=tmp / "server.log", passwords=dict(PASSWORDS))

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
 
 from webui.accounts.auth import bearer_token, user_for_token
 
@@ -39,8 +39,8 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
 def origin_allowed(origin: str | None) -> bool:
     if origin is None:
         return True
-    host = urlsplit(origin).netloc
-    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+    domain, _port = split_domain_port(urlsplit(origin).netloc)  # ALLOWED_HOSTS names hosts, not ports
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
 class TokenAuthMiddleware(BaseMiddleware):

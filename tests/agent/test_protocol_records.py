@@ -1,0 +1,63 @@
+"""The wire form of a record carries every field of it, and reads back to the same record."""
+
+from dataclasses import asdict
+
+from agent.protocol import (
+    Address,
+    Interface,
+    Inventory,
+    Namespace,
+    Process,
+    interface_to_json,
+    namespace_to_json,
+)
+
+
+def full_namespace() -> Namespace:
+    return Namespace(
+        key="ns:4026532000",
+        inode=4026532000,
+        dev=4,
+        kind="process",
+        names=["blue", "docker/abc"],
+        pids=[Process(pid=4711, comm="nginx")],
+        container_id="ab" * 32,
+        nsid=7,
+    )
+
+
+def full_interface() -> Interface:
+    return Interface(
+        key="if:4026532000:2",
+        namespace="ns:4026532000",
+        ifindex=2,
+        name="eth0",
+        kind="veth",
+        mac="02:00:00:00:00:01",
+        mtu=1500,
+        operstate="UP",
+        up=True,
+        master="if:4026532000:3",
+        addresses=[Address(family=6, address="fd00::1", prefixlen=64, scope="global")],
+        altnames=["enp0s1"],
+        alias="uplink",
+        peer_ifindex=17,
+        peer="if:4026531840:17",
+        peer_status="resolved",
+        peer_note=None,
+    )
+
+
+def test_it_serialises_every_field_of_a_namespace() -> None:
+    record = full_namespace()
+    assert namespace_to_json(record) == asdict(record), "namespace_to_json lost or renamed a field"
+
+
+def test_it_serialises_every_field_of_an_interface() -> None:
+    record = full_interface()
+    assert interface_to_json(record) == asdict(record), "interface_to_json lost or renamed a field"
+
+
+def test_it_reads_an_inventory_back_from_its_json() -> None:
+    inventory = Inventory(node="h1", namespaces=[full_namespace()], interfaces=[full_interface()], errors=["x"])
+    assert Inventory.from_json(inventory.to_json()) == inventory
