@@ -2,6 +2,7 @@
 // talks to /ws/topology/, and applies the pure model's diffs to Cytoscape. All topology logic
 // lives in model.js; this file only moves pixels and DOM.
 import * as M from "./model.js";
+import { toSvg } from "./svg-export.js";
 
 const cytoscape = window.cytoscape;
 // The UMD builds register themselves when they find window.cytoscape; register only what is missing.
@@ -9,14 +10,13 @@ for (const [ext, type, name] of [
   ["cytoscapeFcose", "layout", "fcose"],
   ["cytoscapeEdgehandles", "core", "edgehandles"],
   ["cytoscapeCxtmenu", "core", "cxtmenu"],
-  ["cytoscapeSvg", "core", "svg"],
 ]) {
   if (window[ext] && !cytoscape(type, name)) cytoscape.use(window[ext]);
 }
 const HAS_FCOSE = !!cytoscape("layout", "fcose");
-const HAS_SVG = !!cytoscape("core", "svg");
 
 const BIG = 1500; // elements above which cheaper rendering settings are used
+const READABLE_ZOOM = 0.6; // interface labels (10 px) stay at least 6 px high
 const NS_IF_LIMIT = 60; // interfaces above which a namespace starts collapsed
 const PAGE = 500; // table rows per page
 
@@ -134,7 +134,7 @@ function styleFor(big) {
     { selector: "node:selected", style: { "border-width": 3, "border-color": "#e8590c" } },
     { selector: "edge:selected, edge.sel", style: { width: 4, "line-color": "#e8590c", opacity: 1 } },
     { selector: ".match", style: { "overlay-color": "#fab005", "overlay-opacity": 0.45, "overlay-padding": 6 } },
-    { selector: ".flash", style: { "overlay-color": "#40c057", "overlay-opacity": 0.55, "overlay-padding": 8 } },
+    { selector: ".flash", style: { "overlay-color": "#40c057", "overlay-opacity": 0.35, "overlay-padding": 6 } },
     // A style transition would repaint everything every frame for its duration: at scale a removed
     // element just dims, then goes.
     {
@@ -154,8 +154,8 @@ const TEMPLATE = `
   <form class="nsm-search" role="search">
     <label for="nsm-q" class="sr-only">Search</label>
     <input id="nsm-q" type="search" autocomplete="off" spellcheck="false"
-      placeholder="Search: name, namespace, 10.0.0.1, MAC, pid, ctr id, kind:veth state:down host:…"
-      title="Free text, or field:value with name ns addr mac ctr pid kind state host. Press / to focus.">
+      placeholder="Search (/): eth0, ns:, addr:, kind:…"
+      title="Free text (name, namespace, 10.0.0.1, MAC, pid, container id), or field:value with name ns addr mac ctr pid kind state host, e.g. kind:veth state:down. Press / to get here, Escape to clear.">
     <label class="nsm-check"><input type="checkbox" id="nsm-only"> only matches</label>
     <button type="submit">Find</button>
     <button type="button" data-act="clear">Clear</button>
@@ -209,7 +209,8 @@ const TEMPLATE = `
   <span><i class="lg s-nocarrier"></i>no carrier</span>
   <span>● veth</span><span>▭ bridge</span><span>◆ lo</span><span>■ device</span><span>▲ macvlan</span>
   <span>⬢ vxlan</span><span>∨ tun/tap</span><span><i class="ln veth"></i>veth pair</span>
-  <span><i class="ln port"></i>bridge port</span><span>★ root namespace</span>
+  <span><i class="ln port"></i>bridge port</span><span><i class="lg unres"></i>peer unresolved</span>
+  <span>★ root namespace</span>
   <span class="nsm-counts" aria-live="polite"></span>
 </div>`;
 
@@ -328,11 +329,14 @@ export function mount(root, config = {}) {
   // ------------------------------------------------------------ cytoscape
   let bigMode = false;
   let edgeNodes = new Set(); // at scale: nodes whose collapsed-level edges are shown
+  let edgeIfs = new Set(); // ... and interfaces inside collapsed boxes whose own edges are shown
 
   function transient(id, d) {
     let c = "";
     if (d && d.group === "edges") {
-      if (bigMode && (allEdgesEl.checked || edgeNodes.has(d.data.source) || edgeNodes.has(d.data.target))) c += " on";
+      if (bigMode && (allEdgesEl.checked || edgeNodes.has(d.data.source) || edgeNodes.has(d.data.target) || edgeIfs.has(d.data.a) || edgeIfs.has(d.data.b))) {
+        c += " on";
+      }
       return c;
     }
     if (matches.interfaces.has(id) || matches.namespaces.has(id)) c += " match";
@@ -479,14 +483,17 @@ export function mount(root, config = {}) {
           if (kids) {
             const bb = pn.children().boundingBox();
             anchor = { x: bb.x1 + 12, y: bb.y2 + M.GEOM.ifH };
-          } else anchor = pn.position();
+          } else {
+            // A box being expanded keeps its top-left corner: it grows right and down, where
+            // makeRoom() pushes the neighbours, never over the ones above or to the left.
+            const bb = pn.boundingBox({ includeLabels: false });
+            anchor = { x: bb.x1 + M.GEOM.ifW / 2 + 8, y: bb.y1 + 40 }; // 16 px for its label on top
+          }
         }
         anchor = anchor || { x: 0, y: 0 };
         const n = expandedCount(parentId);
         const cols = Math.max(2, Math.ceil(Math.sqrt(n)));
-        slot = kids
-          ? { ox: anchor.x, oy: anchor.y, cols, next: 0 }
-          : { ox: anchor.x - ((Math.min(cols, n) - 1) * M.GEOM.ifW) / 2, oy: anchor.y - ((Math.ceil(n / cols) - 1) * M.GEOM.ifH) / 2, cols, next: 0 };
+        slot = { ox: anchor.x, oy: anchor.y, cols, next: 0 };
         slots.set(parentId, slot);
       }
       const k = slot.next++;
@@ -651,6 +658,10 @@ export function mount(root, config = {}) {
         ele.classes(n.classes + transient(n.data.id, n) + keep);
       }
     });
+    // Boxes that grew (expanded, or interfaces arrived in them) push their neighbours aside.
+    const grown = new Set();
+    for (const n of d.add) if (n.data.kind === "if" && n.data.parent) grown.add(n.data.parent);
+    if (grown.size) makeRoom(grown);
     if (view.flatHosts) {
       // Grow a host's frame around a namespace that arrived (never a full re-measure per patch).
       for (const n of d.add) {
@@ -689,9 +700,58 @@ export function mount(root, config = {}) {
     updateCounts();
   }
 
+  /**
+   * Namespace boxes that grew must not cover their neighbours: a box in the same row moves right
+   * (with everything right of it in that row), a box below moves down (with every row below it),
+   * by just enough. Nothing else moves, so the user's arrangement is otherwise kept.
+   */
+  function makeRoom(ids) {
+    const gap = M.GEOM.nsGap / 2;
+    const opts = { includeLabels: true, includeOverlays: false };
+    const boxes = cy.nodes(".ns").filter((n) => !n.hasClass("gone"));
+    const leaves = (n) => (n.isParent() ? n.descendants().filter((x) => x.isChildless()) : n);
+    let moved = false;
+    for (const id of ids) {
+      const g = cy.getElementById(id);
+      if (g.empty() || g.hasClass("gone") || !g.isParent()) continue;
+      for (let round = 0; round < 100; round++) {
+        const gb = g.boundingBox(opts);
+        // The first neighbour it covers on its right (same row) or below; boxes above or to the
+        // left stay: growth goes right and down.
+        let shift = null;
+        let which = null;
+        for (const b of boxes) {
+          if (b.same(g)) continue;
+          const bb = b.boundingBox(opts);
+          if (!(bb.x1 < gb.x2 + gap && bb.x2 > gb.x1 - gap && bb.y1 < gb.y2 + gap && bb.y2 > gb.y1 - gap)) continue;
+          if ((bb.y1 + bb.y2) / 2 < gb.y1) continue; // a row above, within the gap
+          if (bb.y1 < gb.y1 + M.GEOM.collH / 2 && bb.x1 > gb.x1) {
+            shift = { x: gb.x2 + gap - bb.x1, y: 0 };
+            const mid = (bb.y1 + bb.y2) / 2; // its row: the boxes level with its middle
+            which = (o) => o.x1 >= bb.x1 - 1 && o.y1 <= mid && o.y2 >= mid;
+          } else if (bb.y1 > gb.y1) {
+            shift = { x: 0, y: gb.y2 + gap - bb.y1 };
+            which = (o) => o.y1 >= bb.y1 - 1;
+          } else continue;
+          break;
+        }
+        if (!shift) break;
+        const move = cy.collection();
+        for (const b of boxes) if (!b.same(g) && which(b.boundingBox(opts))) move.merge(leaves(b));
+        move.shift(shift);
+        moved = true;
+      }
+    }
+    if (moved) {
+      fitFrames();
+      saveLayout();
+    }
+  }
+
   function updateCounts() {
     const c = $(".nsm-counts");
-    c.textContent = `${store.hosts.size} host(s) · ${store.namespaces.size} namespaces · ${store.interfaces.size} interfaces`;
+    const n = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
+    c.textContent = `${n(store.hosts.size, "host")} · ${n(store.namespaces.size, "namespace")} · ${n(store.interfaces.size, "interface")}`;
   }
 
   // ------------------------------------------------------------ view switching
@@ -756,6 +816,7 @@ export function mount(root, config = {}) {
     tableState.page = Math.min(tableState.page, pages - 1);
     const start = tableState.page * PAGE;
     const slice = rows.slice(start, start + PAGE);
+    updateCounts();
     const head = tableEl.querySelector("thead tr");
     head.innerHTML = COLUMNS.map(([k, label]) => {
       const sort = tableState.key === k ? (tableState.dir === "asc" ? "ascending" : "descending") : "none";
@@ -814,11 +875,11 @@ export function mount(root, config = {}) {
     selected = id;
     if (cy) {
       cy.elements(".sel").removeClass("sel");
-      const ele = cy.getElementById(id);
+      const ele = drawnAs(id);
       if (ele.nonempty()) {
         cy.elements(":selected").unselect();
         ele.select();
-        if (store.interfaces.has(id)) ele.connectedEdges().addClass("sel");
+        if (store.interfaces.has(id)) edgesOf(id).addClass("sel");
       }
     }
     refreshEdges();
@@ -981,35 +1042,64 @@ export function mount(root, config = {}) {
     refreshEdges();
   }
 
-  /** Select an element from anywhere (search result, peer link, table): expand, frame, show. */
+  /** What stands for `id` in the graph: its own element, or the box of its collapsed namespace. */
+  function drawnAs(id) {
+    const ele = cy.getElementById(id);
+    if (ele.nonempty() || !store.interfaces.has(id)) return ele;
+    return cy.getElementById(store.interfaces.get(id).namespace);
+  }
+
+  /** The drawn edges of interface `id` (only its own, also when they start at its namespace's box). */
+  function edgesOf(id) {
+    const ele = drawnAs(id);
+    if (ele.id() === id) return ele.connectedEdges();
+    return ele.connectedEdges().filter((e) => e.data("a") === id || e.data("b") === id);
+  }
+
+  /**
+   * Select an element from anywhere (search result, peer link, table): expand its namespace,
+   * frame it with its peer, show it. A crowded namespace (hundreds of host-side veths in root)
+   * stays a box: expanded it would be an unreadable grid, and the details panel answers.
+   */
   function select(id) {
     const o = store.get(id);
     if (!o) return;
     if (mode === "graph" && cy) {
       const nsId = store.interfaces.has(id) ? o.namespace : null;
-      if (nsId && !M.isExpanded(nsId, view)) {
+      if (nsId && !M.isExpanded(nsId, view) && !view.autoCollapsed.has(nsId)) {
         view.expanded.add(nsId);
         view.collapsed.delete(nsId);
         sync({ animate: false });
         saveLayout();
       }
       if (focusSet && !visible(id)) clearFocus();
-      const ele = cy.getElementById(id);
+      const ele = drawnAs(id);
       if (ele.nonempty()) {
-        // An interface with its peer in view: the answer to "which veth is this eth0's".
-        const peer = o.peer ? cy.getElementById(o.peer) : cy.collection();
-        frameEles(peer.nonempty() && peer.visible() ? ele.union(peer) : ele);
+        // An interface with its peer in view: the answer to "which veth is this eth0's"
+        // (unless they are so far apart that both would be too small to read).
+        const peer = o.peer && store.interfaces.has(o.peer) ? drawnAs(o.peer) : cy.collection();
+        frameEles(peer.nonempty() && peer.visible() && !peer.same(ele) ? ele.union(peer) : ele, 60, ele);
       }
     }
     showDetails(id, true);
   }
 
-  /** Bring elements into view at a readable zoom (fit, but never closer than 1.5x). */
-  function frameEles(eles, padding = 60) {
-    const bb = eles.boundingBox();
-    const w = Math.max(bb.w, 1) + 2 * padding;
-    const h = Math.max(bb.h, 1) + 2 * padding;
-    const zoom = Math.max(cy.minZoom(), Math.min(1.5, cy.width() / w, cy.height() / h));
+  /**
+   * Bring elements into view (fit, but never closer than 1.5x). When that would shrink labels
+   * below what can be read and `alone` is given, frame `alone` instead.
+   */
+  function frameEles(eles, padding = 60, alone = null) {
+    const fitZoom = (c) => {
+      const bb = c.boundingBox();
+      const w = Math.max(bb.w, 1) + 2 * padding;
+      const h = Math.max(bb.h, 1) + 2 * padding;
+      return Math.max(cy.minZoom(), Math.min(1.5, cy.width() / w, cy.height() / h));
+    };
+    let zoom = fitZoom(eles);
+    if (alone && zoom < READABLE_ZOOM) {
+      eles = alone;
+      zoom = fitZoom(alone);
+    }
     cy.stop();
     cy.animate({ zoom, center: { eles } }, { duration: 250 });
   }
@@ -1084,17 +1174,18 @@ export function mount(root, config = {}) {
   /** At scale: show the collapsed-level edges of the selection, the matches and the focus. */
   function refreshEdges() {
     if (!cy || !bigMode) return;
+    // Whole boxes show all their edges; an interface inside a collapsed box shows its own only
+    // (selecting one host-side veth must not draw root's thousand pairs).
     const want = new Set();
-    const addNode = (id) => {
-      want.add(id);
-      const i = store.interfaces.get(id);
-      if (i) want.add(i.namespace);
-    };
-    if (selected) addNode(selected);
-    for (const id of matches.interfaces) addNode(id);
+    const wantIf = new Set();
+    const addIf = (id) => (cy.getElementById(id).nonempty() ? want.add(id) : wantIf.add(id));
+    if (selected && store.interfaces.has(selected)) addIf(selected);
+    else if (selected) want.add(selected);
+    for (const id of matches.interfaces) addIf(id);
     for (const id of matches.namespaces) want.add(id);
     if (focusSet) for (const id of focusSet) want.add(id);
     edgeNodes = want;
+    edgeIfs = wantIf;
     cy.batch(() => {
       if (allEdgesEl.checked) {
         cy.edges(".agg").addClass("on");
@@ -1106,6 +1197,11 @@ export function mount(root, config = {}) {
         if (n.nonempty()) n.connectedEdges().addClass("on");
         const kids = n.nonempty() && n.isParent() ? n.children().connectedEdges() : null;
         if (kids) kids.addClass("on");
+      }
+      if (wantIf.size) {
+        cy.edges(".agg").forEach((e) => {
+          if (wantIf.has(e.data("a")) || wantIf.has(e.data("b"))) e.addClass("on");
+        });
       }
     });
   }
@@ -1228,7 +1324,7 @@ export function mount(root, config = {}) {
   function exportAs(kind) {
     if ((kind === "png" || kind === "svg") && mode !== "graph") setMode("graph", false);
     if (kind === "png") download(`nsmap-${stamp()}.png`, cy.png({ output: "blob", bg: "#ffffff", scale: 2, full: false }));
-    else if (kind === "svg") download(`nsmap-${stamp()}.svg`, new Blob([cy.svg({ full: false, bg: "#ffffff" })], { type: "image/svg+xml" }));
+    else if (kind === "svg") download(`nsmap-${stamp()}.svg`, new Blob([toSvg(cy, { title: `nsmap ${stamp()}` })], { type: "image/svg+xml" }));
     else if (kind === "json") download(`nsmap-${stamp()}.json`, new Blob([JSON.stringify(store.toGraph(), null, 1)], { type: "application/json" }));
     else if (kind === "dot") download(`nsmap-${stamp()}.dot`, new Blob([M.toDot(store)], { type: "text/vnd.graphviz" }));
     root.querySelector(".nsm-export").open = false;
@@ -1309,9 +1405,9 @@ export function mount(root, config = {}) {
       staleSince = null;
       connEl.textContent = "● live";
     } else if (state === "reconnecting") {
-      connEl.textContent = `reconnecting… · stale since ${M.fmtTime(staleSince)}`;
+      connEl.textContent = `reconnecting…\nstale since ${M.fmtTime(staleSince)}`;
     } else if (state === "signed-out") {
-      connEl.innerHTML = `signed out · stale since ${esc(M.fmtTime(staleSince))} · <a href="/login/?next=${encodeURIComponent(location.pathname)}">sign in</a>`;
+      connEl.innerHTML = `signed out · <a href="/login/?next=${encodeURIComponent(location.pathname)}">sign in</a>\nstale since ${esc(M.fmtTime(staleSince))}`;
     } else connEl.textContent = "connecting…";
   }
 
@@ -1449,17 +1545,44 @@ export function mount(root, config = {}) {
     clearTimeout(typeTimer);
     typeTimer = setTimeout(() => runSearch(false), 300);
   });
+  const exportEl = $(".nsm-export");
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "/" && document.activeElement !== qEl && !/INPUT|TEXTAREA|SELECT/.test(document.activeElement?.tagName)) {
+    const active = document.activeElement;
+    const typing = active && (active.matches("textarea, select, input:not([type=checkbox]):not([type=radio])") || active.isContentEditable);
+    if (ev.key === "/" && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !typing) {
       ev.preventDefault();
       qEl.focus();
-    } else if (ev.key === "Escape" && document.activeElement === qEl) {
+      qEl.select();
+    } else if (ev.key === "Escape" && active === qEl) {
       qEl.value = "";
       runSearch(false);
+    } else if (ev.key === "Escape" && exportEl.open) {
+      exportEl.open = false;
+      exportEl.querySelector("summary").focus();
     }
   });
+  // The Export menu closes when the pointer or the focus goes elsewhere, like any menu.
+  document.addEventListener("click", (ev) => {
+    if (exportEl.open && !exportEl.contains(ev.target)) exportEl.open = false;
+  });
+  exportEl.addEventListener("focusout", (ev) => {
+    if (ev.relatedTarget && !exportEl.contains(ev.relatedTarget)) exportEl.open = false;
+  });
+  // role="toolbar": besides Tab, the arrow keys (and Home / End) move between its controls.
+  const toolbarEl = $(".nsm-toolbar");
+  toolbarEl.addEventListener("keydown", (ev) => {
+    if (!["ArrowLeft", "ArrowRight", "Home", "End"].includes(ev.key) || ev.target === qEl) return;
+    if (ev.altKey || ev.ctrlKey || ev.metaKey || ev.target.closest(".nsm-menu")) return;
+    const items = [...toolbarEl.querySelectorAll("button, input, summary")].filter(
+      (el) => !el.disabled && !el.closest("[hidden]") && !el.closest(".nsm-menu"),
+    );
+    const k = items.indexOf(ev.target);
+    if (k < 0) return;
+    const next = { ArrowLeft: k - 1, ArrowRight: k + 1, Home: 0, End: items.length - 1 }[ev.key];
+    ev.preventDefault();
+    items[(next + items.length) % items.length].focus();
+  });
   if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => cy?.resize()).observe(graphEl);
-  if (!HAS_SVG) root.querySelector('[data-act="export-svg"]').hidden = true;
 
   setConn("connecting");
   if (cfg.source === "ws") connect();
@@ -1480,6 +1603,8 @@ export function mount(root, config = {}) {
     clearFocus,
     toggleExpand,
     exportDot: () => M.toDot(store),
+    /** The SVG the "SVG (view)" export downloads (options: full, bg, title). */
+    exportSvg: (opts) => (cy ? toSvg(cy, opts) : null),
     get cy() {
       return cy;
     },

@@ -5,7 +5,8 @@
   watches this host's kernel). Users ``e2e-admin`` (admin) and ``e2e-viewer`` (viewer) get
   passwords. Killed at the end; its log is printed when a test fails.
 - ``browser`` (session): Debian's /usr/bin/chromium through Playwright's sync API.
-- ``page`` (test): a fresh context; console errors and page errors fail the test.
+- ``page`` (test): a fresh 1366x768 context; console errors and page errors fail the test (checked
+  after the test body by ``pytest_runtest_call`` and again after the page is closed).
 - ``topo``: tests.kernel_topology.Topology with an "nsmE" prefix, torn down also on failure.
 - ``login(page, user)``, ``open_graph(page, user)``, ``shot(page, name)`` helpers.
 
@@ -14,6 +15,7 @@ Root is needed for the kernel parts; without it they skip loudly (the pure-model
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -216,9 +218,9 @@ def console() -> Console:
 
 @pytest.fixture
 def page(browser: Any, console: Console, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context at a laptop's size; every console error is recorded."""
+    """A fresh browser context at a 1366x768 laptop's size; every console error is recorded."""
     (SHOTS / f"{request.node.name}-FAILED.png").unlink(missing_ok=True)  # from an earlier run
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(LIVE_TIMEOUT_MS)
     pg.on(
@@ -230,11 +232,30 @@ def page(browser: Any, console: Console, request: pytest.FixtureRequest) -> Iter
     try:
         yield pg
     finally:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            shot(pg, f"{request.node.name}-FAILED")
+        call = getattr(request.node, "rep_call", None)
+        failed = call is not None and call.failed
+        if failed:
+            with contextlib.suppress(Exception):  # the picture is a help, not the verdict
+                shot(pg, f"{request.node.name}-FAILED")
         context.close()
-    console.check()
+    if not failed:
+        console.check()  # what arrived while the page closed (a failed test has had its say)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A console error or uncaught page error fails the test itself (not only its teardown)."""
+    result = yield
+    funcargs = getattr(item, "funcargs", {})
+    console = funcargs.get("console")
+    if isinstance(console, Console):
+        page = funcargs.get("page")
+        if page is not None and not page.is_closed():
+            # Playwright hands events over on the next call into the browser: make one.
+            with contextlib.suppress(Exception):  # a page that navigated away has nothing to say
+                page.evaluate("() => new Promise((r) => setTimeout(r, 50))")
+        console.check()
+    return result
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -250,7 +271,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 def shot(page: Any, name: str) -> Path:
-    """A full-page screenshot in artifacts/screenshots/ (gitignored; look at them)."""
+    """A screenshot in artifacts/screenshots/ (gitignored; look at them), once the graph has
+    stopped moving: a picture taken halfway through a zoom shows what no user looks at."""
+    page.wait_for_function("() => !(window.nsmapApp && nsmapApp.cy && nsmapApp.cy.animated())", timeout=5_000)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path))
