@@ -38,17 +38,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_scan(as_json: bool, node: str | None) -> int:
-    from agent.discovery import discover
+    from agent.discovery import collector_paused, discover
 
-    try:
-        inventory = discover(node)
-    except PermissionError as exc:
-        print(f"nsmap: cannot open a netlink socket: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAILED
-    if as_json:
-        sys.stdout.write(json.dumps(inventory.to_json(), separators=(",", ":")) + "\n")  # one write
-    else:
-        sys.stdout.write(render_text(inventory))
+    with collector_paused():  # the JSON too is built only to be printed
+        try:
+            inventory = discover(node)
+        except PermissionError as exc:
+            print(f"nsmap: cannot open a netlink socket: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILED
+        if as_json:
+            sys.stdout.write(json.dumps(inventory.to_json(), separators=(",", ":")) + "\n")  # one write
+        else:
+            sys.stdout.write(render_text(inventory))
     for error in inventory.errors:
         print(f"nsmap: {error}", file=sys.stderr)
     return EXIT_OK if inventory.complete else EXIT_PARTIAL

@@ -26,6 +26,7 @@ CLONE_NEWNET = 0x40000000
 PIDS_KEPT = 5
 MOUNT_RETRIES = 3  # `ip netns add` creates a plain file, then bind-mounts onto it
 MOUNT_RETRY_DELAY = 0.002
+MOUNT_WINDOW = 1.0  # seconds: a plain file older than this is stale, not about to be mounted
 CONTAINER_ID = re.compile(
     r"(?:docker|cri-containerd|crio|libpod|containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:\.scope)?$"
 )
@@ -43,7 +44,8 @@ class Found:
     pids: list[int] = field(default_factory=list)
 
 
-def _nsfs_dev() -> int:
+def nsfs_dev() -> int:
+    """The device of nsfs, the filesystem every namespace file (bind mount or /proc link) is on."""
     return os.stat("/proc/self/ns/net").st_dev
 
 
@@ -51,7 +53,9 @@ def is_namespace_file(path: str, nsfs_dev: int) -> os.stat_result | None:
     """stat() the path if it is a namespace file (a bind mount or /proc link), else None.
 
     Every namespace type lives on nsfs: whether it is a *network* namespace is checked with
-    NS_GET_NSTYPE on the fd that discovery opens anyway (is_net_namespace).
+    NS_GET_NSTYPE on the fd that discovery opens anyway (is_net_namespace). `ip netns add`
+    creates a plain file and then mounts onto it: only a file created moments ago is looked at
+    again, so a stale file (left by a crash) costs no waiting on every scan.
     """
     for attempt in range(MOUNT_RETRIES):
         try:
@@ -62,6 +66,8 @@ def is_namespace_file(path: str, nsfs_dev: int) -> os.stat_result | None:
             return st
         if not stat.S_ISREG(st.st_mode) or attempt == MOUNT_RETRIES - 1:
             return None
+        if time.time() - st.st_mtime > MOUNT_WINDOW:
+            return None  # plain for longer than any mount takes: stale
         time.sleep(MOUNT_RETRY_DELAY)  # maybe being mounted right now
     return None
 
@@ -80,7 +86,7 @@ def find_namespaces(
 
     Problems go to ``errors``; what leaves the picture incomplete (unreadable processes) to ``gaps``.
     """
-    nsfs_dev = _nsfs_dev()
+    nsfs = nsfs_dev()
     found: dict[tuple[int, int], Found] = {}
     root = os.stat("/proc/self/ns/net")
     found[(root.st_dev, root.st_ino)] = Found(root.st_dev, root.st_ino, "/proc/self/ns/net", "root")
@@ -94,7 +100,7 @@ def find_namespaces(
             errors.append(f"cannot list {directory}: {exc.strerror}")
             continue
         for entry in entries:
-            st = is_namespace_file(entry.path, nsfs_dev)
+            st = is_namespace_file(entry.path, nsfs)
             if st is None:
                 if entry.is_symlink():
                     errors.append(f"{entry.path} is a dangling link")
@@ -108,13 +114,13 @@ def find_namespaces(
     for pid in _pids():
         path = f"{PROC}/{pid}/ns/net"
         try:
-            st = os.stat(path)
+            inode = link_inode(path)
         except PermissionError:
             unreadable.append(pid)
             continue
-        except OSError:
+        except (OSError, ValueError):
             continue  # exited, or a kernel thread without a namespace link
-        record = found.setdefault((st.st_dev, st.st_ino), Found(st.st_dev, st.st_ino, path, "process"))
+        record = found.setdefault((nsfs, inode), Found(nsfs, inode, path, "process"))
         if len(record.pids) < PIDS_KEPT:
             record.pids.append(pid)
     if unreadable:
@@ -123,6 +129,12 @@ def find_namespaces(
         # /proc/1/ns/net can be unreadable even for root (a sandboxed init): that alone is no gap
         (errors if unreadable == [1] and os.geteuid() == 0 else gaps).append(message)
     return list(found.values())
+
+
+def link_inode(path: str) -> int:
+    """The inode of the namespace a /proc/PID/ns/net link names ("net:[INODE]"): readlink costs
+    half a stat, which opens the namespace; the device is nsfs's. Raises OSError or ValueError."""
+    return int(os.readlink(path)[5:-1])
 
 
 def _pids() -> list[int]:

@@ -1,7 +1,7 @@
 """A small typed rtnetlink reader: bulk dumps of links and addresses, nsid lookups, events.
 
 Why not pyroute2 here: it parses at 150-350 us per link; this reader decodes only the attributes
-nsmap uses, with struct, at about 10 us per link (DESIGN.md, "Measured"). pyroute2 stays the
+nsmap uses, with struct, at a few us per link (DESIGN.md, "Measured"). pyroute2 stays the
 library for changing things.
 
 One socket in the root namespace observes every namespace: each namespace gets an id in the root
@@ -20,8 +20,10 @@ import os
 import socket
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 
 # netlink.h
 NETLINK_ROUTE = 0
@@ -46,6 +48,7 @@ IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 RTGENMSG = struct.Struct("=Bxxx")  # family, padded to 4 (NLMSG_ALIGN)
 NLATTR = struct.Struct("=HH")  # len, type
 NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED / NLA_F_NET_BYTEORDER
+S32 = struct.Struct("=i")
 
 # if_link.h
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
@@ -53,11 +56,8 @@ IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_IFALIAS = 16, 18, 20
 IFLA_LINK_NETNSID, IFLA_NEW_NETNSID, IFLA_TARGET_NETNSID = 37, 45, 46
 IFLA_NEW_IFINDEX, IFLA_PROP_LIST, IFLA_ALT_IFNAME = 49, 52, 53
 IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND = 1, 4
-LINK_ATTRS = frozenset(
-    {IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_IFALIAS}
-    | {IFLA_LINK_NETNSID, IFLA_NEW_NETNSID, IFLA_NEW_IFINDEX, IFLA_PROP_LIST}
-)
 OPERSTATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
+OPERSTATE_NAMES = dict(enumerate(OPERSTATES))
 IFF_UP, IFF_LOOPBACK = 0x1, 0x8
 
 # if_addr.h
@@ -71,6 +71,8 @@ NETNSA_NSID_NOT_ASSIGNED = -1
 RECV_BUFFER = 1 << 20
 SO_RCVBUFFORCE = 33  # asm-generic/socket.h
 DUMP_RETRIES = 5
+NO_REPLY = -1  # the message type of requests answered by an ack only
+MAX_BATCH = 64  # requests per datagram: their answers wait in the receive buffer until read
 
 
 class MalformedMessage(ValueError):
@@ -123,146 +125,255 @@ class Event:
     subject_nsid: int | None = None  # for RTM_NEWNSID/RTM_DELNSID: the id that came or went
 
 
-def iter_attrs(buf: bytes | memoryview, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """Yield (type, payload start, payload end) of each netlink attribute in buf[start:end]."""
-    pos = start
-    while pos + 4 <= end:
-        length, kind = NLATTR.unpack_from(buf, pos)
-        if length < 4 or pos + length > end:
-            raise MalformedMessage(f"attribute length {length} at offset {pos} overruns {end}")
-        yield kind & NLA_TYPE_MASK, pos + 4, pos + length
-        pos += (length + 3) & ~3
+Buffer = bytes | bytearray | memoryview
 
 
-def _string(buf: bytes | memoryview, start: int, end: int) -> str:
-    raw = bytes(buf[start:end])
-    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
-def _u32(buf: bytes | memoryview, start: int, end: int) -> int:
-    if end - start < 4:
-        raise MalformedMessage("u32 attribute too short")
-    return int.from_bytes(buf[start : start + 4], sys.byteorder)
-
-
-def _s32(buf: bytes | memoryview, start: int, end: int) -> int:
-    if end - start < 4:
-        raise MalformedMessage("s32 attribute too short")
-    return int.from_bytes(buf[start : start + 4], sys.byteorder, signed=True)
-
-
-def parse_link(buf: bytes | memoryview, start: int, end: int) -> Link:
-    """Decode an ifinfomsg and the attributes nsmap uses; ``start`` points past nlmsghdr.
-
-    This is the inventory's hot path: a veth's RTM_NEWLINK carries about 40 attributes of
-    which we want a dozen. Attributes start 4-aligned, so the message is walked as a list of
-    32-bit words (len | type << 16), which CPython does about twice as fast as unpacking each
-    header, and 32-bit values are read straight from that list.
-    """
-    if end - start < IFINFOMSG.size:
-        raise MalformedMessage("ifinfomsg truncated")
-    _family, _type, ifindex, flags, _change = IFINFOMSG.unpack_from(buf, start)
-    base = start + IFINFOMSG.size
-    size = end - base
-    words = memoryview(buf)[base : base + (size & ~3)].cast("I")
-    wanted = LINK_ATTRS
-    found: dict[int, int] = {}  # attribute type -> index of its header word
-    count = len(words)
-    i = last = 0
-    while i < count:
-        word = words[i]
-        length = word & 0xFFFF
-        if length < 4:
-            raise MalformedMessage(f"attribute length {length} at offset {base + i * 4}")
-        if (word >> 16) & NLA_TYPE_MASK in wanted:
-            found[(word >> 16) & NLA_TYPE_MASK] = i
-        last = i
-        i += (length + 3) >> 2
-    if count and last * 4 + (words[last] & 0xFFFF) > size:  # only the last one walked can overrun
-        raise MalformedMessage(f"attribute at offset {base + last * 4} overruns the message")
-
-    def u32(kind: int) -> int | None:
-        at = found.get(kind)
-        if at is None:
-            return None
-        if words[at] & 0xFFFF < 8:
-            raise MalformedMessage(f"attribute {kind} too short for a 32-bit value")
-        return words[at + 1]
-
-    def span(kind: int) -> tuple[int, int]:
-        at = found[kind]
-        return base + at * 4 + 4, base + at * 4 + (words[at] & 0xFFFF)
-
-    link = Link(ifindex=ifindex, name="", kind="", flags=flags)
-    link.mtu = u32(IFLA_MTU)
-    link.link = u32(IFLA_LINK)
-    link.master = u32(IFLA_MASTER) or None
-    link.link_netnsid = _signed(u32(IFLA_LINK_NETNSID))
-    if IFLA_IFNAME in found:
-        link.name = _string(buf, *span(IFLA_IFNAME))
-    if IFLA_ADDRESS in found:
-        a, b = span(IFLA_ADDRESS)
-        link.mac = bytes(buf[a:b]).hex(":") if b > a else None
-    if IFLA_OPERSTATE in found:
-        a, b = span(IFLA_OPERSTATE)
-        if b <= a:
-            raise MalformedMessage("operstate attribute empty")
-        link.operstate = OPERSTATES[buf[a]] if buf[a] < len(OPERSTATES) else "UNKNOWN"
-    if IFLA_LINKINFO in found:
-        for sub, c, d in iter_attrs(buf, *span(IFLA_LINKINFO)):
-            if sub == IFLA_INFO_KIND:
-                link.kind = _string(buf, c, d)
-    if IFLA_IFALIAS in found:
-        link.alias = _string(buf, *span(IFLA_IFALIAS)) or None
-    if IFLA_NEW_NETNSID in found:
-        link.new_netnsid = _signed(u32(IFLA_NEW_NETNSID))
-        link.new_ifindex = _signed(u32(IFLA_NEW_IFINDEX))
-    if IFLA_PROP_LIST in found:
-        a, b = span(IFLA_PROP_LIST)
-        link.altnames = [_string(buf, c, d) for sub, c, d in iter_attrs(buf, a, b) if sub == IFLA_ALT_IFNAME]
-    if not link.kind:
-        link.kind = "loopback" if flags & IFF_LOOPBACK else "device"
-    return link
-
-
-def _signed(value: int | None) -> int | None:
-    return None if value is None else value - (1 << 32) if value & 0x80000000 else value
-
-
-def parse_addr(buf: bytes | memoryview, start: int, end: int) -> Addr:
-    """Decode an ifaddrmsg: IFA_LOCAL is the address itself (IFA_ADDRESS is the peer on p2p)."""
-    if end - start < IFADDRMSG.size:
-        raise MalformedMessage("ifaddrmsg truncated")
-    family, prefixlen, _flags, scope, ifindex = IFADDRMSG.unpack_from(buf, start)
-    local = address = None
-    for kind, a, b in iter_attrs(buf, start + IFADDRMSG.size, end):
-        if kind == IFA_LOCAL:
-            local = bytes(buf[a:b])
-        elif kind == IFA_ADDRESS:
-            address = bytes(buf[a:b])
-    raw = local or address
-    if family not in (socket.AF_INET, socket.AF_INET6) or raw is None:
-        raise MalformedMessage(f"address of family {family} without an address attribute")
-    if len(raw) != (4 if family == socket.AF_INET else 16):
-        raise MalformedMessage("address attribute of the wrong length")
-    return Addr(
-        ifindex=ifindex,
-        family=4 if family == socket.AF_INET else 6,
-        address=socket.inet_ntop(family, raw),
-        prefixlen=prefixlen,
-        scope=SCOPES.get(scope, str(scope)),
-    )
-
-
-def iter_messages(buf: bytes | memoryview, size: int) -> Iterator[tuple[int, int, int, int, int]]:
-    """Yield (type, flags, seq, payload start, message end) for each message in buf[:size]."""
+def messages(buf: Buffer, size: int) -> list[tuple[int, int, int, int, int]]:
+    """(type, flags, seq, payload start, message end) of each message in buf[:size]."""
+    out = []
     pos = 0
     while pos + NLMSG_HDR.size <= size:
         length, kind, flags, seq, _pid = NLMSG_HDR.unpack_from(buf, pos)
         if length < NLMSG_HDR.size or pos + length > size:
             raise MalformedMessage(f"message length {length} at offset {pos} overruns {size}")
-        yield kind, flags, seq, pos + NLMSG_HDR.size, pos + length
+        out.append((kind, flags, seq, pos + NLMSG_HDR.size, pos + length))
         pos += (length + 3) & ~3
+    return out
+
+
+def attributes(buf: Buffer, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(type, payload start, payload end) of each netlink attribute in buf[start:end]."""
+    out = []
+    pos = start
+    while pos + 4 <= end:
+        length, kind = NLATTR.unpack_from(buf, pos)
+        if length < 4 or pos + length > end:
+            raise MalformedMessage(f"attribute length {length} at offset {pos} overruns {end}")
+        out.append((kind & NLA_TYPE_MASK, pos + 4, pos + length))
+        pos += (length + 3) & ~3
+    return out
+
+
+def _text(raw: bytes) -> str:
+    return raw.partition(b"\0")[0].decode("utf-8", "replace")
+
+
+# -- shapes: the hot path ------------------------------------------------------------------------
+#
+# A link message carries about 40 attributes, of which parse_link wants a dozen; walking them one
+# by one in Python is what costs (about 140 ns each). But the kernel fills a given kind of device
+# (or address) the same way every time, so messages come in a few *shapes*: the same length and
+# the same attribute headers at the same offsets. A Layout records one shape: a struct that reads
+# every header the walk visited (top level, and inside the nested attributes it descends into)
+# and one that reads every payload the parser uses. A message of the same length whose headers
+# read exactly as recorded would be walked exactly the same way (each header's length decides
+# where the next one is), so its payloads are where the layout says: the cached path and a fresh
+# walk decode identically, and the check is one C-level unpack and tuple comparison.
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a parser reads from one message type: ``attrs`` maps a top-level attribute to (slot,
+    struct code), ``nested`` a nested attribute to the same for its children. Slots 0..slots-1
+    come out in order; slot MANY collects every occurrence, after them. Code "s" reads the
+    payload as bytes (b"" when the attribute is absent), other codes a number (None if absent)."""
+
+    header: int  # size of the fixed struct before the attributes
+    slots: int
+    attrs: dict[int, tuple[int, str]]
+    nested: dict[int, dict[int, tuple[int, str]]] = field(default_factory=dict)
+
+    def bytes_slots(self) -> set[int]:
+        """The slots read as bytes (whose missing value is b"", not None)."""
+        codes = list(self.attrs.values()) + [spec for children in self.nested.values() for spec in children.values()]
+        return {slot for slot, code in codes if code == "s"}
+
+
+MANY = -1
+_ABSENT = (None, b"")  # appended to the payloads read: what a missing number or bytes slot reads
+MAX_LAYOUTS = 256  # shapes remembered per message type (a host has a few dozen); then start over
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where one shape of message keeps the payloads its parser reads."""
+
+    length: int  # of the message from its fixed header on
+    headers: struct.Struct  # reads every attribute header the walk visited
+    expected: tuple[int, ...]  # what they read in the message the layout was made from
+    values: struct.Struct  # reads the payloads the parser uses, in message order
+    pick: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # values + _ABSENT -> slots, then MANY
+
+
+def _reader(fields: list[tuple[int, str]]) -> struct.Struct:
+    """A struct that reads each (offset, code) of ``fields`` (ascending, not overlapping)."""
+    parts, pos = ["="], 0
+    for offset, code in fields:
+        parts.append(f"{offset - pos}x{code}")
+        pos = offset + struct.calcsize("=" + code)
+    return struct.Struct("".join(parts))
+
+
+def make_layout(shape: Shape, buf: Buffer, start: int, end: int) -> Layout:
+    """Walk a message (``start`` points at its fixed header) and record its shape.
+
+    A repeated attribute counts by its last occurrence, as everywhere in rtnetlink; a repeated
+    nested attribute replaces what the earlier one's children said.
+    """
+    headers: list[int] = []
+    found: dict[int, tuple[int, str]] = {}  # slot -> (offset, struct code)
+    many: dict[int, list[tuple[int, str]]] = {}  # nested attribute -> its MANY children
+    for kind, a, b in attributes(buf, start + shape.header, end):
+        headers.append(a - 4)
+        spec = shape.attrs.get(kind)
+        if spec is not None:
+            found[spec[0]] = (a, _code(kind, spec[1], b - a))
+        children = shape.nested.get(kind)
+        if children is None:
+            continue
+        for slot, _ in children.values():
+            found.pop(slot, None)
+        many[kind] = []
+        for sub, c, d in attributes(buf, a, b):
+            headers.append(c - 4)
+            spec = children.get(sub)
+            if spec is not None and spec[0] == MANY:
+                many[kind].append((c, _code(sub, spec[1], d - c)))
+            elif spec is not None:
+                found[spec[0]] = (c, _code(sub, spec[1], d - c))
+    read = sorted(
+        [(offset, code, slot) for slot, (offset, code) in found.items()]
+        + [(offset, code, MANY) for items in many.values() for offset, code in items]
+    )
+    index = {slot: i for i, (_offset, _code, slot) in enumerate(read) if slot != MANY}
+    text = shape.bytes_slots()
+    order = [index.get(slot, len(read) + (slot in text)) for slot in range(shape.slots)]
+    order += [i for i, (_offset, _code, slot) in enumerate(read) if slot == MANY]
+    header_reader = _reader([(h - start, "I") for h in headers])
+    return Layout(
+        length=end - start,
+        headers=header_reader,
+        expected=header_reader.unpack_from(buf, start),
+        values=_reader([(offset - start, code) for offset, code, _slot in read]),
+        pick=itemgetter(*order),  # shapes have at least two slots: a tuple always
+    )
+
+
+def _code(kind: int, code: str, size: int) -> str:
+    if code == "s":
+        return f"{size}s"
+    if size < struct.calcsize("=" + code):
+        raise MalformedMessage(f"attribute {kind} too short for its value")
+    return code
+
+
+class LayoutCache:
+    """The shapes of one message type seen so far, by message length. Shared by threads: a
+    lookup only reads, and a new layout is added in one step (the GIL keeps that consistent)."""
+
+    def __init__(self, shape: Shape, limit: int = MAX_LAYOUTS) -> None:
+        self.shape = shape
+        self.limit = limit
+        self.by_length: dict[int, list[Layout]] = {}
+        self.count = 0
+
+    def find(self, buf: Buffer, start: int, end: int) -> Layout:
+        for layout in self.by_length.get(end - start, ()):
+            if layout.headers.unpack_from(buf, start) == layout.expected:
+                return layout
+        layout = make_layout(self.shape, buf, start, end)
+        if self.count >= self.limit:
+            self.by_length = {}
+            self.count = 0
+        self.by_length.setdefault(layout.length, []).append(layout)
+        self.count += 1
+        return layout
+
+
+# -- links and addresses -------------------------------------------------------------------------
+
+LINK_SHAPE = Shape(
+    header=IFINFOMSG.size,
+    slots=11,  # name, kind, mtu, link, master, link_netnsid, operstate, mac, alias, new_netnsid, new_ifindex
+    attrs={
+        IFLA_IFNAME: (0, "s"),
+        IFLA_MTU: (2, "I"),
+        IFLA_LINK: (3, "I"),
+        IFLA_MASTER: (4, "I"),
+        IFLA_LINK_NETNSID: (5, "i"),
+        IFLA_OPERSTATE: (6, "B"),
+        IFLA_ADDRESS: (7, "s"),
+        IFLA_IFALIAS: (8, "s"),
+        IFLA_NEW_NETNSID: (9, "i"),
+        IFLA_NEW_IFINDEX: (10, "i"),
+    },
+    nested={IFLA_LINKINFO: {IFLA_INFO_KIND: (1, "s")}, IFLA_PROP_LIST: {IFLA_ALT_IFNAME: (MANY, "s")}},
+)
+LINK_LAYOUTS = LayoutCache(LINK_SHAPE)
+ADDR_SHAPE = Shape(header=IFADDRMSG.size, slots=2, attrs={IFA_LOCAL: (0, "s"), IFA_ADDRESS: (1, "s")})
+ADDR_LAYOUTS = LayoutCache(ADDR_SHAPE)
+
+
+def parse_link(buf: Buffer, start: int, end: int, layouts: LayoutCache = LINK_LAYOUTS) -> Link:
+    """Decode an ifinfomsg and the attributes nsmap uses; ``start`` points past nlmsghdr.
+
+    The inventory's hot path: a known shape costs two struct unpacks (see Layout).
+    """
+    if end - start < IFINFOMSG.size:
+        raise MalformedMessage("ifinfomsg truncated")
+    _family, _type, ifindex, flags, _change = IFINFOMSG.unpack_from(buf, start)
+    layout = layouts.find(buf, start, end)
+    (name, kind, mtu, peer, master, link_netnsid, operstate, mac, alias, new_netnsid, new_ifindex, *altnames) = (
+        layout.pick(layout.values.unpack_from(buf, start) + _ABSENT)
+    )
+    return Link(  # positional (in Link's field order): keywords cost as much as the decoding
+        ifindex,
+        _text(name),
+        _text(kind) or ("loopback" if flags & IFF_LOOPBACK else "device"),
+        flags,
+        mac.hex(":") or None,
+        mtu,
+        OPERSTATE_NAMES.get(operstate, "UNKNOWN"),
+        master or None,
+        peer,
+        link_netnsid,
+        _text(alias) or None,
+        [_text(a) for a in altnames],
+        new_netnsid,
+        new_ifindex,
+    )
+
+
+def parse_addr(buf: Buffer, start: int, end: int, layouts: LayoutCache = ADDR_LAYOUTS) -> Addr:
+    """Decode an ifaddrmsg: IFA_LOCAL is the address itself (IFA_ADDRESS is the peer on p2p)."""
+    if end - start < IFADDRMSG.size:
+        raise MalformedMessage("ifaddrmsg truncated")
+    family, prefixlen, _flags, scope, ifindex = IFADDRMSG.unpack_from(buf, start)
+    layout = layouts.find(buf, start, end)
+    local, address = layout.pick(layout.values.unpack_from(buf, start) + _ABSENT)
+    raw = local or address
+    if family not in (socket.AF_INET, socket.AF_INET6) or not raw:
+        raise MalformedMessage(f"address of family {family} without an address attribute")
+    if len(raw) != (4 if family == socket.AF_INET else 16):
+        raise MalformedMessage("address attribute of the wrong length")
+    return Addr(
+        ifindex,
+        4 if family == socket.AF_INET else 6,
+        socket.inet_ntop(family, raw),
+        prefixlen,
+        SCOPES.get(scope) or str(scope),
+    )
+
+
+def parse_nsid(buf: Buffer, start: int, end: int) -> int | None:
+    """The NETNSA_NSID of an RTM_NEWNSID/RTM_DELNSID; None when absent or "not assigned" (-1)."""
+    nsid = None
+    for kind, a, b in attributes(buf, start + RTGENMSG.size, end):
+        if kind == NETNSA_NSID:
+            if b - a < 4:
+                raise MalformedMessage("nsid attribute too short")
+            nsid = S32.unpack_from(buf, a)[0]
+    return None if nsid is None or nsid < 0 else nsid
 
 
 def attr(kind: int, payload: bytes) -> bytes:
@@ -270,10 +381,23 @@ def attr(kind: int, payload: bytes) -> bytes:
     return NLATTR.pack(length, kind) + payload + b"\0" * (-length & 3)
 
 
-def _error_code(buf: bytes | memoryview, start: int, end: int) -> int:
+def _error_code(buf: Buffer, start: int, end: int) -> int:
+    """The positive errno an NLMSG_ERROR or NLMSG_DONE carries (0: an ack, a clean end)."""
     if end - start < 4:
         raise MalformedMessage("error message truncated")
-    return -int.from_bytes(buf[start : start + 4], sys.byteorder, signed=True)
+    return -S32.unpack_from(buf, start)[0]
+
+
+@dataclass(slots=True)
+class Answer:
+    """What the kernel answered to one request."""
+
+    items: list[Any]
+    error: NetlinkError | None = None
+    interrupted: bool = False  # NLM_F_DUMP_INTR: the dump may be inconsistent
+    skipped: int = 0  # messages that did not decode
+    malformed: MalformedMessage | None = None  # why the last of them did not
+    done: bool = False
 
 
 class RtnlSocket:
@@ -291,6 +415,7 @@ class RtnlSocket:
             self.sock.close()
             raise
         self.buffer = bytearray(RECV_BUFFER)
+        self.view = memoryview(self.buffer)
         self.seq = 0
         self.malformed = 0  # messages skipped because they could not be decoded
 
@@ -303,56 +428,59 @@ class RtnlSocket:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, kind: int, flags: int, body: bytes) -> int:
-        self.seq += 1
-        self.sock.send(NLMSG_HDR.pack(NLMSG_HDR.size + len(body), kind, flags, self.seq, 0) + body)
-        return self.seq
+    def exchange(
+        self, kind: int, flags: int, bodies: list[bytes], want: int, parse: Callable[[Buffer, int, int], Any]
+    ) -> list[Answer]:
+        """Send one request per body (at most MAX_BATCH, in one datagram) and collect the answers.
 
-    def _responses(self, seq: int) -> Iterator[tuple[int, int, memoryview, int, int]]:
-        """Yield (type, flags, buffer, start, end) answering ``seq`` until DONE or an ack."""
-        view = memoryview(self.buffer)
-        while True:
+        Messages of type ``want`` are decoded with ``parse``; a request is answered by a message
+        without NLM_F_MULTI, an NLMSG_ERROR (an error or an ack) or NLMSG_DONE (the end of a
+        dump, which carries the negative errno when the dump failed, e.g. no permission).
+        """
+        first = self.seq + 1
+        self.seq += len(bodies)
+        request = []
+        for seq, body in enumerate(bodies, first):
+            request += (NLMSG_HDR.pack(NLMSG_HDR.size + len(body), kind, flags, seq, 0), body)
+        self.sock.send(b"".join(request))
+        answers = [Answer([]) for _ in bodies]
+        pending = len(answers)
+        view = self.view
+        while pending:
             size = self.sock.recv_into(self.buffer)
-            for kind, flags, msg_seq, start, end in iter_messages(view, size):
-                if msg_seq != seq:
+            for msg_kind, msg_flags, seq, start, end in messages(view, size):
+                if not 0 <= seq - first < len(answers) or answers[seq - first].done:
                     continue  # a late answer to an abandoned request
-                if kind == NLMSG_ERROR:
-                    code = _error_code(view, start, end)
+                answer = answers[seq - first]
+                if msg_flags & NLM_F_DUMP_INTR:
+                    answer.interrupted = True
+                if msg_kind == want:
+                    try:
+                        answer.items.append(parse(view, start, end))
+                    except MalformedMessage as exc:
+                        answer.skipped += 1
+                        answer.malformed = exc
+                elif msg_kind in (NLMSG_ERROR, NLMSG_DONE):
+                    code = _error_code(view, start, end) if msg_kind == NLMSG_ERROR or end - start >= 4 else 0
                     if code:
-                        raise NetlinkError(code, os.strerror(code))
-                    return
-                if kind == NLMSG_DONE:
-                    # a dump that failed (no permission for the target, say) ends in DONE
-                    # carrying the negative errno instead of an NLMSG_ERROR
-                    code = _error_code(view, start, end) if end - start >= 4 else 0
-                    if code > 0:
-                        raise NetlinkError(code, os.strerror(code))
-                    if flags & NLM_F_DUMP_INTR:
-                        raise InterruptedError("dump interrupted")
-                    return
-                yield kind, flags, view, start, end
-                if not flags & NLM_F_MULTI:
-                    return
+                        answer.error = NetlinkError(code, os.strerror(code))
+                    msg_flags &= ~NLM_F_MULTI  # either ends the request
+                if not msg_flags & NLM_F_MULTI:
+                    answer.done = True
+                    pending -= 1
+        return answers
 
-    def _dump(self, kind: int, body: bytes, want: int, parse):  # type: ignore[no-untyped-def]
-        """Run one dump, retried while the kernel flags it inconsistent (NLM_F_DUMP_INTR)."""
-        for attempt in range(DUMP_RETRIES):
-            seq = self._send(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
-            items = []
-            interrupted = False
-            try:
-                for msg_kind, flags, view, start, end in self._responses(seq):
-                    interrupted |= bool(flags & NLM_F_DUMP_INTR)
-                    if msg_kind == want:
-                        try:
-                            items.append(parse(view, start, end))
-                        except MalformedMessage:
-                            self.malformed += 1  # skip the one message, keep the dump
-            except InterruptedError:
-                interrupted = True
-            if not interrupted or attempt == DUMP_RETRIES - 1:
-                return items
-        return items
+    def _dump(self, kind: int, body: bytes, want: int, parse: Callable[[Buffer, int, int], Any]) -> list[Any]:
+        """Run one dump, retried while the kernel flags it inconsistent (NLM_F_DUMP_INTR);
+        a message that does not decode is skipped (and counted), the rest of the dump kept."""
+        for _attempt in range(DUMP_RETRIES):
+            [answer] = self.exchange(kind, NLM_F_REQUEST | NLM_F_DUMP, [body], want, parse)
+            self.malformed += answer.skipped
+            if answer.error is not None:
+                raise answer.error
+            if not answer.interrupted:
+                break
+        return answer.items
 
     def dump_links(self, nsid: int | None = None) -> list[Link]:
         """Every link of the namespace with root-space id ``nsid`` (None: this socket's own).
@@ -362,14 +490,14 @@ class RtnlSocket:
         """
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
         if nsid is not None:
-            body += attr(IFLA_TARGET_NETNSID, struct.pack("=i", nsid))
+            body += attr(IFLA_TARGET_NETNSID, S32.pack(nsid))
         return self._dump(RTM_GETLINK, body, RTM_NEWLINK, parse_link)
 
     def dump_addresses(self, nsid: int | None = None, ifindex: int = 0) -> list[Addr]:
         """Addresses of a namespace, or of one link (strict checking filters by ifa_index)."""
         body = IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, ifindex)
         if nsid is not None:
-            body += attr(IFA_TARGET_NETNSID, struct.pack("=i", nsid))
+            body += attr(IFA_TARGET_NETNSID, S32.pack(nsid))
         addresses = self._dump(RTM_GETADDR, body, RTM_NEWADDR, parse_addr)
         return [a for a in addresses if a.ifindex == ifindex] if ifindex else addresses
 
@@ -377,53 +505,67 @@ class RtnlSocket:
         """One link by ifindex (no dump, no IFLA_EXT_MASK); None when it or its namespace is gone."""
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, ifindex, 0, 0)
         if nsid is not None:
-            body += attr(IFLA_TARGET_NETNSID, struct.pack("=i", nsid))
-        seq = self._send(RTM_GETLINK, NLM_F_REQUEST, body)
-        found = None
-        try:
-            for kind, _flags, view, start, end in self._responses(seq):
-                if kind == RTM_NEWLINK:
-                    found = parse_link(view, start, end)
-        except NetlinkError as exc:
-            if exc.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET, errno.ENOENT):
+            body += attr(IFLA_TARGET_NETNSID, S32.pack(nsid))
+        [answer] = self.exchange(RTM_GETLINK, NLM_F_REQUEST, [body], RTM_NEWLINK, parse_link)
+        if answer.malformed is not None:
+            raise answer.malformed
+        if answer.error is not None:
+            if answer.error.errno in (errno.ENODEV, errno.EINVAL, errno.ENONET, errno.ENOENT):
                 return None
-            raise
-        return found
+            raise answer.error
+        return answer.items[-1] if answer.items else None
+
+    def get_nsids(self, fds: list[int]) -> list[int | NetlinkError | None]:
+        """The ids this socket's namespace gives the namespaces behind ``fds`` (None: no id yet;
+        a NetlinkError, e.g. EINVAL for a file that is no network namespace).
+
+        One request per fd (batched into few datagrams): an RTM_GETNSID *dump* stops after one
+        buffer on current kernels.
+        """
+        out: list[int | NetlinkError | None] = []
+        for at in range(0, len(fds), MAX_BATCH):
+            bodies = [_nsid_request(fd) for fd in fds[at : at + MAX_BATCH]]
+            for answer in self.exchange(RTM_GETNSID, NLM_F_REQUEST, bodies, RTM_NEWNSID, parse_nsid):
+                if answer.error is None and answer.malformed is not None:
+                    answer.error = NetlinkError(errno.EBADMSG, str(answer.malformed))
+                out.append(answer.error or (answer.items[-1] if answer.items else None))
+        return out
+
+    def assign_nsids(self, fds: list[int]) -> list[int | NetlinkError | None]:
+        """Like get_nsids, but the kernel allocates an id where there is none (what
+        `ip netns set NAME auto` does); None only if it still reports none."""
+        nsids = self.get_nsids(fds)
+        missing = [i for i, nsid in enumerate(nsids) if nsid is None]
+        for at in range(0, len(missing), MAX_BATCH):
+            chunk = missing[at : at + MAX_BATCH]
+            bodies = [_nsid_request(fds[i]) + attr(NETNSA_NSID, S32.pack(NETNSA_NSID_NOT_ASSIGNED)) for i in chunk]
+            answers = self.exchange(RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK, bodies, NO_REPLY, parse_nsid)
+            for i, answer in zip(chunk, answers, strict=True):
+                # EEXIST: someone else assigned one meanwhile, which is fine
+                if answer.error is not None and answer.error.errno != errno.EEXIST:
+                    nsids[i] = answer.error
+        again = [i for i in missing if nsids[i] is None]
+        for i, nsid in zip(again, self.get_nsids([fds[i] for i in again]), strict=True):
+            nsids[i] = nsid
+        return nsids
 
     def get_nsid(self, ns_fd: int) -> int | None:
-        """The id this socket's namespace gives the namespace behind ``ns_fd``, if any.
-
-        One fd at a time: an RTM_GETNSID *dump* stops after one buffer on current kernels.
-        """
-        body = RTGENMSG.pack(socket.AF_UNSPEC) + attr(NETNSA_FD, struct.pack("=I", ns_fd))
-        seq = self._send(RTM_GETNSID, NLM_F_REQUEST, body)
-        nsid = None
-        for kind, _flags, view, start, end in self._responses(seq):
-            if kind == RTM_NEWNSID:
-                for a_kind, a, b in iter_attrs(view, start + RTGENMSG.size, end):
-                    if a_kind == NETNSA_NSID:
-                        nsid = _s32(view, a, b)
-        # 4294967295 / -1 both mean "not assigned"
-        return None if nsid is None or nsid < 0 else nsid
+        """The id this socket's namespace gives the namespace behind ``ns_fd``, if any."""
+        return _raised(self.get_nsids([ns_fd])[0])
 
     def assign_nsid(self, ns_fd: int) -> int | None:
-        """Get, or have the kernel allocate (like `ip netns set NAME auto`), an id for ``ns_fd``."""
-        nsid = self.get_nsid(ns_fd)
-        if nsid is not None:
-            return nsid
-        body = (
-            RTGENMSG.pack(socket.AF_UNSPEC)
-            + attr(NETNSA_FD, struct.pack("=I", ns_fd))
-            + attr(NETNSA_NSID, struct.pack("=i", NETNSA_NSID_NOT_ASSIGNED))
-        )
-        seq = self._send(RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK, body)
-        try:
-            for _ in self._responses(seq):
-                pass
-        except NetlinkError as exc:
-            if exc.errno != errno.EEXIST:  # someone else assigned one meanwhile: fine
-                raise
-        return self.get_nsid(ns_fd)
+        """Get, or have the kernel allocate, an id for ``ns_fd``."""
+        return _raised(self.assign_nsids([ns_fd])[0])
+
+
+def _nsid_request(fd: int) -> bytes:
+    return RTGENMSG.pack(socket.AF_UNSPEC) + attr(NETNSA_FD, S32.pack(fd))
+
+
+def _raised(nsid: int | NetlinkError | None) -> int | None:
+    if isinstance(nsid, NetlinkError):
+        raise nsid
+    return nsid
 
 
 class EventSocket:
@@ -476,18 +618,14 @@ class EventSocket:
         return decode_events(data, nsid)
 
 
-def decode_events(data: bytes, nsid: int | None) -> list[Event]:
+def decode_events(data: Buffer, nsid: int | None) -> list[Event]:
     """Decode one datagram of notifications; malformed messages raise MalformedMessage."""
     events: list[Event] = []
-    for kind, _flags, _seq, start, end in iter_messages(data, len(data)):
+    for kind, _flags, _seq, start, end in messages(data, len(data)):
         if kind in (RTM_NEWLINK, RTM_DELLINK):
             events.append(Event(kind, nsid, link=parse_link(data, start, end)))
         elif kind in (RTM_NEWADDR, RTM_DELADDR):
             events.append(Event(kind, nsid, addr=parse_addr(data, start, end)))
         elif kind in (RTM_NEWNSID, RTM_DELNSID):
-            subject = None
-            for a_kind, a, b in iter_attrs(data, start + RTGENMSG.size, end):
-                if a_kind == NETNSA_NSID:
-                    subject = _s32(data, a, b)
-            events.append(Event(kind, nsid, subject_nsid=subject))
+            events.append(Event(kind, nsid, subject_nsid=parse_nsid(data, start, end)))
     return events

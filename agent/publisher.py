@@ -37,6 +37,18 @@ Change = dict[str, Any]
 
 INGEST_TASK = "nsmap.ingest"
 INGEST_QUEUE = "ingest"
+# Distributed mode's per-node inbox (webui/topology/tasks.py drains it): the agent pushes each
+# message there and wakes a worker with DRAIN_TASK, unless a wake-up is already on its way.
+INBOX_KEY = "nsmap:inbox:{node}"
+KICK_KEY = "nsmap:inbox-kick:{node}"
+DRAIN_TASK = "nsmap.drain"
+KICK_TTL_MS = 1000  # a lost wake-up delays the inbox at most this long
+# RPUSH the item; 1 when no wake-up is pending (the caller sends one), else 0. One round trip.
+PUSH_SCRIPT = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
 DEFAULT_BUFFER_LIMIT = 200_000  # distinct pending changes while the broker is away
 RETRY_MIN, RETRY_MAX = 0.1, 2.0
 GIVE_UP_AFTER = 3  # failed attempts before a stuck delta or heartbeat becomes a snapshot
@@ -64,15 +76,26 @@ class CallableTransport:
 
 
 class CeleryTransport:
-    """Distributed mode: `send_task("nsmap.ingest", [body, signature], queue="ingest")`.
+    """Distributed mode: the message goes into its node's inbox in Redis (``[body, signature]``),
+    then `send_task("nsmap.drain", [node], queue="ingest")` wakes a worker.
 
-    No Django: a bare Celery app that only produces. Timeouts are short so that a dead broker
-    makes ``send`` fail in about a second instead of blocking the publisher for long.
+    Why an inbox and not the message itself as the task: a worker drains everything waiting
+    in one transaction (consecutive deltas merged), so when messages come faster than one
+    transaction each, the backlog is applied at once instead of queueing behind Celery's
+    one-message-at-a-time delivery. The wake-up is skipped while another is pending or a drain
+    is running (KICK_KEY, set with the push in one script; a drain deletes it when it is done).
+
+    No Django: a bare Celery app that only produces, and a Redis client. Timeouts are short
+    so that a dead broker makes ``send`` fail in about a second instead of blocking the
+    publisher for long. A message pushed whose wake-up then failed is not pushed again when
+    the publisher retries it: only the wake-up is.
     """
 
-    def __init__(self, broker_url: str, connect_timeout: float = 1.0) -> None:
+    def __init__(self, broker_url: str, connect_timeout: float = 1.0, node: str | None = None) -> None:
+        import redis
         from celery import Celery
 
+        self.node = node
         self.app = Celery("nsmap-agent", broker=broker_url, set_as_current=False)
         self.app.conf.update(
             broker_connection_timeout=connect_timeout,
@@ -87,13 +110,28 @@ class CeleryTransport:
             },
             broker_heartbeat=0,
         )
+        self.redis = redis.Redis.from_url(
+            broker_url, socket_connect_timeout=connect_timeout, socket_timeout=max(2.0, connect_timeout)
+        )
+        self.push = self.redis.register_script(PUSH_SCRIPT)
+        self.pushed: str | None = None  # the body in the inbox whose wake-up has not gone out yet
 
     def send(self, body: str, signature: str | None) -> None:
-        self.app.send_task(INGEST_TASK, args=[body, signature], queue=INGEST_QUEUE, retry=False)
+        node = self.node or json.loads(body)["node"]
+        if self.pushed is not body:
+            item = json.dumps([body, signature], separators=(",", ":"))
+            wake = self.push(keys=[INBOX_KEY.format(node=node), KICK_KEY.format(node=node)], args=[item, KICK_TTL_MS])
+            self.pushed = body
+        else:
+            wake = 1
+        if wake:
+            self.app.send_task(DRAIN_TASK, args=[node], queue=INGEST_QUEUE, retry=False)
+        self.pushed = None
 
     def close(self) -> None:
         try:
             self.app.close()
+            self.redis.close()
         except Exception:  # closing a half-dead pool must not raise at shutdown
             log.debug("closing the Celery app failed", exc_info=True)
 

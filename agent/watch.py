@@ -11,8 +11,9 @@ Why this shape (DESIGN.md, "Kernel facts"):
 - A moved veth end tells the namespace holding the other end nothing: every end that pointed at
   a changed place, or that a changed place pointed at, is re-read too.
 - Namespaces come and go through /run/netns and /var/run/docker/netns (inotify), RTM_NEWNSID /
-  RTM_DELNSID in root, and a cheap /proc pass; a periodic full scan corrects any drift, and an
-  event-socket overflow (ENOBUFS) triggers one at once.
+  RTM_DELNSID in root, and a cheap /proc pass; a periodic full re-read corrects any drift (and
+  costs little more than its dumps when there is none), and an event-socket overflow (ENOBUFS)
+  triggers one at once.
 
 ``TopologyState`` is the bookkeeping (no I/O, unit-tested); ``Watcher`` does the I/O.
 """
@@ -59,12 +60,13 @@ Place = tuple[int, int]  # (namespace inode, ifindex)
 Change = dict[str, Any]
 Token = tuple[str, int, int]  # ("i", inode, ifindex) or ("n", nsid, ifindex): where a link points
 
-PROC_SECONDS = 2.0  # the /proc pass: readdir + one stat per process
-NS_RECHECKS = (0.02, 0.2, 1.0)  # `ip netns add` creates the file before it mounts it
+PROC_SECONDS = 2.0  # the /proc pass: readdir + one readlink per process
+NS_RECHECKS = (0.02, 0.2, 1.0)  # s after a new entry appeared: `ip netns add` makes the file, then mounts
 NS_PASS_MIN_INTERVAL = 0.05  # at most 20 namespace passes a second, however busy /run/netns is
 MAX_PLACES_PER_BATCH = 1500  # beyond this a full scan is cheaper than one GET per link
 SETTLE_QUIET = 0.0005  # a burst's next event comes within microseconds of the previous one
 SETTLE_MAX = 0.004  # never hold a burst's first event longer than this before working on it
+RECONCILE_CHUNK = 64  # namespaces dumped at a time: their dumps are compared and dropped before the next
 MAX_EVENTS_PER_READ = 20000  # bound one drain so timers still run during a flood
 
 
@@ -122,6 +124,34 @@ class TopologyState:
         if interfaces is None:
             interfaces = assemble_interfaces(observed, self.inode_by_nsid)
         self.interfaces = {_place_of_key(i.key): i for i in interfaces}
+
+    def matches(self, observed: ObservedNamespace) -> bool:
+        """Whether a fresh dump of one namespace says exactly what the state holds for it (its
+        record, readability, links and their addresses): the reconcile's cheap question."""
+        inode = observed.record.inode
+        if self.namespaces.get(inode) != observed.record or observed.readable == (inode in self.unreadable):
+            return False
+        if len(self.places_of.get(inode, ())) != len(observed.links):
+            return False
+        links = self.links
+        for link in observed.links:
+            if links.get((inode, link.ifindex)) != link:
+                return False
+        by_index: dict[int, list[Addr]] = {}
+        for addr in observed.addresses:
+            by_index.setdefault(addr.ifindex, []).append(addr)
+        addrs = self.addrs
+        return all(addrs.get((inode, link.ifindex), []) == by_index.get(link.ifindex, []) for link in observed.links)
+
+    def observed(self, inode: int) -> ObservedNamespace:
+        """The stored raw dump of one namespace, as a scan returns it."""
+        places = sorted(self.places_of.get(inode, ()))
+        return ObservedNamespace(
+            self.namespaces[inode],
+            [self.links[p] for p in places],
+            [a for p in places for a in self.addrs.get(p, [])],
+            inode not in self.unreadable,
+        )
 
     def inventory(self) -> Inventory:
         namespaces = sorted(self.namespaces.values(), key=lambda n: (KIND_ORDER[n.kind], n.names[:1], n.inode))
@@ -482,7 +512,7 @@ class Watcher:
         self._dirty_addrs: set[Place] = set()
         self._ns_pass_due: float | None = None
         self._ns_rechecks: list[float] = []
-        self._pending_paths: dict[str, int] = {}  # new directory entries not yet namespaces
+        self._pending_paths: dict[str, float] = {}  # new directory entries not yet namespaces -> since
         self._last_ns_pass = 0.0
         self._need_reconcile = False
         self._unknown_nsids_seen: set[int] = set()
@@ -671,24 +701,28 @@ class Watcher:
             if wd in targets or wd < 0:  # wd -1: the inotify queue overflowed
                 relevant = True
                 if name and wd in targets and mask & (IN_CREATE | IN_MOVED_TO | IN_ATTRIB):
-                    self._pending_paths.setdefault(os.path.join(targets[wd], name), 0)
+                    self._add_pending(os.path.join(targets[wd], name))
         for watch in self.dir_watches:
             if watch.ensure():  # an ancestor's event (e.g. /run's, while docker's dir is missing)
                 relevant = True  # matters only when the watch moved
         if relevant:
             self._schedule_ns_pass(0.0)
 
+    def _add_pending(self, path: str) -> None:
+        if path not in self._pending_paths:
+            now = time.monotonic()
+            self._pending_paths[path] = now
+            self._ns_rechecks.extend(now + delay for delay in NS_RECHECKS)
+
     def _recheck_pending(self, found: list[ns_places.Found]) -> None:
         """`ip netns add` creates the file, then mounts the namespace on it: a new entry that is
-        not a namespace yet is looked at again a few times before it counts as a stale file."""
+        not a namespace yet is looked at again (NS_RECHECKS after it appeared) before it counts
+        as a stale file. Time-based, so that busy passes in between do not use the checks up."""
         names = {name for place in found for name in place.names}
-        now = time.monotonic()
-        for path, attempts in list(self._pending_paths.items()):
-            if os.path.basename(path) in names or not os.path.lexists(path) or attempts >= len(NS_RECHECKS):
+        expired = time.monotonic() - NS_RECHECKS[-1]
+        for path, since in list(self._pending_paths.items()):
+            if since <= expired or os.path.basename(path) in names or not os.path.lexists(path):
                 del self._pending_paths[path]
-            else:
-                self._pending_paths[path] = attempts + 1
-                self._ns_rechecks.append(now + NS_RECHECKS[attempts])
 
     def _schedule_ns_pass(self, delay: float) -> None:
         due = time.monotonic() + delay
@@ -806,21 +840,45 @@ class Watcher:
         """The cheap /proc pass: readdir and one stat per process; True when anything moved."""
         return proc_pids() != self._proc_pids
 
+    def _find(self) -> tuple[list[ns_places.Found], list[str], list[str]]:
+        """Every namespace on the host now, in scan order, minus the ones held back (below);
+        (found, errors, gaps). Reads inotify *after* the walk: an entry `ip netns add` created
+        before moving itself into the new namespace is then known to be pending."""
+        errors: list[str] = []
+        gaps: list[str] = []
+        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
+        self._proc_pids = _pids_of(found)
+        if self.inotify is not None:
+            self._read_inotify()
+        self._recheck_pending(found)
+        order = sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode))
+        return [f for f in order if not self._held(f)], errors, gaps
+
+    def _held(self, place: ns_places.Found) -> bool:
+        """A new namespace held only by processes while a directory entry is still becoming a
+        namespace is, most likely, that entry's: `ip netns add` creates the file, moves itself
+        into a new namespace, then mounts it on the file. Published now, it would first appear as
+        "pid N (ip)" and then change into the named one; it waits for the entry's rechecks."""
+        return bool(self._pending_paths) and place.kind == "process" and place.inode not in self.state.namespaces
+
+    def _report_errors(self, errors: list[str], gaps: list[str], denied: list[str]) -> None:
+        errors = errors + gaps + report_denied(denied)
+        complete = not gaps and not denied
+        if (errors, complete) != (self.state.errors, self.state.complete):
+            self.state.errors, self.state.complete = errors, complete
+            self.sink.set_errors(errors, complete)
+
     def namespace_pass(self) -> list[Change]:
         """Compare the namespaces on the host with the state; dump the new ones, drop the gone."""
         assert self.discoverer is not None
         self.stats["ns_passes"] += 1
-        errors: list[str] = []
-        gaps: list[str] = []
-        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
+        found, errors, gaps = self._find()
         self._last_ns_pass = time.monotonic()
-        self._proc_pids = _pids_of(found)
-        self._recheck_pending(found)
         state = self.state
         changes: list[Change] = []
         seen: set[int] = set()
         denied: list[str] = []
-        for place in sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode)):
+        for place in found:
             seen.add(place.inode)
             if place.inode in state.namespaces:
                 nsid = state.namespaces[place.inode].nsid
@@ -840,11 +898,7 @@ class Watcher:
                 self._unknown_nsids_seen.discard(nsid)
         for inode in [i for i in state.namespaces if i not in seen]:
             changes += state.remove_namespace(inode)
-        errors += gaps + report_denied(denied)
-        complete = not gaps and not denied
-        if (errors, complete) != (state.errors, state.complete):
-            state.errors, state.complete = errors, complete
-            self.sink.set_errors(errors, complete)
+        self._report_errors(errors, gaps, denied)
         return changes
 
     def _load_full(self) -> Inventory:
@@ -859,23 +913,63 @@ class Watcher:
         return self.state.inventory()
 
     def reconcile(self) -> list[Change]:
-        """Full scan; publish the difference to the state (normally nothing)."""
+        """Re-read the whole host; publish what differs from the state (normally nothing).
+
+        Every namespace is found and dumped again, and each dump is compared with the state's
+        raw dump of that namespace as soon as it is read, then dropped: when nothing differs (the
+        normal case) no record is built and nothing is published, so an idle reconcile costs the
+        dumps and little else. When anything differs, the state is rebuilt from this read alone
+        (the scan's path, independent of the incremental bookkeeping) and the difference goes out.
+        """
+        assert self.discoverer is not None
         self.stats["reconciles"] += 1
         self.stats["forced"] += self._need_reconcile  # overflow, flood, unreadable event, request
         self._need_reconcile = False
         self._dirty_links.clear()
         self._dirty_addrs.clear()
         self._ns_pass_due = None
-        # whatever is queued on the event socket predates the scan; the scan sees its effect
+        # whatever is queued on the event socket predates the reads; they see its effect
         self._drain_events()
-        before = self.state.inventory()
-        after = self._load_full()
+        found, errors, gaps = self._find()
+        state = self.state
+        denied: list[str] = []
+        fresh: dict[int, ObservedNamespace | None] = {}  # None: equal to the state's, dropped
+        paths: dict[int, str] = {}
+        inode_by_nsid: dict[int, int] = {}
+        same = True
+        for at in range(0, len(found), RECONCILE_CHUNK):
+            chunk = found[at : at + RECONCILE_CHUNK]
+            for place, observed in zip(chunk, self.discoverer.observe_all(chunk, denied, errors), strict=True):
+                if observed is None:
+                    continue
+                nsid = observed.record.nsid
+                if nsid is not None:
+                    if nsid in inode_by_nsid:  # that one died after its dump and the id was reused
+                        fresh.pop(inode_by_nsid[nsid], None)
+                        same = False
+                    inode_by_nsid[nsid] = place.inode
+                paths[place.inode] = place.path
+                same = same and state.matches(observed)
+                fresh[place.inode] = None if same else observed
+        root_nsid = self.discoverer.root_self_nsid()
+        if root_nsid is not None and state.root_inode in fresh:
+            inode_by_nsid[root_nsid] = state.root_inode
+        same = same and fresh.keys() == state.namespaces.keys() and inode_by_nsid == state.inode_by_nsid
         now = time.monotonic()
         self.next_reconcile = now + self.reconcile_seconds
         self.next_proc = now + self.proc_seconds
-        if (before.errors, before.complete) != (after.errors, after.complete):
-            self.sink.set_errors(after.errors, after.complete)
-        changes = diff_inventories(before, after)
+        self._unknown_nsids_seen.clear()
+        if same:
+            state.paths = paths
+            self._report_errors(errors, gaps, denied)
+            return []
+        observed_all = [o if o is not None else state.observed(inode) for inode, o in fresh.items()]
+        before = state.inventory()
+        errors_before = (state.errors, state.complete)
+        state.load(observed_all, inode_by_nsid, paths, errors + gaps + report_denied(denied), not gaps and not denied)
+        if (state.errors, state.complete) != errors_before:
+            self.sink.set_errors(state.errors, state.complete)
+        changes = diff_inventories(before, state.inventory())
         if changes:
             log.info("reconcile corrected %d records", len(changes))
             self.sink.submit(changes)
@@ -898,7 +992,8 @@ class Watcher:
 
 
 def proc_pids(proc: str = ns_places.PROC, keep: int = ns_places.PIDS_KEPT) -> dict[int, list[int]]:
-    """inode -> lowest ``keep`` pids of every readable /proc/PID/ns/net: readdir + one stat each."""
+    """inode -> lowest ``keep`` pids of every readable /proc/PID/ns/net: readdir + one readlink
+    each ("net:[INODE]", half the cost of a stat, which opens the namespace behind the link)."""
     out: dict[int, list[int]] = {}
     try:
         names = os.listdir(proc)
@@ -906,8 +1001,8 @@ def proc_pids(proc: str = ns_places.PROC, keep: int = ns_places.PIDS_KEPT) -> di
         return out
     for pid in sorted(int(n) for n in names if n.isdigit()):
         try:
-            inode = os.stat(f"{proc}/{pid}/ns/net").st_ino
-        except OSError:
+            inode = int(os.readlink(f"{proc}/{pid}/ns/net")[5:-1])
+        except (OSError, ValueError):
             continue
         pids = out.setdefault(inode, [])
         if len(pids) < keep:

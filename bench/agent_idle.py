@@ -1,14 +1,26 @@
-"""Idle cost of the live agent with N namespaces watched, and its event -> publish latency.
+"""Idle cost of the real live agent process: `python -m agent run` with N namespaces, nothing changing.
 
-    python bench/agent_idle.py [--namespaces 1000] [--seconds 30] [--changes 100]
+    sudo .venv/bin/python bench/agent_idle.py [--namespaces 1000] [--seconds 90] [--baseline-seconds 60]
+                                              [--reconcile-seconds 30] [--shared-host [--redis-url URL]]
 
-Builds N namespaces (unique prefix, each with a veth to the root namespace, host end up, as a
-container host has them), then runs the agent (watcher + publisher with a CallableTransport that only
-counts) in a child process so that the figures are the agent's alone: CPU (utime + stime from
-/proc/self/stat) over ``--seconds`` of nothing changing, and resident memory (VmRSS, VmHWM).
-Then ``--changes`` times: `ip link add` a veth pair in the root namespace and time from its
-return to the transport receiving the delta that carries it. Tears everything down, also on
-failure or SIGTERM. Targets (issue 3): idle < 1% of one core and < 100 MB.
+The agent runs exactly as deployed: its own process, publishing through Celery/kombu to Redis at
+127.0.0.1:6379 and consuming its command queue node.<NODE_NAME>. Its CPU is read from
+/proc/PID/stat (utime + stime of all its threads) at the start and the end of a window of
+nothing changing; the window is long enough for periodic reconciles (the default 90 s holds
+three at the default 30 s). Resident memory is VmRSS / VmHWM from /proc/PID/status.
+
+"Nothing changing" cannot be had on a shared machine (other runs make namespaces and links all
+the time, and an agent sees the whole host), so by default the whole run happens in a host of
+its own: `unshare --net --mount --pid` gives it its own root network namespace, /run/netns (a
+tmpfs), /proc and a redis-server of its own on 127.0.0.1:6379; everything in it dies with it.
+--shared-host measures on the machine itself instead (the machine's Redis, a claimed DB).
+
+Baseline, in the same run: the same agent before our namespaces exist (what Celery, kombu,
+heartbeats and the host's own namespaces cost). Then N namespaces are built (unique prefix; each
+with a veth to the root namespace, host end up, as a container host has them) and the agent is
+measured again. Prints both and their ratio; targets: < 1% of one core and < 100 MB with 1,000
+namespaces. The messages the agent published during each window are read back from Redis and
+counted, so "idle" is checked, not assumed. Tears everything down, also on failure or SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,158 +29,232 @@ import argparse
 import collections
 import json
 import os
-import statistics
+import re
+import secrets
+import signal
 import subprocess
 import sys
-import threading
+import tempfile
 import time
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from agent.publisher import INBOX_KEY  # noqa: E402
+from tests.distributed.harness import REDIS_SERVER, claim_redis_db, redis_client, release_redis_db  # noqa: E402
+from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
+
+CPU_TARGET, RSS_TARGET_MB = 1.0, 100
+SANDBOX = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--kill-child"]
+SETTLE = 5.0  # after the snapshot: operstate settles, the first delta (if any) goes
 
 
-def cpu_seconds() -> float:
-    with open("/proc/self/stat") as handle:
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread), in seconds."""
+    with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def memory_kb() -> dict[str, int]:
+def memory_mb(pid: int) -> dict[str, float]:
     out = {}
-    with open("/proc/self/status") as handle:
+    with open(f"/proc/{pid}/status") as handle:
         for line in handle:
             if line.startswith(("VmRSS:", "VmHWM:")):
-                out[line.split(":")[0]] = int(line.split()[1])
+                out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
     return out
 
 
-def child(seconds: float, changes: int, prefix: str, reconcile: float) -> None:
-    """Runs in the child: the agent alone in this process."""
-    from agent.publisher import CallableTransport
-    from agent.runner import AgentRunner
+def read_published(client: Any, node: str, start: int) -> tuple[int, list[dict[str, Any]]]:
+    """The protocol messages ``node`` published from index ``start`` of its inbox (items
+    ``[body, signature]``; nobody drains this DB, so the inbox is the agent's whole output);
+    returns the new length and the messages."""
+    raw = client.lrange(INBOX_KEY.format(node=node), start, -1)  # RPUSH: oldest first
+    return start + len(raw), [json.loads(json.loads(item)[0]) for item in raw]
 
-    seen: dict[str, float] = {}
-    counts = {"snapshot": 0, "delta": 0, "heartbeat": 0}
-    changed: collections.Counter[str] = collections.Counter()  # what moved while "idle"
-    lock = threading.Condition()
 
-    def receive(body: str, _signature: str | None) -> None:
-        now = time.monotonic()
-        message = json.loads(body)
-        counts[message["type"]] += 1
-        if message["type"] == "delta":
-            for change in message["changes"]:
-                data = change.get("data") or {}
-                changed[f"{change['op']} {change['kind']} {data.get('name', change['key'])[:12]}"] += 1
-            with lock:
-                for change in message["changes"]:
-                    name = (change.get("data") or {}).get("name", "")
-                    if name.startswith(prefix) and name not in seen:
-                        seen[name] = now
-                lock.notify_all()
+class Agent:
+    """`python -m agent run` in its own process group, logging to a file."""
 
+    def __init__(self, redis_url: str, node: str, reconcile: float, log_dir: str) -> None:
+        self.node = node
+        self.log_path = os.path.join(log_dir, f"{node}.log")
+        env = dict(os.environ, NODE_NAME=node, REDIS_URL=redis_url, NSMAP_RECONCILE_SECONDS=str(reconcile))
+        env.pop("NSMAP_NODE_KEY", None)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agent", "run"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def log(self) -> str:
+        with open(self.log_path, errors="replace") as handle:
+            return handle.read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def measure(label: str, redis_url: str, seconds: float, reconcile: float, log_dir: str) -> dict[str, Any]:
+    """Start an agent, wait for its snapshot, let it settle, and measure a window of idling."""
+    client = redis_client(redis_url)
+    node = f"idle-{label}-{secrets.token_hex(3)}"
+    offset = 0
     started = time.monotonic()
-    runner = AgentRunner(CallableTransport(receive), "bench", reconcile_seconds=reconcile, heartbeat_seconds=5.0)
-    runner.start()
-    startup = time.monotonic() - started
-    inventory = runner.watcher.state.inventory()
-    time.sleep(3.0)  # let the first snapshot go and operstate settle
-    changed.clear()
-    runner.watcher.cpu.clear()
-    cpu0, t0 = cpu_seconds(), time.monotonic()
-    time.sleep(seconds)
-    cpu1, t1 = cpu_seconds(), time.monotonic()
-    top = changed.most_common(5)
-    idle = {
-        "namespaces": len(inventory.namespaces),
-        "interfaces": len(inventory.interfaces),
-        "startup_s": round(startup, 3),
-        "idle_window_s": round(t1 - t0, 1),
-        "idle_cpu_percent_of_one_core": round(100.0 * (cpu1 - cpu0) / (t1 - t0), 3),
-        **{k: v // 1024 for k, v in memory_kb().items()},  # MB
-        "reconciles_in_window": runner.watcher.stats["reconciles"],
-        "messages": dict(counts),
+    agent = Agent(redis_url, node, reconcile, log_dir)
+    try:
+        snapshot = None
+        while snapshot is None:
+            if agent.proc.poll() is not None:
+                raise RuntimeError(f"the agent exited with {agent.proc.returncode}:\n{agent.log()[-3000:]}")
+            if time.monotonic() - started > 300:
+                raise RuntimeError(f"no snapshot from the agent in 300 s:\n{agent.log()[-3000:]}")
+            offset, messages = read_published(client, node, offset)
+            snapshot = next((m for m in messages if m["type"] == "snapshot"), None)
+            time.sleep(0.5)
+        startup = time.monotonic() - started
+        time.sleep(SETTLE)
+        offset, _ = read_published(client, node, offset)
+        cpu0, t0 = cpu_seconds(agent.proc.pid), time.monotonic()
+        time.sleep(seconds)
+        cpu1, t1 = cpu_seconds(agent.proc.pid), time.monotonic()
+        memory = memory_mb(agent.proc.pid)
+        threads = len(os.listdir(f"/proc/{agent.proc.pid}/task"))
+        _, window = read_published(client, node, offset)
+    finally:
+        agent.stop()
+    types = collections.Counter(m["type"] for m in window)
+    changed = collections.Counter(
+        f"{c['op']} {c['kind']} {((c.get('data') or {}).get('name') or c['key'])[:16]}"
+        for m in window
+        if m["type"] == "delta"
+        for c in m["changes"]
+    )
+    stats = re.findall(r"watcher stats: (\{.*\})", agent.log())
+    return {
+        "label": label,
+        "namespaces": len(snapshot["namespaces"]),
+        "interfaces": len(snapshot["interfaces"]),
+        "startup_s": round(startup, 2),
+        "window_s": round(t1 - t0, 1),
+        "cpu_percent_of_one_core": round(100.0 * (cpu1 - cpu0) / (t1 - t0), 3),
+        **memory,
+        "threads": threads,
+        "messages_in_window": dict(types),
         "changes_in_window": sum(changed.values()),
-        "most_changed": top,
-        "watcher": dict(runner.watcher.stats),
-        "watcher_cpu_ms_in_window": {k: round(v * 1000, 1) for k, v in runner.watcher.cpu.items()},
+        "most_changed": changed.most_common(5),
+        "watcher_at_exit": json.loads(stats[-1]) if stats else None,
     }
-    latencies = []
-    for n in range(changes):
-        name = f"{prefix}L{n}"
-        argv = ["ip", "link", "add", name, "type", "veth", "peer", "name", f"{prefix}M{n}"]
-        subprocess.run(argv, check=True, capture_output=True)
-        returned = time.monotonic()
-        with lock:
-            lock.wait_for(lambda name=name: name in seen, timeout=5)
-            if name in seen:
-                latencies.append((seen[name] - returned) * 1000.0)
-        time.sleep(0.01)
-    runner.stop()
-    if latencies:
-        latencies.sort()
-        idle["event_to_publish_ms"] = {
-            "count": len(latencies),
-            "p50": round(statistics.median(latencies), 2),
-            "p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
-            "max": round(latencies[-1], 2),
-        }
-    print(json.dumps(idle))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--namespaces", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=90.0, help="idle window with N namespaces (>= 60)")
+    parser.add_argument("--baseline-seconds", type=float, default=60.0, help="idle window before; 0 skips it")
     parser.add_argument("--reconcile-seconds", type=float, default=30.0, help="the agent's default: 30")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", help="an empty Redis DB to use (default: claim one on 127.0.0.1:6379)")
+    parser.add_argument("--shared-host", action="store_true", help="measure on this machine, not in a host of its own")
+    parser.add_argument("--in-sandbox", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.seconds, args.changes, args.child, args.reconcile_seconds)
-        return 0
-
-    from tests.kernel_topology import Topology, install_signal_teardown
+    if args.seconds < 2 * args.reconcile_seconds:
+        parser.error("--seconds must hold at least two reconcile periods (--reconcile-seconds)")
+    if not args.shared_host and not args.in_sandbox:
+        if args.redis_url:
+            parser.error("--redis-url needs --shared-host (the sandbox runs a Redis of its own)")
+        argv = [*SANDBOX, sys.executable, os.path.abspath(__file__), "--in-sandbox", *sys.argv[1:]]
+        return subprocess.run(argv, check=False).returncode
 
     install_signal_teardown()
-    with Topology() as topo:
-        names = [f"{topo.prefix}n{i:04d}" for i in range(args.namespaces)]
-        built = time.monotonic()
-        topo.batch([f"netns add {n}" for n in names])
-        topo.adopt_netns(names)
-        topo.batch(
-            [f"link add {topo.prefix}h{i:04d} type veth peer name eth0 netns {n}" for i, n in enumerate(names)]
-            + [f"link set {topo.prefix}h{i:04d} up" for i in range(args.namespaces)]
+    sandbox_redis = start_sandbox() if args.in_sandbox else None
+    try:
+        return run(args, parser)
+    finally:
+        if sandbox_redis is not None:
+            sandbox_redis.kill()
+            sandbox_redis.wait(10)
+
+
+def start_sandbox() -> subprocess.Popen[bytes]:
+    """In the fresh namespaces: loopback up, a private /run/netns, a redis-server on 127.0.0.1:6379."""
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    os.makedirs("/run/netns", exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "nsmap-idle", "/run/netns"], check=True)
+    server = subprocess.Popen(
+        [REDIS_SERVER, "--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis_client("redis://127.0.0.1:6379/0").ping()
+            return server
+        except Exception:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.05)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Baseline, build, loaded, report (in whichever host this process is)."""
+    redis_url = args.redis_url or claim_redis_db(owner=f"bench/agent_idle.py pid {os.getpid()}")
+    if args.redis_url and redis_client(redis_url).dbsize():
+        parser.error(f"{redis_url} holds keys: give an empty DB (it is flushed at the end)")
+    results: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="nsmap-idle-") as log_dir:
+            if args.baseline_seconds > 0:
+                results.append(measure("baseline", redis_url, args.baseline_seconds, args.reconcile_seconds, log_dir))
+                print(json.dumps(results[-1]), flush=True)
+            with Topology() as topo:
+                names = [f"{topo.prefix}n{i:04d}" for i in range(args.namespaces)]
+                built = time.monotonic()
+                topo.batch([f"netns add {n}" for n in names])
+                topo.adopt_netns(names)
+                topo.batch(
+                    [f"link add {topo.prefix}h{i:04d} type veth peer name eth0 netns {n}" for i, n in enumerate(names)]
+                    + [f"link set {topo.prefix}h{i:04d} up" for i in range(args.namespaces)]
+                )
+                print(f"built {args.namespaces} namespaces in {time.monotonic() - built:.1f}s (prefix {topo.prefix})")
+                results.append(measure("loaded", redis_url, args.seconds, args.reconcile_seconds, log_dir))
+                print(json.dumps(results[-1]), flush=True)
+    finally:
+        release_redis_db(redis_url)
+    loaded = results[-1]
+    cpu, rss = loaded["cpu_percent_of_one_core"], loaded["VmRSS"]
+    line = (
+        f"agent idle with {loaded['namespaces']} namespaces: CPU {cpu}% of one core "
+        f"({'ok' if cpu < CPU_TARGET else 'OVER'} < {CPU_TARGET}%), RSS {rss} MB "
+        f"({'ok' if rss < RSS_TARGET_MB else 'OVER'} < {RSS_TARGET_MB} MB), peak {loaded['VmHWM']} MB"
+    )
+    if len(results) == 2:
+        base = results[0]
+        ratio = cpu / base["cpu_percent_of_one_core"] if base["cpu_percent_of_one_core"] else float("inf")
+        line += (
+            f"; baseline ({base['namespaces']} namespaces) CPU {base['cpu_percent_of_one_core']}%, "
+            f"RSS {base['VmRSS']} MB: ratio loaded/baseline CPU {ratio:.2f}x, RSS {rss / base['VmRSS']:.2f}x"
         )
-        print(f"built {args.namespaces} namespaces in {time.monotonic() - built:.1f}s (prefix {topo.prefix})")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                os.path.abspath(__file__),
-                "--child",
-                topo.prefix,
-                "--seconds",
-                str(args.seconds),
-                "--changes",
-                str(args.changes),
-                "--reconcile-seconds",
-                str(args.reconcile_seconds),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=args.seconds + 600,
-        )
-        if proc.returncode != 0:
-            print(proc.stderr, file=sys.stderr)
-            return 1
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(json.dumps(result, indent=2))
-        cpu_ok = result["idle_cpu_percent_of_one_core"] < 1.0
-        rss_ok = result["VmRSS"] < 100
+    print(line)
+    busy = [r["label"] for r in results if r["changes_in_window"]]
+    if busy:
         print(
-            f"idle CPU {result['idle_cpu_percent_of_one_core']}% of one core ({'ok' if cpu_ok else 'OVER'} < 1%), "
-            f"RSS {result['VmRSS']} MB ({'ok' if rss_ok else 'OVER'} < 100 MB), peak {result['VmHWM']} MB"
+            f"NOT IDLE: the host changed during the {' and '.join(busy)} window(s) (see changes_in_window, "
+            "most_changed): something else was making namespaces or links; run again when it is quiet"
         )
     return 0
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -366,54 +367,29 @@ def compare(label: str, truth: Seen, other: Seen, ids: dict[tuple[str, str], int
         f"{named}; given as an id and verified exactly (RTM_GETNSID in that namespace): {by_id}"
     )
     return problems
-    named = unnamed = 0
-    id_map: dict[tuple[str, Any], Any] = {}  # (observer, ("id", n)) -> nsmap's peer namespace
-    for key, (peer_ns, peer_ifindex) in truth.peers.items():
-        if peer_ns is None:
-            problems.append(f"nsmap: {key} unresolved")
-            continue
-        got = other.peers.get(key)
-        if got is None:
-            continue
-        got_ns, got_ifindex = got
-        if got_ifindex != peer_ifindex:
-            problems.append(f"{label}: {key} peer ifindex {got_ifindex}, nsmap {peer_ifindex}")
-        if isinstance(got_ns, tuple):  # an id this method could not name
-            unnamed += 1
-            previous = id_map.setdefault((key[0], got_ns), peer_ns)
-            if previous != peer_ns:
-                problems.append(f"{label}: in {key[0]} {got_ns} is both {previous} and {peer_ns} per nsmap")
-        else:
-            named += 1
-            if got_ns != peer_ns:
-                problems.append(f"{label}: {key} peer in {got_ns}, nsmap says {peer_ns}")
-    # one id per peer namespace in each observer: the map must be one-to-one
-    by_observer: dict[str, dict[Any, Any]] = {}
-    for (observer, nsid), peer_ns in id_map.items():
-        inverse = by_observer.setdefault(observer, {})
-        if inverse.setdefault(peer_ns, nsid) != nsid:
-            problems.append(f"{label}: in {observer} {peer_ns} has two ids")
-    print(
-        f"  {label}: {len(other.links)} links, {len(other.peers)} veth ends; peers named and equal: {named}, "
-        f"by id only (checked one-to-one against nsmap's names): {unnamed}"
-    )
-    return problems
 
 
 # -- measurement -------------------------------------------------------------------------------
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
-    times, result = [], None
+def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any, list[float]]:
+    """Wall seconds of each run, the last result, and this process's CPU seconds (user + system,
+    the kernel's work for our requests included) of each run: other work on the machine stretches
+    the wall time of a run far more than its CPU time."""
+    times, cpu, result = [], [], None
     for _ in range(runs):
+        used = resource.getrusage(resource.RUSAGE_SELF)
         began = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - began)
-    return times, result
+        now = resource.getrusage(resource.RUSAGE_SELF)
+        cpu.append(now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
+    return times, result, cpu
 
 
-def scan_subprocess() -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) and namespace count of `python -m agent scan --json`.
+def scan_subprocess() -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS (MB), namespace count and CPU seconds (user + system, reaped
+    children included) of `python -m agent scan --json`.
 
     Measured through /usr/bin/time: a child forked straight from this (large) process would
     report this process's RSS, since the kernel keeps the pre-exec peak in ru_maxrss.
@@ -431,7 +407,7 @@ def scan_subprocess() -> tuple[float, float, int]:
         peak_kb = int(text.splitlines()[-1]) if text else usage.ru_maxrss  # fallback: an upper bound
         out.seek(0)
         data = json.load(out)
-    return wall, peak_kb / 1024, len(data["namespaces"])
+    return wall, peak_kb / 1024, len(data["namespaces"]), usage.ru_utime + usage.ru_stime
 
 
 def fmt(seconds: float) -> str:
@@ -478,15 +454,15 @@ def main(argv: list[str] | None = None) -> int:
                 discoverer.scan()  # the first scan after a build also gives the new namespaces ids
                 first = time.perf_counter() - first
                 settle(lambda: sum(len(i.addresses) for i in discoverer.scan().interfaces))
-                times, inventory = timed(discoverer.scan, repeat)
+                times, inventory, cpu = timed(discoverer.scan, repeat)
                 linear.append((size, len(inventory.namespaces), median(times), min(times)))
                 print(
                     f"N={size}: built in {took:.1f} s; (a) Discoverer().scan() median {fmt(median(times))} "
-                    f"over {repeat} runs (min {fmt(min(times))}, max {fmt(max(times))}; first scan after the "
-                    f"build, assigning ids: {fmt(first)}); "
+                    f"over {repeat} runs (min {fmt(min(times))}, max {fmt(max(times))}; CPU median "
+                    f"{fmt(median(cpu))}; first scan after the build, assigning ids: {fmt(first)}); "
                     f"{len(inventory.namespaces)} namespaces and {len(inventory.interfaces)} interfaces on the host"
                 )
-            fresh_times, _ = timed(discover, repeat)
+            fresh_times, _, _ = timed(discover, repeat)
         finally:
             discoverer.close()
 
@@ -497,8 +473,8 @@ def main(argv: list[str] | None = None) -> int:
 
         b_times, naming_times = [], []
         for _ in range(base_repeat):
-            dump_times, b_dumps = timed(lambda: ip_loop(names), 1)
-            name_times, id_names = timed(lambda: ip_names(names), 1)
+            dump_times, b_dumps, _ = timed(lambda: ip_loop(names), 1)
+            name_times, id_names, _ = timed(lambda: ip_names(names), 1)
             b_times += dump_times
             naming_times += name_times
         b_full = [x + y for x, y in zip(b_times, naming_times, strict=True)]
@@ -506,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(b) ip -n NS -d -j link + ip -n NS -j addr, {n + 1} namespaces: median {fmt(median(b_times))} "
             f"over {base_repeat} runs; with peer naming (+ ip -n NS -j netns list-id): {fmt(median(b_full))}"
         )
-        c_times, c_dumps = timed(lambda: pyroute2_loop(names), base_repeat)
+        c_times, c_dumps, _ = timed(lambda: pyroute2_loop(names), base_repeat)
         print(
             f"(c) pyroute2 IPRoute(netns=NS, flags=0) get_links+get_addr: median {fmt(median(c_times))} "
             f"over {base_repeat} runs"
@@ -537,8 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         wall = median(s[0] for s in scans)
         rss = max(s[1] for s in scans)
         print(
-            f"python -m agent scan --json: wall median {fmt(wall)} over 3 runs, peak RSS {rss:.1f} MB "
-            f"({scans[-1][2]} namespaces)"
+            f"python -m agent scan --json: wall median {fmt(wall)} over 3 runs (CPU median "
+            f"{fmt(median(s[3] for s in scans))}), peak RSS {rss:.1f} MB ({scans[-1][2]} namespaces)"
         )
 
         b_ratio, c_ratio = median(b_full) / a_median, median(c_times) / a_median

@@ -18,12 +18,18 @@ Baselines from the same run: the `ip link add` command's own duration, and the a
 kernel's RTM_NEWLINK on a netlink socket in this process (what the agent could know at best).
 Then, at ``--idle-namespaces`` (distributed phase): the agent's idle CPU and RSS (nothing
 changing, ``--idle-seconds`` long, reconciles included) and the worker's ingest time of that
-agent's first snapshot (Celery's "succeeded in" for that task, a fresh node).
+agent's first snapshot (a fresh node; its transaction, from the worker's trace line).
+
+Every server process runs with NSMAP_TRACE=1 (webui/live/trace.py): the report breaks each
+change's latency down into stages (agent, broker and Celery, transaction, commit, group_send,
+Daphne, client) from the processes' trace lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -63,6 +69,28 @@ TARGETS = {"embedded": (20.0, 100.0), "distributed": (40.0, 200.0)}  # p50, p99 
 CHANGE_TIMEOUT = 10.0
 
 
+# The moments a change passes (webui/live/trace.py), in order: `ip link add` returned, the agent
+# made its message, the Celery task began (distributed), the ingest transaction began, it held
+# the node's row lock, the work on this change's message(s) began and ended (a batch applies
+# several in one transaction), the transaction's writes were done, it committed, group_send
+# returned, Daphne's consumer got the patch and wrote it, the client read it.
+STAGES = (
+    "returned",
+    "agent",
+    "task",
+    "tx",
+    "locked",
+    "group",
+    "applied",
+    "written",
+    "commit",
+    "sent",
+    "recv",
+    "out",
+    "client",
+)
+
+
 @dataclass
 class Run:
     """The figures of one mode."""
@@ -73,6 +101,8 @@ class Run:
     netlink_ms: list[float] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     startup_s: float = 0.0
+    # per measured change: the wall-clock moments it passed (STAGES), joined from the trace lines
+    moments: list[dict[str, float]] = field(default_factory=list)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -111,15 +141,27 @@ class NetlinkClock:
         self.sock.close()
 
 
-def measure(run: Run, topo: Topology, live: LiveGraph, node: str, changes: int, clock: NetlinkClock) -> None:
+def measure(
+    run: Run, topo: Topology, live: LiveGraph, node: str, changes: int, clock: NetlinkClock, logs: list[Path]
+) -> None:
     """Make ``changes`` veth pairs one by one; time each from `ip link add` returning."""
     tag = run.mode[0]
     made = []
+    carried: dict[str, int] = {}  # interface name -> number of the patch that first carried it
+
+    def note(msg: dict[str, Any], _now: float) -> None:
+        if msg.get("type") == "patch":
+            for i in (msg.get("upsert") or {}).get("interfaces", []):
+                if i.get("host") == node:
+                    carried.setdefault(i.get("name", ""), msg["seq"])
+
+    live.watchers.append(note)
+    walls: dict[str, tuple[float, float]] = {}  # name -> (wall clock at the return, latency s)
     for i in range(changes):
         name, peer = topo.name(f"{tag}{i:03d}"), topo.name(f"{tag}{i:03d}p")
         began = time.perf_counter()
         subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer], check=True)
-        returned = time.perf_counter()
+        returned, wall = time.perf_counter(), time.time()
         topo.root_links.update((name, peer))
         made.append(name)
         run.ip_ms.append((returned - began) * 1000)
@@ -129,11 +171,51 @@ def measure(run: Run, topo: Topology, live: LiveGraph, node: str, changes: int, 
             run.missed.append(name)
             continue
         run.latency_ms.append((arrived - returned) * 1000)
+        walls[name] = (wall, arrived - returned)
         if name in clock.seen:
             run.netlink_ms.append((clock.seen[name] - returned) * 1000)
         time.sleep(0.01)  # one change at a time: no coalescing of two measurements
+    live.watchers.remove(note)
     topo.batch([f"link del dev {n}" for n in made], force=True)
     topo.root_links.difference_update(made)
+    time.sleep(0.5)  # the last trace lines reach the logs
+    traced = read_traces(logs)
+    for name, (wall, latency) in walls.items():
+        seq = carried.get(name)
+        if seq is not None and seq in traced:
+            run.moments.append({**traced[seq], "returned": wall, "client": wall + latency})
+
+
+def read_traces(logs: list[Path]) -> dict[int, dict[str, float]]:
+    """Patch number -> the moments the server's trace lines give for it (NSMAP_TRACE=1)."""
+    from webui.live.trace import parse
+
+    out: dict[int, dict[str, float]] = {}
+    for path in logs:
+        with contextlib.suppress(FileNotFoundError), open(path, errors="replace") as handle:
+            for line in handle:
+                parsed = parse(line)
+                if parsed is not None:
+                    out.setdefault(parsed[1], {}).update(parsed[2])
+    return out
+
+
+def breakdown(run: Run) -> list[str]:
+    """Lines of p50/p90 per stage (ms) over the changes whose every moment is known.
+
+    A moment earlier than the one before it was shared with earlier work (the message joined a
+    drain task that was already running, a batch with older messages): it counts as passed at
+    once, so every stage is >= 0 and the stages add up to the latency.
+    """
+    present = [s for s in STAGES if run.moments and all(s in m for m in run.moments)]
+    if len(present) < 3:
+        return [f"{run.mode:<12}no trace lines (NSMAP_TRACE)"]
+    lines = [f"{run.mode:<12}{len(run.moments)} changes traced; p50 / p90 per stage (ms):"]
+    moments = [dict(zip(present, itertools.accumulate((m[s] for s in present), max), strict=True)) for m in run.moments]
+    for a, b in itertools.pairwise(present):
+        spans = [(m[b] - m[a]) * 1000 for m in moments]
+        lines.append(f"{'':<14}{a + ' -> ' + b:<22}{pct(spans, 50):8.2f}{pct(spans, 90):8.2f}")
+    return lines
 
 
 def wait_online(api: Api, node: str, procs: Processes, timeout: float = 180) -> None:
@@ -168,7 +250,7 @@ def run_embedded(topo: Topology, args: argparse.Namespace, clock: NetlinkClock, 
         wait_online(api, node, procs)
         run.startup_s = time.perf_counter() - began
         with LiveGraph(f"ws://127.0.0.1:{port}/ws/topology/", token) as live:
-            measure(run, topo, live, node, args.changes, clock)
+            measure(run, topo, live, node, args.changes, clock, [p.log_path for p in procs.procs])
     except BaseException:
         print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
         raise
@@ -208,7 +290,7 @@ def run_distributed(
         run.startup_s = time.perf_counter() - began
         live = cluster.live()
         try:
-            measure(run, topo, live, cluster.node, args.changes, clock)
+            measure(run, topo, live, cluster.node, args.changes, clock, [p.log_path for p in procs.procs])
         finally:
             live.close()
         if args.idle_namespaces:
@@ -239,7 +321,7 @@ def idle_and_ingest(
     env = cluster.env(NODE_NAME=node, NSMAP_NODE_KEY=key)
     agent = procs.add("agent-idle", [PYTHON, "-m", "agent", "run"], env).start()
     assert agent.pid is not None
-    wait_until(lambda: cluster.waiting_messages(), 120, "the idle agent's snapshot on the queue", procs)
+    wait_until(lambda: cluster.waiting_messages(node), 120, "the idle agent's snapshot in its inbox", procs)
     time.sleep(args.idle_warmup)
     cpu0, t0 = proc_cpu_seconds(agent.pid), time.perf_counter()
     rss_max = 0.0
@@ -255,19 +337,20 @@ def idle_and_ingest(
         "rss_max_mb": rss_max,
         "seconds": t1 - t0,
     }
-    # The snapshot waits on the queue (no worker ran meanwhile): its task id, then a worker.
-    snapshot = next(m for m in cluster.waiting_messages() if m.type == "snapshot")
+    # The snapshot waits in the inbox (no worker ran meanwhile), with the deltas that followed
+    # it; the worker applies them in one transaction. The trace line of the snapshot's patch
+    # (found by the message's time) says how long the snapshot's own part took, plus the commit.
+    snapshot = next(m for m in cluster.waiting_messages(node) if m.type == "snapshot")
     stats = json.loads(snapshot.body)
     worker = cluster.start_worker()
-    marker = f"nsmap.ingest[{snapshot.task_id}] succeeded in "
 
-    def succeeded() -> float | None:
-        for line in worker.log().splitlines():
-            if marker in line:
-                return float(line.split(marker, 1)[1].split("s", 1)[0])
+    def ingested() -> float | None:
+        for fields in read_traces([worker.log_path]).values():
+            if fields.get("agent") == stats["time"] and "commit" in fields:
+                return fields["applied"] - fields["group"] + fields["commit"] - fields["written"]
         return None
 
-    seconds = wait_until(succeeded, 300, f"the ingest of {node}'s snapshot ({snapshot.task_id})", procs, interval=0.2)
+    seconds = wait_until(ingested, 300, f"the ingest of {node}'s snapshot", procs, interval=0.2)
     results["ingest"] = {
         "namespaces": len(stats.get("namespaces", [])),
         "interfaces": len(stats.get("interfaces", [])),
@@ -304,6 +387,9 @@ def report(runs: list[Run], results: dict[str, Any]) -> bool:
         )
         ip99 = pct(run.ip_ms, 99)
         print(f"{'':<12}latency p50 / `ip link add` p50 = {p50 / ip50:.1f}x; p99 / ip p99 = {p99 / ip99:.1f}x")
+    print("\n== where the time goes (server trace lines, wall clock; NSMAP_TRACE=1) ==")
+    for run in runs:
+        print("\n".join(breakdown(run)))
     by_mode = {r.mode: r for r in runs}
     if len(by_mode) == 2:
         e, d = by_mode["embedded"], by_mode["distributed"]
@@ -325,7 +411,7 @@ def report(runs: list[Run], results: dict[str, Any]) -> bool:
         met = ing["seconds"] < 2.0
         ok &= met
         print(
-            f"\n== ingest of a fresh node's snapshot (Celery worker, PostgreSQL) ==\n"
+            f"\n== ingest of a fresh node's snapshot (Celery worker, PostgreSQL; its own part + the commit) ==\n"
             f"{ing['namespaces']} namespaces / {ing['interfaces']} interfaces in {ing['seconds']:.3f} s "
             f"(target < 2 s): {'met' if met else 'NOT met'}"
         )
@@ -346,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/latency.py builds namespaces: run it as root", file=sys.stderr)
         return 2
     install_signal_teardown()
+    os.environ["NSMAP_TRACE"] = "1"  # every server process logs its trace lines (webui/live/trace.py)
     log_dir = Path(tempfile.mkdtemp(prefix="nsmap-latency-"))
     print(f"process logs in {log_dir}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     runs: list[Run] = []
@@ -368,7 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     ok = report(runs, results)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other work on the machine inflates every figure)")
     if args.json:
-        data = {r.mode: {"latency_ms": r.latency_ms, "ip_ms": r.ip_ms, "netlink_ms": r.netlink_ms} for r in runs}
+        data = {
+            r.mode: {"latency_ms": r.latency_ms, "ip_ms": r.ip_ms, "netlink_ms": r.netlink_ms, "moments": r.moments}
+            for r in runs
+        }
         Path(args.json).write_text(json.dumps({**data, **results}, indent=1))
     return 0 if ok else 1
 

@@ -23,6 +23,7 @@ Variables:
   NSMAP_WS_CHECK_SECONDS how often an open WebSocket checks that it missed no patch (2)
   NSMAP_VISIBILITY_TIMEOUT seconds before an unacknowledged Celery message is redelivered (60)
   NSMAP_LOG_LEVEL    root log level (default INFO)
+  NSMAP_TRACE        0/1: log where each live patch's time goes (bench/latency.py; default off)
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ NSMAP_STALE_AFTER = env_number("NSMAP_STALE_AFTER", 20.0, minimum=1.0)
 NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
 NSMAP_WS_CHECK_SECONDS = env_number("NSMAP_WS_CHECK_SECONDS", 2.0, minimum=0.1)
 NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimum=1, integer=True))
+NSMAP_TRACE = env_bool("NSMAP_TRACE", False)
 
 
 def _secret_key() -> str:
@@ -272,6 +274,8 @@ else:
 # -- celery (webui/celery.py reads the CELERY_ names) --------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport, except that garbage on a queue is dropped and logged, not fatal
+CELERY_BROKER_TRANSPORT = None if EMBEDDED else "webui.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = EMBEDDED
@@ -279,6 +283,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless this
+# is set (it then closes every 2 x N tasks): a new PostgreSQL connection per message cost about
+# 10 ms of each live change. Connections are kept instead and recycled the way Django recycles
+# them per request (CONN_MAX_AGE, health checks; webui/celery.py).
+CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -288,6 +297,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_ROUTES = {
     "nsmap.ingest": {"queue": "ingest"},
+    "nsmap.drain": {"queue": "ingest"},
     "nsmap.mark_stale": {"queue": "ingest"},
     "nsmap.drain_inboxes": {"queue": "ingest"},
 }

@@ -7,20 +7,15 @@ Kernel tests skip, with a reason naming root, when not run as root.
 
 from __future__ import annotations
 
-import os
-import sys
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
 
-# tests/kernel_topology.py and agent/ are imported from the repository root, also under a bare
-# `pytest` (which, unlike `python -m pytest`, does not put the working directory on sys.path).
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from tests.agent.inventory_view import View  # noqa: E402
-from tests.kernel_topology import Topology, require_root  # noqa: E402
+from tests.agent.inventory_view import View
+from tests.kernel_topology import Topology, require_root
 
 
 @pytest.fixture
@@ -47,3 +42,15 @@ def scan() -> Callable[[], View]:
         return view
 
     return run
+
+
+@pytest.fixture
+def private_dir(topo: Topology) -> Iterator[tuple[str, list[str]]]:
+    """A temp directory of the test's own to serve as a namespace directory, and the list of
+    mounts made in it (unmounted, deepest first, after the test)."""
+    base = tempfile.mkdtemp(prefix=f"{topo.prefix}-watch-")
+    mounts: list[str] = []
+    yield base, mounts
+    for path in reversed(mounts):
+        subprocess.run(["umount", "-l", path], capture_output=True, timeout=30)
+    shutil.rmtree(base, ignore_errors=True)

@@ -11,9 +11,10 @@ import time
 import uuid
 
 import pytest
+from redis import Redis
 
 from agent.protocol import Inventory, diff_inventories, validate_message
-from agent.publisher import CeleryTransport
+from agent.publisher import DRAIN_TASK, INBOX_KEY, KICK_KEY, CeleryTransport
 from agent.runner import AgentRunner
 from agent.signing import verify
 from tests.agent.test_watch_support import keys_of, scoped
@@ -70,13 +71,16 @@ def redis():
 
 
 class Server:
-    """Reads the ingest queue like the server's worker would, and applies what it reads."""
+    """Reads what the agent publishes like the server's worker would, and applies it: the
+    node's inbox in Redis, woken by `nsmap.drain` tasks on the `ingest` queue."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, node: str) -> None:
         from kombu import Connection
 
         self.url = url
+        self.node = node
         self.conn = Connection(url)
+        self.client = Redis.from_url(url, socket_timeout=5)
         self.messages: list[dict] = []
         self.state: dict[str, dict[str, dict]] = {"namespaces": {}, "interfaces": {}}
 
@@ -96,13 +100,16 @@ class Server:
                     message = queue.get(timeout=0.05)
                 except queue.Empty:
                     continue
-                assert message.headers["task"] == "nsmap.ingest"
-                (body, signature), _kwargs, _embed = message.decode()
+                assert message.headers["task"] == DRAIN_TASK
+                assert message.decode()[0] == [self.node]
                 message.ack()
-                assert verify(body.encode(), KEY, signature), "unsigned or badly signed"
-                data = validate_message(json.loads(body))
-                self.apply(data)
-                got.append(data)
+                self.client.delete(KICK_KEY.format(node=self.node))  # as the worker does, before draining
+                while (item := self.client.lpop(INBOX_KEY.format(node=self.node))) is not None:
+                    body, signature = json.loads(item)
+                    assert verify(body.encode(), KEY, signature), "unsigned or badly signed"
+                    data = validate_message(json.loads(body))
+                    self.apply(data)
+                    got.append(data)
         finally:
             queue.close()
         self.messages += got
@@ -142,6 +149,7 @@ class Server:
 
     def close(self) -> None:
         self.conn.release()
+        self.client.close()
 
 
 def send_command(url: str, node: str, body: str) -> None:
@@ -164,7 +172,7 @@ def matches_scan(server: Server, topo, spaces) -> bool:
 def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, redis):
     node = f"t{uuid.uuid4().hex[:8]}"
     runner = AgentRunner(CeleryTransport(redis.url), node, heartbeat_seconds=0.5, key=KEY, commands_url=redis.url)
-    server = Server(redis.url)
+    server = Server(redis.url, node)
     runner.start()
     try:
         assert server.until(lambda: any(m["type"] == "snapshot" for m in server.messages))

@@ -4,38 +4,13 @@ the first `ip netns add` bind-mounts /run/netns onto itself, and a tmpfs may lan
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-from tests.agent.test_watch_support import pump_until, start
+from tests.agent.test_watch_support import bind_namespace, pump_until, sh, start
 
 pytestmark = pytest.mark.kernel
-
-
-def sh(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True, timeout=30)
-
-
-@pytest.fixture
-def private_dir(topo):
-    base = tempfile.mkdtemp(prefix=f"{topo.prefix}-watch-")
-    mounts: list[str] = []
-    yield base, mounts
-    for path in reversed(mounts):
-        subprocess.run(["umount", "-l", path], capture_output=True, timeout=30)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def bind_namespace(ns_path: str, directory: str, name: str, mounts: list[str]) -> str:
-    target = os.path.join(directory, name)
-    open(target, "x").close()
-    sh("mount", "--bind", ns_path, target)
-    mounts.append(target)
-    return target
 
 
 def test_it_follows_a_directory_created_later_and_mounted_over(topo, private_dir):
@@ -87,13 +62,16 @@ def test_it_ignores_unrelated_files_next_to_a_missing_directory(topo, private_di
     base, _mounts = private_dir
     w, _rec = start(proc_seconds=10**6, named_dirs=[(os.path.join(base, "docker", "netns"), "docker")])
     try:
-        passes = w.stats["ns_passes"]
+        passes, events = w.stats["ns_passes"], w.stats["events"]
         for n in range(20):  # like pid files coming and going in /run
             open(os.path.join(base, f"unrelated{n}"), "x").close()
         deadline = time.monotonic() + 0.3
         while time.monotonic() < deadline:
             w.poll_once(0.02)
-        assert w.stats["ns_passes"] == passes
+        # a namespace made meanwhile by another run on this shared machine triggers a pass of its
+        # own (a netlink event from an unknown namespace): then this test cannot tell
+        if w.stats["events"] == events:
+            assert w.stats["ns_passes"] == passes
         os.makedirs(os.path.join(base, "docker", "netns"))
         assert pump_until(w, lambda: w.dir_watches[0].on_target, timeout=3)
     finally:

@@ -7,6 +7,8 @@ batch of changes) so that tests check what a server would end up with, not only 
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -132,3 +134,17 @@ def no_rescan(watcher: Watcher) -> None:
     the event socket (then a forced rescan is right, and this test cannot tell)."""
     if watcher.stats["overflows"] == 0 and watcher.stats["forced"] == 0:
         assert watcher.stats["reconciles"] == 0
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+def bind_namespace(ns_path: str, directory: str, name: str, mounts: list[str]) -> str:
+    """What `ip netns add` / `attach` do, in a directory of the test's own: a file, then a bind
+    mount of the namespace onto it (recorded in ``mounts`` for the teardown)."""
+    target = os.path.join(directory, name)
+    open(target, "x").close()
+    sh("mount", "--bind", ns_path, target)
+    mounts.append(target)
+    return target

@@ -29,14 +29,15 @@ def client(monkeypatch: pytest.MonkeyPatch):
     prefix = f"nsmap-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(tasks, "INBOX", prefix + ":inbox:{node}")
     monkeypatch.setattr(tasks, "LOCK", prefix + ":lock:{node}")
+    monkeypatch.setattr(tasks, "KICK", prefix + ":kick:{node}")
     yield client
     for key in client.scan_iter(match=prefix + "*"):
         client.delete(key)
 
 
-def _push(client, message: tuple[str, str | None], at: float | None = None) -> None:
+def _push(client, message: tuple[str, str | None]) -> None:
     body, signature = message
-    client.rpush(tasks.INBOX.format(node="h1"), json.dumps([body, signature, at or time.time()]))
+    client.rpush(tasks.INBOX.format(node="h1"), json.dumps([body, signature]))
 
 
 def test_it_applies_everything_waiting_in_order(client, agent: FakeAgent) -> None:
@@ -78,3 +79,14 @@ def test_it_routes_by_the_claimed_node_only_when_it_is_a_name() -> None:
     assert tasks.node_of('{"node": "h1"}') == "h1"
     assert tasks.node_of('{"node": "../x y"}') is None
     assert tasks.node_of("not json") is None and tasks.node_of(None) is None
+
+
+def test_it_takes_malformed_items_out_and_applies_the_rest(
+    client, agent: FakeAgent, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = tasks.INBOX.format(node="h1")
+    client.rpush(inbox, b"not json", json.dumps(["only a body"]), json.dumps([1, None]))
+    _push(client, agent.snapshot(make_inventory("h1", namespaces=1)))
+    assert tasks.drain("h1", client) == 4
+    assert client.llen(inbox) == 0 and Node.objects.get(name="h1").last_seq == 1
+    assert len([r for r in caplog.records if "malformed inbox item" in r.getMessage()]) == 3

@@ -21,7 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from webui.live import embedded
+from webui.live import embedded, trace
 from webui.live.broadcast import GROUP
 from webui.topology.ingest import mark_stale
 from webui.topology.queries import current_seq, load_graph
@@ -99,6 +99,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
     async def topology_patch(self, event: dict[str, Any]) -> None:
         """Group message from webui.live.broadcast: {"seq", "text"}."""
         seq = event["seq"]
+        received = time.time()
         async with self.sending:
             if seq <= self.last_seq:
                 return
@@ -106,6 +107,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self._flush()
             if self.pending and self.hole_since is None:
                 self.hole_since = time.monotonic()
+        trace.emit("ws", seq, {"recv": received, "out": time.time()})
 
     async def _flush(self) -> None:
         while self.last_seq + 1 in self.pending:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from django.utils import timezone
 from agent import signing
 from agent.protocol import ProtocolError, validate_message
 from webui.changelog.models import ChangeRecord
+from webui.live import trace
 from webui.live.broadcast import broadcast_patch
 from webui.topology import agents, diff
 from webui.topology.graph import build_patch
@@ -118,11 +120,19 @@ class _Effects:
     plan: diff.Plan = field(default_factory=diff.Plan)
     upserted_ns: set[str] = field(default_factory=set)
     removed_ns: set[str] = field(default_factory=set)
-    affected_if_ids: set[int] = field(default_factory=set)
+    affected_if_keys: set[str] = field(default_factory=set)  # upserted: in the patch
+    affected_if_ids: set[int] = field(default_factory=set)  # relations changed: in the patch too
     removed_if: set[str] = field(default_factory=set)
 
     def changed_graph(self) -> bool:
-        return bool(self.host_changes or self.plan or self.affected_if_ids or self.removed_if or self.removed_ns)
+        return bool(
+            self.host_changes
+            or self.plan
+            or self.affected_if_keys
+            or self.affected_if_ids
+            or self.removed_if
+            or self.removed_ns
+        )
 
 
 def ingest(body: str | bytes, signature: str | None, *, trusted: bool = False, final: bool = True) -> Result:
@@ -199,8 +209,10 @@ def _ingest_node(
     now = timezone.now()
     after_commit: list[Any] = []
     leftover: list[int] = []
+    trace.mark("tx")
     with transaction.atomic():
         node = _lock_node(name, create=trusted)
+        trace.mark("locked")
         if node is None:
             return reject_all("unknown node (register it with `manage.py nsmap_node add NAME`)")
         accepted: list[_Message] = []
@@ -244,10 +256,11 @@ def _ingest_node(
                 ):
                     j += 1
             group = accepted[i:j]
+            # No savepoint per group: _apply_group rejects (and a delta turns out of step) while
+            # planning, before its first write, so a rejected group has written nothing.
             callbacks: list[Any] = []
             try:
-                with transaction.atomic():  # a savepoint: a rejected group writes nothing
-                    result = _apply_group(node, group, now, callbacks)
+                result = _apply_group(node, group, now, callbacks)
                 after_commit += callbacks
             except Rejected as exc:
                 node.refresh_from_db()
@@ -257,6 +270,7 @@ def _ingest_node(
             i = j
         for callback in after_commit:
             transaction.on_commit(callback)
+        trace.mark("written")
     return leftover
 
 
@@ -312,6 +326,7 @@ def _authenticate(node: Node, m: _Message) -> None:
 
 def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit: list[Any]) -> Result:
     """Apply one message, or several consecutive in-step deltas/heartbeats merged into one."""
+    began = time.time()
     first, last = group[0], group[-1]
     name, run = node.name, first.run
     if len(group) == 1:
@@ -348,8 +363,7 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
         status = "applied" if effects.plan else "unchanged"
     elif in_step and kind == "delta":
         try:
-            with transaction.atomic():  # an out-of-step delta leaves no partial writes
-                effects.plan = _apply_delta(node, data["changes"], now, effects)
+            effects.plan = _apply_delta(node, data["changes"], now, effects)  # out of step: before writing
             status = "applied" if effects.plan else "unchanged"
         except diff.OutOfStep as exc:
             log.warning("node %s out of step at seq %d: %s; asking for a snapshot", name, last.seq, exc)
@@ -380,10 +394,23 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
         graph_seq = _next_graph_seq()
         _write_change_log(node, _message_context(node, data, now, graph_seq), effects)
         patch = _patch(node, graph_seq, effects)
-        after_commit.append(lambda: broadcast_patch(patch))
+        marks = {"agent": max(float(m.data["time"]) for m in group), "group": began, "applied": time.time()}
+        after_commit.append(lambda: _publish(patch, marks, len(group)))
     if status == "resync":
         log.info("node %s: %s seq %d of run %s not applied (asked for a snapshot)", name, kind, last.seq, run)
     return Result(status, "", name, graph_seq, len(effects.plan.changes), asked)
+
+
+def _publish(patch: dict[str, Any], own: dict[str, float], messages: int) -> None:
+    """Broadcast a patch after commit; with NSMAP_TRACE on, log the moments it passed: the
+    transaction's (tx, locked, written, commit) and its own group's (when its newest message was
+    made, and when applying the group began and ended: a batch applies several groups in one
+    transaction)."""
+    marks = trace.marks(**own, commit=time.time())
+    broadcast_patch(patch)
+    if marks is not None:
+        size = sum(len(v) for part in ("upsert", "remove") for v in patch[part].values())
+        trace.emit("patch", patch["seq"], {**marks, "sent": time.time(), "messages": messages, "size": size})
 
 
 def _host_state(node: Node) -> dict[str, Any]:
@@ -527,6 +554,19 @@ def fast_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             cursor.execute(head + ", ".join([one] * len(batch)), [value for row in batch for value in row])
 
 
+def _delete(model: type[models.Model], column: str, values: list[Any], node: Node | None = None) -> None:
+    """Plain DELETEs by ``column`` (of ``node``'s rows): what the plan removes has no
+    dependants left, so Django's collector (a SELECT and UPDATE per relation and chunk) only
+    costs time; a row still referenced fails the deferred foreign key at commit."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    where = "node_id = %s AND " if node is not None else ""
+    with connection.cursor() as cursor:
+        for chunk in _chunks(values):
+            marks = ", ".join(["%s"] * len(chunk))
+            params = [node.pk, *chunk] if node is not None else chunk
+            cursor.execute(f"DELETE FROM {table} WHERE {where}{connection.ops.quote_name(column)} IN ({marks})", params)
+
+
 def _chunks(items: list[Any], size: int = BATCH) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -575,8 +615,7 @@ def _write(
             .filter(Q(peer_id__in=chunk) | Q(master_id__in=chunk))
             .values_list("id", flat=True)
         )
-    for chunk in _chunks(removed_if_ids):
-        Interface.objects.filter(id__in=chunk).delete()
+    _delete(Interface, "id", removed_if_ids)  # relations to them: cleared by _link (FKs are deferred)
     pointing -= set(removed_if_ids)
 
     updated = [
@@ -604,56 +643,57 @@ def _write(
     fast_insert(Interface, added_if)
 
     removed_ns = [c.key for c in plan.of("namespace", "removed")]
-    for chunk in _chunks(removed_ns):
-        Namespace.objects.filter(node=node, key__in=chunk).delete()
+    _delete(Namespace, "key", removed_ns, node)  # their interfaces are gone or moved by now
     effects.removed_ns = set(removed_ns)
 
     upserted_keys = {c.key for c in plan.of("interface", "added", "changed", "moved")}
     new_keys = {c.key for c in plan.of("interface", "added", "moved")}
-    relinked, upserted_ids = _link(node, upserted_keys, new_keys, pointing, full=full)
-    effects.affected_if_ids = upserted_ids | relinked | pointing
+    effects.affected_if_keys = upserted_keys
+    effects.affected_if_ids = _link(node, upserted_keys, new_keys, pointing, full=full) | pointing
 
 
-def _link(
-    node: Node, upserted: set[str], new_keys: set[str], pointing: set[int], *, full: bool
-) -> tuple[set[int], set[int]]:
-    """Set peer/master relations from the reported keys; returns (ids whose relations changed,
-    ids of the upserted interfaces).
+def _link(node: Node, upserted: set[str], new_keys: set[str], pointing: set[int], *, full: bool) -> set[int]:
+    """Set peer/master relations from the reported keys in the database itself (one UPDATE,
+    no rows through Python); returns the ids whose relations changed.
 
-    Candidates: the upserted interfaces, those that name a new key as peer or master (the other
-    end arrived later), and those that pointed at a moved or removed one.
+    Candidates: every interface of the node after a snapshot; after a delta the upserted
+    interfaces, those that name a new key as peer or master (the other end arrived later), and
+    those that pointed at a moved or removed one.
     """
-    rows = Interface.objects.filter(node=node)
-    if not full:
-        condition = Q(id__in=pointing)
-        for chunk in _chunks(sorted(upserted)):
-            condition |= Q(key__in=chunk)
-        for chunk in _chunks(sorted(new_keys)):
-            condition |= Q(peer_key__in=chunk) | Q(master_key__in=chunk)
-        rows = rows.filter(condition)
-    candidates = list(rows.values("id", "key", "peer_key", "master_key", "peer_id", "master_id"))
-    wanted = {r["peer_key"] for r in candidates if r["peer_key"]} | {
-        r["master_key"] for r in candidates if r["master_key"]
-    }
+    table = connection.ops.quote_name(Interface._meta.db_table)
+
+    def lookup(column: str) -> str:
+        return f"(SELECT x.id FROM {table} x WHERE x.node_id = {table}.node_id AND x.key = {table}.{column})"
+
+    peer, master = lookup("peer_key"), lookup("master_key")
+    update = (
+        f"UPDATE {table} SET peer_id = {peer}, master_id = {master} "
+        f"WHERE node_id = %s AND ({{}}) AND (peer_id IS DISTINCT FROM {peer} OR master_id IS DISTINCT FROM {master}) "
+        "RETURNING id"
+    )
     if full:
-        key_id = {r["key"]: r["id"] for r in candidates}
+        conditions: list[tuple[str, list[Any]]] = [("1 = 1", [])]
     else:
-        key_id = {}
-        for chunk in _chunks(sorted(wanted)):
-            key_id.update(Interface.objects.filter(node=node, key__in=chunk).values_list("key", "id"))
-    changed: list[list[Any]] = []
-    for r in candidates:
-        peer_id = key_id.get(r["peer_key"]) if r["peer_key"] else None
-        master_id = key_id.get(r["master_key"]) if r["master_key"] else None
-        if peer_id != r["peer_id"] or master_id != r["master_id"]:
-            changed.append([peer_id, master_id, r["id"]])
-    if changed:
-        table, quote = Interface._meta.db_table, connection.ops.quote_name
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {quote(table)} SET {quote('peer_id')} = %s, {quote('master_id')} = %s WHERE id = %s", changed
-            )
-    return {row[2] for row in changed}, {r["id"] for r in candidates if r["key"] in upserted}
+        conditions = [(f"id IN ({', '.join(['%s'] * len(c))})", c) for c in _chunks(sorted(pointing))]
+        for chunk in _chunks(sorted(upserted)):
+            conditions.append((f"key IN ({', '.join(['%s'] * len(chunk))})", chunk))
+        for chunk in _chunks(sorted(new_keys)):
+            marks = ", ".join(["%s"] * len(chunk))
+            conditions.append((f"peer_key IN ({marks}) OR master_key IN ({marks})", chunk + chunk))
+    # as few statements as the backend's parameter limit allows (usually one)
+    limit = (connection.features.max_query_params or 65535) - 1
+    statements: list[tuple[list[str], list[Any]]] = []
+    for condition, params in conditions:
+        if not statements or len(statements[-1][1]) + len(params) > limit:
+            statements.append(([], []))
+        statements[-1][0].append(f"({condition})")
+        statements[-1][1].extend(params)
+    changed: set[int] = set()
+    with connection.cursor() as cursor:
+        for parts, params in statements:
+            cursor.execute(update.format(" OR ".join(parts)), [node.pk, *params])
+            changed.update(row[0] for row in cursor.fetchall())
+    return changed
 
 
 # -- change log and patch --------------------------------------------------------------------------
@@ -734,12 +774,10 @@ def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> 
 
 
 def _patch(node: Node, graph_seq: int, effects: _Effects) -> dict[str, Any]:
-    namespaces: list[dict[str, Any]] = []
-    for chunk in _chunks(sorted(effects.upserted_ns)):
-        namespaces.extend(Namespace.objects.filter(node=node, key__in=chunk).values(*NAMESPACE_VALUES, "node__name"))
-    interfaces: list[dict[str, Any]] = []
-    for chunk in _chunks(sorted(effects.affected_if_ids)):
-        interfaces.extend(Interface.objects.filter(id__in=chunk).values(*INTERFACE_VALUES, "node__name"))
+    namespaces = _rows(Namespace.objects.filter(node=node), NAMESPACE_VALUES, effects.upserted_ns, set())
+    interfaces = _rows(
+        Interface.objects.filter(node=node), INTERFACE_VALUES, effects.affected_if_keys, effects.affected_if_ids
+    )
     hosts = [_node_row(node)] if effects.host_changes else []
     return build_patch(
         graph_seq,
@@ -749,6 +787,21 @@ def _patch(node: Node, graph_seq: int, effects: _Effects) -> dict[str, Any]:
         removed_namespaces=[f"{node.name}/{k}" for k in effects.removed_ns],
         removed_interfaces=[f"{node.name}/{k}" for k in effects.removed_if],
     )
+
+
+def _rows(rows: models.QuerySet[Any], fields: tuple[str, ...], keys: set[str], ids: set[int]) -> list[dict[str, Any]]:
+    """The node's rows with one of ``keys`` or ``ids``, as graph JSON wants them: looked up by
+    key and id in chunks, or, when there are very many (a first snapshot), by reading all of
+    the node's rows once."""
+    rows = rows.values(*fields, "node__name")
+    if len(keys) + len(ids) > 4 * BATCH:
+        return [r for r in rows if r["key"] in keys or r["id"] in ids]
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(keys)):
+        out.extend(rows.filter(key__in=chunk))
+    for chunk in _chunks(sorted(ids - {r["id"] for r in out})):
+        out.extend(rows.filter(id__in=chunk))
+    return out
 
 
 def _node_row(node: Node) -> dict[str, Any]:

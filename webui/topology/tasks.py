@@ -1,17 +1,21 @@
 """Celery tasks (routed to queue "ingest" by CELERY_TASK_ROUTES): thin wrappers around the services.
 
-``nsmap.ingest`` is acknowledged late and rejected when its worker dies, so a message in flight
-when a worker is killed is delivered again (the ingest is idempotent: a redelivered message is a
-replay and changes nothing).
+Distributed mode batches through a per-node inbox (a Redis list of ``[body, signature]``): the
+agent pushes every message there and sends ``nsmap.drain(node)`` to wake a worker
+(agent.publisher.CeleryTransport); whichever worker holds the node's inbox lock applies
+everything waiting in one transaction (consecutive deltas merged; ingest_batch). One message per
+transaction could not keep up with a flood of small deltas, and Celery hands a worker one
+message at a time; the inbox lets a worker catch up at once. A message that arrives before its
+predecessor waits in the inbox up to GAP_WAIT seconds (counted from when this worker first saw
+it waiting); after that the gap is final and the agent is asked for a snapshot. Messages leave
+the inbox only after commit: if a worker dies while draining, the drain task it held is
+delivered again (late acknowledgement) and the lock expires by itself.
 
-Distributed mode batches: the task puts its message into the node's inbox (a Redis list) and
-whichever worker holds the node's inbox lock drains it, applying everything waiting in one
-transaction (consecutive deltas merged; webui.topology.ingest.ingest_batch). One message per
-transaction could not keep up with a flood of small deltas; a batch catches up at once. A message
-that arrives before its predecessor waits in the inbox up to GAP_WAIT seconds; after that the gap
-is final and the agent is asked for a snapshot. If a worker dies while draining, the inbox keeps
-the messages (they are removed only after commit) and the next message of that node (a heartbeat
-at the latest) drains them; the lock expires by itself.
+``nsmap.ingest(body, signature)`` takes a message as the task's own argument (what older agents
+and the tests send): in distributed mode it is put into the inbox and drained the same way; in
+embedded mode (eager) it is applied at once. Both tasks are acknowledged late and rejected when
+their worker dies, so work in flight is delivered again; the ingest is idempotent (a message
+applied twice is a replay and changes nothing).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from agent.publisher import DRAIN_TASK, INBOX_KEY, INGEST_TASK, KICK_KEY
+from webui.live import trace
 from webui.topology.ingest import ingest, ingest_batch, mark_stale
 
 log = logging.getLogger("nsmap.ingest")
@@ -36,14 +42,16 @@ DB_RETRIES = 30
 GAP_WAIT = 0.5  # seconds a message may wait in the inbox for its predecessor
 LOCK_MS = 10_000  # a dead drainer's lock expires after this (renewed after every batch)
 BATCH_MAX = 500
-DRAIN_BUDGET = 2.0  # seconds one task keeps draining, so its own message is acknowledged in time
-INBOX = "nsmap:inbox:{node}"
+DRAIN_BUDGET = 2.0  # seconds one task keeps draining, so that it is acknowledged in time
+INBOX = INBOX_KEY
+KICK = KICK_KEY
 LOCK = "nsmap:inbox-lock:{node}"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 _client: Any = None
+_waiting_since: dict[bytes, float] = {}  # inbox item -> when this worker first saw it wait
 
 
 def is_final(eager: bool, retries: int) -> bool:
@@ -70,9 +78,31 @@ def node_of(body: Any) -> str | None:
     return node if isinstance(node, str) and NODE_NAME.fullmatch(node) else None
 
 
+def inbox_item(raw: bytes) -> tuple[str, str | None] | None:
+    """(body, signature) of an inbox item, or None when it is not one."""
+    try:
+        item = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(item, list) or len(item) != 2:
+        return None
+    body, signature = item
+    if not isinstance(body, str) or not (signature is None or isinstance(signature, str)):
+        return None
+    return body, signature
+
+
 def drain(node: str, client: Any = None) -> int:
     """Apply what waits in ``node``'s inbox unless another worker is doing it; returns the number
-    of messages taken out."""
+    of messages taken out.
+
+    While a drain runs, the node's wake-up key stays set, so the agent sends no wake-ups for
+    what the drain will find anyway. The tail closes the race: after releasing the lock the
+    drainer deletes the key and looks once more; a message pushed before the delete is seen
+    here, one pushed after it sends a wake-up of its own. A drainer that finds the lock taken
+    leaves its messages to the holder, whose tail comes after. Out of time with messages left,
+    it sends a wake-up itself.
+    """
     client = client or redis_client()
     inbox, lock = INBOX.format(node=node), LOCK.format(node=node)
     token = uuid.uuid4().hex
@@ -83,9 +113,12 @@ def drain(node: str, client: Any = None) -> int:
             taken += _drain_locked(client, inbox, lock, deadline)
         finally:
             client.eval(_RELEASE, 1, lock, token)
-        # a message pushed while we released: drain again (within the budget; the node's next
-        # message, or nsmap.drain_inboxes, takes what is left)
-        if not client.llen(inbox) or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
+            if client.llen(inbox):
+                drain_task.apply_async(args=[node])
+            break
+        client.delete(KICK.format(node=node))
+        if not client.llen(inbox):
             break
     return taken
 
@@ -96,37 +129,77 @@ def _drain_locked(client: Any, inbox: str, lock: str, deadline: float) -> int:
         raw = client.lrange(inbox, 0, BATCH_MAX - 1)
         if not raw:
             return taken
-        items = [json.loads(r) for r in raw]  # [body, signature, pushed at]
-        oldest_wait = time.time() - min(float(i[2]) for i in items)
-        final = oldest_wait >= GAP_WAIT
-        _results, leftover = ingest_batch([(i[0], i[1]) for i in items], final=final)
+        now = time.monotonic()
+        items = []  # (index in raw, message); a malformed item is logged and taken out
+        for index, r in enumerate(raw):
+            item = inbox_item(r)
+            if item is None:
+                log.warning("ingest rejected node=? reason=malformed inbox item in %s: %.80r", inbox, r)
+            else:
+                items.append((index, item))
+        final = now - min(_waiting_since.get(r, now) for r in raw) >= GAP_WAIT
+        _results, leftover = ingest_batch([item for _index, item in items], final=final)
         # committed: take out exactly the items handled (never others' items, should a second
         # drainer ever overlap after a lock expiry); the ones waiting for a predecessor stay
-        waiting = set(leftover)
+        waiting = {items[i][0] for i in leftover}
         pipe = client.pipeline()
         for index, item in enumerate(raw):
-            if index not in waiting:
+            if index in waiting:
+                _waiting_since.setdefault(item, now)
+            else:
+                _waiting_since.pop(item, None)
                 pipe.lrem(inbox, 1, item)
+        if len(_waiting_since) > 10 * BATCH_MAX:  # items another worker took meanwhile
+            _waiting_since.clear()
         pipe.pexpire(lock, LOCK_MS)
         pipe.execute()
-        taken += len(raw) - len(leftover)
-        if leftover and len(leftover) == len(raw):
+        taken += len(raw) - len(waiting)
+        if waiting and len(waiting) == len(raw):
             time.sleep(0.02)  # only waiting messages: give the missing one a moment
     return taken
 
 
-@shared_task(
-    name="nsmap.ingest",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    Strategy="webui.topology.strategy:guarded",
-    max_retries=None,
-)
-def ingest_task(self, body: str, signature: str | None = None, pushed: bool = False) -> str:
-    """Apply one agent message (args as sent by agent.publisher.CeleryTransport)."""
+def _retrying(task: Any, work: Any, **retry: Any) -> Any:
+    """Run ``work()``; when the database or Redis is away, retry the task later (its message,
+    already in the inbox, stays there until a commit)."""
     try:
+        return work()
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("ingest: database unavailable (%s); retrying", exc)
+        raise task.retry(countdown=1.0, max_retries=DB_RETRIES, **retry) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("redis"):
+            log.warning("ingest: redis unavailable (%s); retrying", exc)
+            raise task.retry(countdown=1.0, max_retries=DB_RETRIES) from exc
+        raise
+
+
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "Strategy": "webui.topology.strategy:guarded",
+    "max_retries": None,
+}
+
+
+@shared_task(name=DRAIN_TASK, **TASK_OPTIONS)
+def drain_task(self, node: str) -> int:
+    """Apply what ``node``'s agent put into its inbox (sent by agent.publisher.CeleryTransport)."""
+    trace.begin(task=time.time())
+    if not isinstance(node, str) or not NODE_NAME.fullmatch(node):
+        log.warning("ingest rejected node=? reason=drain of a malformed node name: %.80r", node)
+        return 0
+    return _retrying(self, lambda: drain(node))
+
+
+@shared_task(name=INGEST_TASK, **TASK_OPTIONS)
+def ingest_task(self, body: str, signature: str | None = None, pushed: bool = False) -> str:
+    """Apply one agent message given as the task's arguments."""
+    trace.begin(task=time.time())
+
+    def work() -> str:
         if settings.EMBEDDED or not settings.NSMAP_INGEST_BATCH or (node := node_of(body)) is None:
             result = ingest(body, signature, final=is_final(bool(self.request.is_eager), self.request.retries or 0))
             if result.status == "gap":
@@ -134,19 +207,11 @@ def ingest_task(self, body: str, signature: str | None = None, pushed: bool = Fa
             return result.status
         client = redis_client()
         if not pushed:
-            client.rpush(INBOX.format(node=node), json.dumps([body, signature, time.time()]))
+            client.rpush(INBOX.format(node=node), json.dumps([body, signature]))
         drain(node, client)
         return "queued"
-    except (OperationalError, InterfaceError) as exc:  # the database is away: keep the message
-        log.warning("ingest: database unavailable (%s); retrying", exc)
-        raise self.retry(
-            args=[body, signature], kwargs={"pushed": True}, countdown=1.0, max_retries=DB_RETRIES
-        ) from exc
-    except Exception as exc:
-        if type(exc).__module__.startswith("redis"):  # Redis away: the task comes back later
-            log.warning("ingest: redis unavailable (%s); retrying", exc)
-            raise self.retry(countdown=1.0, max_retries=DB_RETRIES) from exc
-        raise
+
+    return _retrying(self, work, args=[body, signature], kwargs={"pushed": True})
 
 
 @shared_task(name="nsmap.mark_stale", ignore_result=True)
