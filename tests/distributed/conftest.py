@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.distributed.harness import (  # noqa: E402
+from tests.distributed.harness import (
     Cluster,
     PrivateRedis,
     Processes,
@@ -30,7 +25,9 @@ from tests.distributed.harness import (  # noqa: E402
     open_session,
     reset_redis_db,
 )
-from tests.kernel_topology import Topology, require_root  # noqa: E402
+from tests.kernel_topology import Topology, require_root
+
+REPO = Path(__file__).resolve().parents[2]
 
 PROCS_KEY = pytest.StashKey[Processes]()
 

@@ -34,11 +34,9 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from tests.kernel_topology import Topology, is_root
 
-from tests.kernel_topology import Topology, is_root  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

@@ -40,7 +40,9 @@ from webui.topology import agents, diff
 from webui.topology.graph import build_patch
 from webui.topology.models import GraphVersion, Interface, Namespace, Node, NodeState
 from webui.topology.records import (
+    INTERFACE_PLAIN,
     INTERFACE_VALUES,
+    NAMESPACE_FIELDS,
     NAMESPACE_VALUES,
     display_name,
     interface_columns,
@@ -56,27 +58,9 @@ RESYNC_INTERVAL = timedelta(seconds=5)  # ask again for a snapshot at most this 
 RETIRED_RUNS_KEPT = 20
 BATCH = 500
 
-NAMESPACE_UPDATE = ("inode", "dev", "kind", "names", "pids", "container_id", "nsid", "label", "changed")
-INTERFACE_UPDATE = (
-    "key",
-    "namespace",
-    "ifindex",
-    "name",
-    "kind",
-    "mac",
-    "mtu",
-    "operstate",
-    "up",
-    "addresses",
-    "altnames",
-    "alias",
-    "peer_ifindex",
-    "peer_status",
-    "peer_note",
-    "master_key",
-    "peer_key",
-    "changed",
-)
+# the columns an update rewrites: every record field, and the ones derived from them
+NAMESPACE_UPDATE = (*NAMESPACE_FIELDS[1:], "label", "changed")
+INTERFACE_UPDATE = (*INTERFACE_PLAIN, "namespace", "master_key", "peer_key", "changed")
 
 
 NODE_FIELDS = (

@@ -3,8 +3,10 @@ records in the agent's own format (agent/protocol.py), so history needs no other
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
+from agent.protocol import Interface as InterfaceRecord
 from webui.topology.diff import Record, interface_label, namespace_label
 
 NAMESPACE_FIELDS = ("key", "inode", "dev", "kind", "names", "pids", "container_id", "nsid")
@@ -24,6 +26,8 @@ INTERFACE_PLAIN = (
     "peer_status",
     "peer_note",
 )
+# the protocol's field order, so that stored JSON reads like the agent's
+INTERFACE_ORDER = tuple(f.name for f in fields(InterfaceRecord))
 # record field -> model field, for the fields whose names differ
 INTERFACE_RENAMED = {"namespace": "namespace__key", "master": "master_key", "peer": "peer_key"}
 
@@ -53,27 +57,7 @@ def interface_record(row: dict[str, Any]) -> Record:
     record = {name: row[name] for name in INTERFACE_PLAIN}
     for name, column in INTERFACE_RENAMED.items():
         record[name] = row[column]
-    # keep the protocol's field order (asdict order) so stored JSON reads naturally
-    order = (
-        "key",
-        "namespace",
-        "ifindex",
-        "name",
-        "kind",
-        "mac",
-        "mtu",
-        "operstate",
-        "up",
-        "master",
-        "addresses",
-        "altnames",
-        "alias",
-        "peer_ifindex",
-        "peer",
-        "peer_status",
-        "peer_note",
-    )
-    return {name: record[name] for name in order}
+    return {name: record[name] for name in INTERFACE_ORDER}
 
 
 def namespace_columns(record: Record) -> dict[str, Any]:
