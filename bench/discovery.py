@@ -547,7 +547,12 @@ def main(argv: list[str] | None = None) -> int:
         print("targets (the issue's, at N=1000 on the 2-core VM):")
         checks = [
             (f"(a) median <= {TARGET_SECONDS} s", a_median <= TARGET_SECONDS, fmt(a_median)),
-            (f"b/a >= {TARGET_B_RATIO:.0f} (b with peer naming)", b_ratio >= TARGET_B_RATIO, f"{b_ratio:.0f}x"),
+            # DESIGN.md's table measures the ip loop with peer naming: without it, it does not do the same job
+            (
+                f"b/a >= {TARGET_B_RATIO:.0f} (b with peer naming, as in DESIGN.md)",
+                b_ratio >= TARGET_B_RATIO,
+                f"{b_ratio:.0f}x",
+            ),
             (f"c/a >= {TARGET_C_RATIO:.0f}", c_ratio >= TARGET_C_RATIO, f"{c_ratio:.0f}x"),
             (f"scan --json peak RSS < {TARGET_RSS_MB:.0f} MB", rss < TARGET_RSS_MB, f"{rss:.1f} MB"),
             (f"linear in N (marginal cost N/2..N within {LINEAR_TOLERANCE}x of N/4..N/2)", is_linear, ""),
