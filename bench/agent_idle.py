@@ -17,8 +17,8 @@ tmpfs), /proc and a redis-server of its own on 127.0.0.1:6379; everything in it 
 
 Baseline, in the same run: the same agent before our namespaces exist (what Celery, kombu,
 heartbeats and the host's own namespaces cost). Then N namespaces are built (unique prefix; each
-with a veth to a bridge in the root namespace, host end up, as a container host has them, and a
-veth to a neighbour: the topology of DESIGN.md's table) and the agent is
+with a veth to a bridge in the root namespace and veths to its neighbours, addresses on them:
+DESIGN.md's measured topology, built by bench/discovery.py) and the agent is
 measured again. Prints both and their ratio; targets: < 1% of one core and < 100 MB with 1,000
 namespaces. The messages the agent published during each window are read back from Redis and
 counted, so "idle" is checked, not assumed. Tears everything down, also on failure or SIGTERM.
@@ -44,6 +44,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from agent.publisher import INBOX_KEY  # noqa: E402
+from bench.discovery import build  # noqa: E402
 from tests.distributed.harness import REDIS_SERVER, claim_redis_db, redis_client, release_redis_db  # noqa: E402
 from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
 
@@ -223,21 +224,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 results.append(measure("baseline", redis_url, args.baseline_seconds, args.reconcile_seconds, log_dir))
                 print(json.dumps(results[-1]), flush=True)
             with Topology() as topo:
-                names = [f"{topo.prefix}n{i:04d}" for i in range(args.namespaces)]
-                built = time.monotonic()
-                topo.batch([f"netns add {n}" for n in names])
-                topo.adopt_netns(names)
-                bridge, host = f"{topo.prefix}br", [f"{topo.prefix}h{i:04d}" for i in range(args.namespaces)]
-                topo.batch(
-                    [f"link add {bridge} type bridge", f"link set {bridge} up"]
-                    + [f"link add {h} type veth peer name eth0 netns {n}" for h, n in zip(host, names, strict=True)]
-                    + [f"link set {h} master {bridge} up" for h in host]
-                    + [  # and a veth to a neighbour: DESIGN.md's measured topology, 4 interfaces a namespace
-                        f"link add nb netns {names[i]} type veth peer name nb netns {names[i + 1]}"
-                        for i in range(0, args.namespaces - 1, 2)
-                    ]
-                )
-                print(f"built {args.namespaces} namespaces in {time.monotonic() - built:.1f}s (prefix {topo.prefix})")
+                seconds = build(topo, 0, args.namespaces)  # the topology bench/discovery.py and latency.py use
+                print(f"built {args.namespaces} namespaces in {seconds:.1f}s (prefix {topo.prefix})")
                 time.sleep(3)  # operstate (the bridge's carrier) settles about a second after links come up
                 results.append(measure("loaded", redis_url, args.seconds, args.reconcile_seconds, log_dir))
                 print(json.dumps(results[-1]), flush=True)
