@@ -18,14 +18,19 @@ from collections.abc import Iterable, Iterator
 from agent import namespaces as ns_places
 from agent.netlink import MAX_BATCH, MalformedMessage, NetlinkError, RtnlSocket
 from agent.peers import ObservedNamespace, assemble_interfaces
-from agent.protocol import Inventory, NamespaceKind
+from agent.protocol import Inventory, Namespace, NamespaceKind
 
 KIND_ORDER = {"root": 0, "named": 1, "docker": 2, "process": 3}
 PRIVILEGE_HINT = "run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to see every namespace"
 
 
+def scan_order(place: ns_places.Found | Namespace) -> tuple[int, list[str], int]:
+    """Sort key of a scan's namespaces: root, named, docker, process; then first name, inode."""
+    return (KIND_ORDER[place.kind], place.names[:1], place.inode)
+
+
 class Discoverer:
-    """Keeps its socket, and the raw dumps of the last scan for the live agent's bookkeeping."""
+    """Keeps its netlink socket: the live agent asks every question through this one."""
 
     def __init__(
         self,
@@ -35,7 +40,6 @@ class Discoverer:
         self.node = node or socket.gethostname()
         self.named_dirs = tuple(named_dirs)
         self.rtnl = RtnlSocket()
-        self.inode_by_nsid: dict[int, int] = {}
 
     def close(self) -> None:
         self.rtnl.close()
@@ -63,7 +67,7 @@ class Discoverer:
         inode_by_nsid: dict[int, int] = {}
         paths: dict[int, str] = {}
         found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
-        places = sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode))
+        places = sorted(found, key=scan_order)
         for place, result in zip(places, self.observe_all(places, denied, errors), strict=True):
             if result is None:
                 continue
@@ -78,7 +82,6 @@ class Discoverer:
         root = next((o for o in observed.values() if o.record.kind == "root"), None)
         if root_nsid is not None and root is not None:
             inode_by_nsid[root_nsid] = root.record.inode
-        self.inode_by_nsid = inode_by_nsid
         namespaces = list(observed.values())
         inventory = Inventory(
             node=self.node,

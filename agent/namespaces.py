@@ -111,24 +111,34 @@ def find_namespaces(
             record.names.append(entry.name)
 
     unreadable: list[int] = []
-    for pid in _pids():
-        path = f"{PROC}/{pid}/ns/net"
-        try:
-            inode = link_inode(path)
-        except PermissionError:
-            unreadable.append(pid)
-            continue
-        except (OSError, ValueError):
-            continue  # exited, or a kernel thread without a namespace link
-        record = found.setdefault((nsfs, inode), Found(nsfs, inode, path, "process"))
-        if len(record.pids) < PIDS_KEPT:
-            record.pids.append(pid)
+    for inode, pids in pids_by_namespace(unreadable).items():
+        record = found.setdefault((nsfs, inode), Found(nsfs, inode, f"{PROC}/{pids[0]}/ns/net", "process"))
+        record.pids = pids
     if unreadable:
         shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
         message = f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})"
         # /proc/1/ns/net can be unreadable even for root (a sandboxed init): that alone is no gap
         (errors if unreadable == [1] and os.geteuid() == 0 else gaps).append(message)
     return list(found.values())
+
+
+def pids_by_namespace(unreadable: list[int] | None = None) -> dict[int, list[int]]:
+    """Namespace inode -> the lowest PIDS_KEPT pids in it, from one readlink per process (the
+    whole /proc walk, also the watcher's cheap pass); pids whose link is denied go to ``unreadable``."""
+    out: dict[int, list[int]] = {}
+    for pid in _pids():
+        try:
+            inode = link_inode(f"{PROC}/{pid}/ns/net")
+        except PermissionError:
+            if unreadable is not None:
+                unreadable.append(pid)
+            continue
+        except (OSError, ValueError):
+            continue  # exited, or a kernel thread without a namespace link
+        pids = out.setdefault(inode, [])
+        if len(pids) < PIDS_KEPT:
+            pids.append(pid)
+    return out
 
 
 def link_inode(path: str) -> int:

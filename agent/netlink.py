@@ -551,21 +551,14 @@ class RtnlSocket:
 
     def get_nsid(self, ns_fd: int) -> int | None:
         """The id this socket's namespace gives the namespace behind ``ns_fd``, if any."""
-        return _raised(self.get_nsids([ns_fd])[0])
-
-    def assign_nsid(self, ns_fd: int) -> int | None:
-        """Get, or have the kernel allocate, an id for ``ns_fd``."""
-        return _raised(self.assign_nsids([ns_fd])[0])
+        nsid = self.get_nsids([ns_fd])[0]
+        if isinstance(nsid, NetlinkError):
+            raise nsid
+        return nsid
 
 
 def _nsid_request(fd: int) -> bytes:
     return RTGENMSG.pack(socket.AF_UNSPEC) + attr(NETNSA_FD, S32.pack(fd))
-
-
-def _raised(nsid: int | NetlinkError | None) -> int | None:
-    if isinstance(nsid, NetlinkError):
-        raise nsid
-    return nsid
 
 
 class EventSocket:

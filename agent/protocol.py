@@ -19,6 +19,7 @@ Commands (server -> agent, queue ``node.<NODE_NAME>``): {"v", "type": "command",
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -220,20 +221,28 @@ def diff_records(
     return upserts, removals
 
 
-def order_changes(
-    namespace_changes: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-    interface_changes: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-) -> list[dict[str, Any]]:
-    """Namespaces are upserted before their interfaces and removed after them."""
-    return namespace_changes[0] + interface_changes[0] + interface_changes[1] + namespace_changes[1]
+def canonical_order(changes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last change per record, namespace upserts first, then interface upserts, interface
+    removals, namespace removals.
+
+    Keeping only the last change per key makes any order of distinct keys give the same final
+    state (a namespace removed and found again in one batch stays); this order never references
+    a namespace before it exists or after it is gone.
+    """
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        ident = (change["kind"], change["key"])
+        last.pop(ident, None)
+        last[ident] = change
+    rank = {("upsert", "namespace"): 0, ("upsert", "interface"): 1, ("remove", "interface"): 2}
+    return sorted(last.values(), key=lambda c: rank.get((c["op"], c["kind"]), 3))
 
 
 def diff_inventories(old: Inventory, new: Inventory) -> list[dict[str, Any]]:
     """The delta ``changes`` that turn ``old`` into ``new``."""
-    return order_changes(
-        diff_records("namespace", old.namespaces, new.namespaces),
-        diff_records("interface", old.interfaces, new.interfaces),
-    )
+    namespaces = diff_records("namespace", old.namespaces, new.namespaces)
+    interfaces = diff_records("interface", old.interfaces, new.interfaces)
+    return canonical_order([*namespaces[0], *namespaces[1], *interfaces[0], *interfaces[1]])
 
 
 def make_message(type_: MessageType, node: str, run: str, seq: int, time: float, **body: Any) -> dict[str, Any]:

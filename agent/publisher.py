@@ -25,10 +25,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from agent.protocol import Inventory, make_message
+from agent.protocol import Inventory, canonical_order, make_message
 from agent.signing import sign
 
 log = logging.getLogger("nsmap.agent.publisher")
@@ -168,7 +168,6 @@ class Publisher:
         self.errors: list[str] = []
         self.complete = True
         self.pending: dict[tuple[str, str], Change] = {}
-        self.pending_since: float | None = None
         self.has_state = False
         self.need_snapshot = False
         self.head: tuple[int, str, str | None, str] | None = None  # seq, body, signature, type
@@ -193,7 +192,6 @@ class Publisher:
             self.errors = list(data["errors"])
             self.complete = bool(data.get("complete", True))
             self.pending.clear()
-            self.pending_since = None
             self.has_state = True
             self.need_snapshot = True
             self.cond.notify_all()
@@ -214,13 +212,10 @@ class Publisher:
                 ident = (change["kind"], change["key"])
                 self.pending.pop(ident, None)  # the latest change per key wins; keeps the buffer bounded
                 self.pending[ident] = change
-            if self.pending and self.pending_since is None:
-                self.pending_since = self.clock()
             if len(self.pending) > self.buffer_limit:
                 self.dropped_changes += len(self.pending)
                 log.warning("publish buffer overflowed (%d changes): a snapshot will replace them", len(self.pending))
                 self.pending.clear()
-                self.pending_since = None
                 self.need_snapshot = True
             self.cond.notify_all()
 
@@ -258,7 +253,6 @@ class Publisher:
         if self.need_snapshot:
             self.need_snapshot = False
             self.pending.clear()
-            self.pending_since = None
             self._make(
                 "snapshot",
                 namespaces=list(self.namespaces.values()),
@@ -275,7 +269,6 @@ class Publisher:
                 return due - now, False
             changes = canonical_order(self.pending.values())
             self.pending.clear()
-            self.pending_since = None
             self._make("delta", changes=changes)
             self.last_delta = now
             return 0.0, True
@@ -365,20 +358,3 @@ class Publisher:
                     return True
             time.sleep(0.002)
         return False
-
-
-def canonical_order(changes: Iterable[Change]) -> list[Change]:
-    """The last change per record, namespace upserts first, then interface upserts, interface
-    removals, namespace removals.
-
-    Keeping only the last change per key makes any order of distinct keys give the same final
-    state (a namespace removed and found again in one batch stays); this order never references
-    a namespace before it exists or after it is gone (the order diff_inventories uses).
-    """
-    last: dict[tuple[str, str], Change] = {}
-    for change in changes:
-        ident = (change["kind"], change["key"])
-        last.pop(ident, None)
-        last[ident] = change
-    rank = {("upsert", "namespace"): 0, ("upsert", "interface"): 1, ("remove", "interface"): 2}
-    return sorted(last.values(), key=lambda c: rank.get((c["op"], c["kind"]), 3))

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from agent import namespaces as ns_places
-from agent.discovery import KIND_ORDER, Discoverer, report_denied
+from agent.discovery import Discoverer, report_denied, scan_order
 from agent.netlink import (
     RTM_DELADDR,
     RTM_DELLINK,
@@ -51,8 +51,15 @@ from agent.netlink import (
     RtnlSocket,
 )
 from agent.peers import ObservedNamespace, assemble_interfaces
-from agent.protocol import Interface, Inventory, Namespace, NamespaceKind, diff_inventories, record_to_json
-from agent.publisher import canonical_order
+from agent.protocol import (
+    Interface,
+    Inventory,
+    Namespace,
+    NamespaceKind,
+    canonical_order,
+    diff_inventories,
+    record_to_json,
+)
 
 log = logging.getLogger("nsmap.agent.watch")
 
@@ -116,9 +123,7 @@ class TopologyState:
             self.places_of.setdefault(inode, set())
             if not ns.readable:
                 self.unreadable.add(inode)
-            by_index: dict[int, list[Addr]] = {}
-            for addr in ns.addresses:
-                by_index.setdefault(addr.ifindex, []).append(addr)
+            by_index = _addrs_by_ifindex(ns.addresses)
             for link in ns.links:
                 self._set_link((inode, link.ifindex), link, by_index.get(link.ifindex, []))
         if interfaces is None:
@@ -137,9 +142,7 @@ class TopologyState:
         for link in observed.links:
             if links.get((inode, link.ifindex)) != link:
                 return False
-        by_index: dict[int, list[Addr]] = {}
-        for addr in observed.addresses:
-            by_index.setdefault(addr.ifindex, []).append(addr)
+        by_index = _addrs_by_ifindex(observed.addresses)
         addrs = self.addrs
         return all(addrs.get((inode, link.ifindex), []) == by_index.get(link.ifindex, []) for link in observed.links)
 
@@ -154,7 +157,7 @@ class TopologyState:
         )
 
     def inventory(self) -> Inventory:
-        namespaces = sorted(self.namespaces.values(), key=lambda n: (KIND_ORDER[n.kind], n.names[:1], n.inode))
+        namespaces = sorted(self.namespaces.values(), key=scan_order)
         interfaces = [self.interfaces[p] for p in sorted(self.interfaces)]
         return Inventory(
             node=self.node,
@@ -323,9 +326,7 @@ class TopologyState:
         self.places_of.setdefault(inode, set())
         if record.nsid is not None:
             self._map_nsid(record.nsid, inode)
-        by_index: dict[int, list[Addr]] = {}
-        for addr in observed.addresses:
-            by_index.setdefault(addr.ifindex, []).append(addr)
+        by_index = _addrs_by_ifindex(observed.addresses)
         fetched = {(inode, link.ifindex): (link, by_index.get(link.ifindex, [])) for link in observed.links}
         affected = self.apply_links(fetched)
         if record.nsid is not None:  # links elsewhere that named this id before it was known
@@ -363,6 +364,14 @@ class TopologyState:
         self.places_of.pop(inode, None)
         changes.append({"op": "remove", "kind": "namespace", "key": record.key, "data": None})
         return changes
+
+
+def _addrs_by_ifindex(addresses: list[Addr]) -> dict[int, list[Addr]]:
+    """A dump's addresses grouped by link, in dump order (how the state stores them)."""
+    out: dict[int, list[Addr]] = {}
+    for addr in addresses:
+        out.setdefault(addr.ifindex, []).append(addr)
+    return out
 
 
 def _place_of_key(key: str) -> Place:
@@ -837,8 +846,8 @@ class Watcher:
         self._schedule_ns_pass(0.0)
 
     def _proc_changed(self) -> bool:
-        """The cheap /proc pass: readdir and one stat per process; True when anything moved."""
-        return proc_pids() != self._proc_pids
+        """The cheap /proc pass: readdir and one readlink per process; True when anything moved."""
+        return ns_places.pids_by_namespace() != self._proc_pids
 
     def _find(self) -> tuple[list[ns_places.Found], list[str], list[str]]:
         """Every namespace on the host now, in scan order, minus the ones held back (below);
@@ -851,7 +860,7 @@ class Watcher:
         if self.inotify is not None:
             self._read_inotify()
         self._recheck_pending(found)
-        order = sorted(found, key=lambda f: (KIND_ORDER[f.kind], f.names[:1], f.inode))
+        order = sorted(found, key=scan_order)
         return [f for f in order if not self._held(f)], errors, gaps
 
     def _held(self, place: ns_places.Found) -> bool:
@@ -905,10 +914,8 @@ class Watcher:
         """Discoverer.scan_observed() (the one definition of a full inventory), keeping its raw dumps."""
         assert self.discoverer is not None
         inventory, observed, inode_by_nsid, paths = self.discoverer.scan_observed()
-        self.state.load(
-            observed, dict(inode_by_nsid), paths, inventory.errors, inventory.complete, inventory.interfaces
-        )
-        self._proc_pids = proc_pids()
+        self.state.load(observed, inode_by_nsid, paths, inventory.errors, inventory.complete, inventory.interfaces)
+        self._proc_pids = ns_places.pids_by_namespace()
         self._unknown_nsids_seen.clear()
         return self.state.inventory()
 
@@ -989,25 +996,6 @@ class Watcher:
                 continue
             except OSError:
                 return
-
-
-def proc_pids(proc: str = ns_places.PROC, keep: int = ns_places.PIDS_KEPT) -> dict[int, list[int]]:
-    """inode -> lowest ``keep`` pids of every readable /proc/PID/ns/net: readdir + one readlink
-    each ("net:[INODE]", half the cost of a stat, which opens the namespace behind the link)."""
-    out: dict[int, list[int]] = {}
-    try:
-        names = os.listdir(proc)
-    except OSError:
-        return out
-    for pid in sorted(int(n) for n in names if n.isdigit()):
-        try:
-            inode = int(os.readlink(f"{proc}/{pid}/ns/net")[5:-1])
-        except (OSError, ValueError):
-            continue
-        pids = out.setdefault(inode, [])
-        if len(pids) < keep:
-            pids.append(pid)
-    return out
 
 
 def _pids_of(found: list[ns_places.Found]) -> dict[int, list[int]]:

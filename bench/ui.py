@@ -20,12 +20,9 @@ Targets (issue 4): first render <= 3 s, one patch <= 50 ms, no long task > 200 m
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,19 +35,12 @@ from typing import Any
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Chromium cancels requests when the host's interfaces change (other kernel tests on the machine):
-# the environment, not the page; such console lines are reported apart and do not fail the run.
-NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser import NETWORK_CHANGED, launch, serve_static  # noqa: E402
+from tests.distributed.harness import WS_MAX_BYTES, free_port  # noqa: E402
+
 TARGET_RENDER_MS = 3000.0
 TARGET_PATCH_MS = 50.0
 TARGET_LONGTASK_MS = 200.0
@@ -110,27 +100,18 @@ async (k) => {
 )
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    """Static file handler without the per-request log lines."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-def serve_static() -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve static/ on a free local port (the harness needs http:// for ES modules)."""
-    handler = functools.partial(_Quiet, directory=str(STATIC))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+def new_page(browser: Any, errors: list[str]) -> Page:
+    """A fresh 1440x900 page whose console errors and page errors go to ``errors``."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page
 
 
 def open_harness(browser: Any, base: str, view: str = "graph") -> tuple[Page, list[str]]:
     """A fresh page on the harness, console errors collected."""
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = new_page(browser, errors)
     for attempt in range(4):  # a script lost to a host network change: load again
         page.goto(f"{base}/nsmap/harness.html?view={view}")
         try:
@@ -205,7 +186,6 @@ BENCH_USER = "bench-viewer"
 
 def _serve_child(n: int, port: int, password: str) -> None:
     """Child process: the real ASGI app on Daphne, a synthetic host ingested, deltas on stdin."""
-    sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "webui.settings"
     import django
 
@@ -284,8 +264,8 @@ def _serve_child(n: int, port: int, password: str) -> None:
         endpoints=build_endpoint_description_strings(host="127.0.0.1", port=port),
         signal_handlers=True,
         verbosity=0,
-        websocket_max_message_size=64 * 1024 * 1024,
-        websocket_max_frame_size=64 * 1024 * 1024,
+        websocket_max_message_size=WS_MAX_BYTES,
+        websocket_max_frame_size=WS_MAX_BYTES,
     )
     print("READY", flush=True)
     server.run()
@@ -296,9 +276,7 @@ class RealServer:
 
     def __init__(self, n: int) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="nsmap-bench-ui-")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.password = secrets.token_hex(8)
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
         env.update(
@@ -353,9 +331,7 @@ def server_run(browser: Any, n: int, stream_seconds: float, rate: int) -> dict[s
     srv = RealServer(n)
     errors: list[str] = []
     try:
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page = new_page(browser, errors)
         page.goto(f"{srv.url}/login/?next=/%3Fview%3Dgraph")
         page.fill("#id_username", BENCH_USER)
         page.fill("#id_password", srv.password)
@@ -450,11 +426,9 @@ def main() -> int:
 
 def server_main(args: argparse.Namespace) -> bool:
     """The real-server measurements, printed like the harness ones."""
-    from playwright.sync_api import sync_playwright
-
     results: dict[int, dict[str, Any]] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             for n in (args.baseline, args.namespaces):
                 results[n] = server_run(browser, n, args.stream_seconds if n == args.namespaces else 2, args.rate)
@@ -528,7 +502,7 @@ def harness_main(args: argparse.Namespace) -> bool:
     figures: dict[str, Any] = {}
     all_errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             renders: dict[int, list[float]] = {args.baseline: [], args.namespaces: []}
             patches: dict[int, list[float]] = {}

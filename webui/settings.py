@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from agent.settings import NODE_NAME_RE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("NSMAP_VAR_DIR", str(BASE_DIR / "var")))
 
@@ -97,7 +99,7 @@ EMBEDDED = REDIS_URL is None
 DEBUG = env_bool("DEBUG", False)
 
 NODE_NAME = os.environ.get("NODE_NAME", "").strip() or socket.gethostname().split(".")[0]
-if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", NODE_NAME):
+if not NODE_NAME_RE.fullmatch(NODE_NAME):
     raise ImproperlyConfigured(
         f"NODE_NAME={NODE_NAME!r}: use 1-63 letters, digits, '.', '_' or '-' (it names a Celery queue)"
     )
@@ -148,11 +150,6 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 # -- apps ------------------------------------------------------------------------------------------
 
 
-def _have_dashboard() -> bool:
-    """The dashboard app is written in parallel; the project must work before it lands."""
-    return (BASE_DIR / "webui" / "dashboard" / "apps.py").exists()
-
-
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -167,9 +164,8 @@ INSTALLED_APPS = [
     "webui.topology",
     "webui.changelog",
     "webui.live",
+    "webui.dashboard",
 ]
-if _have_dashboard():
-    INSTALLED_APPS.append("webui.dashboard")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,11 +1,6 @@
-"""URL routes: the REST API here, the pages from webui.dashboard (written separately).
-
-The dashboard include is guarded so that the project works before that app exists.
-"""
+"""URL routes: the REST API here, the pages from webui.dashboard."""
 
 from __future__ import annotations
-
-import importlib.util
 
 from django.contrib import admin
 from django.urls import include, path
@@ -18,7 +13,5 @@ urlpatterns = [
     path("api/v1/topology/", topology_api.topology, name="api-topology"),
     path("api/v1/nodes/", topology_api.nodes, name="api-nodes"),
     path("api/v1/changes/", changelog_api.changes, name="api-changes"),
+    path("", include("webui.dashboard.urls")),
 ]
-
-if importlib.util.find_spec("webui.dashboard") is not None and importlib.util.find_spec("webui.dashboard.urls"):
-    urlpatterns.append(path("", include("webui.dashboard.urls")))

@@ -1,7 +1,8 @@
 """Fixtures for the agent's kernel tests: a real topology that cleans up, and a fresh scan of it.
 
 ``topo`` builds real namespaces (tests/kernel_topology.py) and fails the test's teardown if
-anything of it is left; ``scan()`` runs the agent's real discovery (the live agent's code path).
+anything of it is left; ``scan()`` runs the agent's real discovery (the live agent's code path);
+``watcher`` is the live agent's Watcher driven from the test's thread (tests/agent/test_watch_support.py).
 Kernel tests skip, with a reason naming root, when not run as root.
 """
 
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -42,6 +44,15 @@ def scan() -> Callable[[], View]:
         return view
 
     return run
+
+
+@pytest.fixture
+def watcher() -> Iterator[tuple[Any, Any]]:
+    """A started Watcher (events only: no periodic reconcile) and its Recorder, closed after the test."""
+    from tests.agent.test_watch_support import watching
+
+    with watching() as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.agent.test_watch_support import assert_converges, difference, start, view
+from tests.agent.test_watch_support import assert_converges, difference, view, watching
 
 pytestmark = pytest.mark.kernel
 
@@ -39,8 +39,7 @@ def flood(topo, watcher, lines: list[str]) -> float:
 @pytest.mark.parametrize("event_buffer", [8 << 20, 16 << 10], ids=["big-buffer", "overflowing-buffer"])
 def test_it_equals_a_fresh_scan_after_a_flood_of_pairs(topo, event_buffer):
     f = topo.add_netns("f")
-    w, rec = start(event_buffer=event_buffer)
-    try:
+    with watching(event_buffer=event_buffer) as (w, rec):
         names = [f"{topo.prefix}a{i}" for i in range(PAIRS)]
         flood(topo, w, [f"link add {n} type veth peer name b{i} netns {f.path}" for i, n in enumerate(names)])
         assert_converges(w, rec, topo, [f], timeout=30)
@@ -60,5 +59,3 @@ def test_it_equals_a_fresh_scan_after_a_flood_of_pairs(topo, event_buffer):
         assert difference(w, None, None) == []
         if event_buffer < 1 << 20:
             assert w.stats["overflows"] > 0, "the small buffer was meant to overflow"
-    finally:
-        w.close()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.agent.test_watch_support import bind_namespace, pump_until, sh, start
+from tests.agent.test_watch_support import bind_namespace, pump_until, sh, watching
 
 pytestmark = pytest.mark.kernel
 
@@ -17,8 +17,7 @@ def test_it_follows_a_directory_created_later_and_mounted_over(topo, private_dir
     base, mounts = private_dir
     netns_dir = os.path.join(base, "deep", "netns")
     holder = topo.process_netns()
-    w, _rec = start(proc_seconds=0.5, named_dirs=[(netns_dir, "named")])
-    try:
+    with watching(proc_seconds=0.5, named_dirs=[(netns_dir, "named")]) as (w, _rec):
         inode = holder.inode
         assert w.state.namespaces[inode].kind == "process"
 
@@ -34,8 +33,6 @@ def test_it_follows_a_directory_created_later_and_mounted_over(topo, private_dir
         assert pump_until(w, lambda: w.state.namespaces[inode].names == [], timeout=3)
         bind_namespace(holder.path, netns_dir, "second", mounts)
         assert pump_until(w, lambda: w.state.namespaces[inode].names == ["second"], timeout=3)
-    finally:
-        w.close()
 
 
 def test_it_finds_a_namespace_mounted_a_while_after_its_file_appeared(topo, private_dir):
@@ -43,8 +40,7 @@ def test_it_finds_a_namespace_mounted_a_while_after_its_file_appeared(topo, priv
     netns_dir = os.path.join(base, "netns")
     os.makedirs(netns_dir)
     holder = topo.process_netns()
-    w, _rec = start(proc_seconds=10**6, named_dirs=[(netns_dir, "named")])  # inotify alone
-    try:
+    with watching(proc_seconds=10**6, named_dirs=[(netns_dir, "named")]) as (w, _rec):  # inotify alone
         target = os.path.join(netns_dir, "late")
         open(target, "x").close()  # what `ip netns add` does first
         deadline = time.monotonic() + 0.15
@@ -54,14 +50,11 @@ def test_it_finds_a_namespace_mounted_a_while_after_its_file_appeared(topo, priv
         mounts.append(target)
         assert pump_until(w, lambda: w.state.namespaces[holder.inode].names == ["late"], timeout=3)
         assert w.stats["ns_passes"] < 10
-    finally:
-        w.close()
 
 
 def test_it_ignores_unrelated_files_next_to_a_missing_directory(topo, private_dir):
     base, _mounts = private_dir
-    w, _rec = start(proc_seconds=10**6, named_dirs=[(os.path.join(base, "docker", "netns"), "docker")])
-    try:
+    with watching(proc_seconds=10**6, named_dirs=[(os.path.join(base, "docker", "netns"), "docker")]) as (w, _rec):
         passes, events = w.stats["ns_passes"], w.stats["events"]
         for n in range(20):  # like pid files coming and going in /run
             open(os.path.join(base, f"unrelated{n}"), "x").close()
@@ -74,5 +67,3 @@ def test_it_ignores_unrelated_files_next_to_a_missing_directory(topo, private_di
             assert w.stats["ns_passes"] == passes
         os.makedirs(os.path.join(base, "docker", "netns"))
         assert pump_until(w, lambda: w.dir_watches[0].on_target, timeout=3)
-    finally:
-        w.close()

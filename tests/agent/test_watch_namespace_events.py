@@ -8,7 +8,7 @@ import time
 import pytest
 
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import assert_converges, no_rescan, pump_until, start
+from tests.agent.test_watch_support import assert_converges, no_rescan, pump_until, watching
 
 pytestmark = pytest.mark.kernel
 
@@ -18,8 +18,7 @@ def present(watcher, inode: int) -> bool:
 
 
 def test_it_sees_named_namespaces_come_and_go_through_inotify(topo):
-    w, rec = start(proc_seconds=10**6)  # no /proc pass: inotify alone
-    try:
+    with watching(proc_seconds=10**6) as (w, rec):  # no /proc pass: inotify alone
         t0 = time.monotonic()
         a = topo.add_netns("a")
         inode = a.inode
@@ -36,13 +35,10 @@ def test_it_sees_named_namespaces_come_and_go_through_inotify(topo):
         assert namespace_key(inode) not in rec.namespaces
         assert not any(i["namespace"] == namespace_key(inode) for i in rec.interfaces.values())
         no_rescan(w)
-    finally:
-        w.close()
 
 
 def test_it_finds_process_namespaces_by_the_proc_pass_and_drops_them_when_the_process_dies(topo):
-    w, rec = start(proc_seconds=0.3)
-    try:
+    with watching(proc_seconds=0.3) as (w, rec):
         p = topo.process_netns()
         inode = p.inode
         assert pump_until(w, lambda: present(w, inode), timeout=3)
@@ -61,15 +57,10 @@ def test_it_finds_process_namespaces_by_the_proc_pass_and_drops_them_when_the_pr
         assert pump_until(w, lambda: not present(w, inode), timeout=5)
         assert namespace_key(inode) not in rec.namespaces
         no_rescan(w)
-    finally:
-        w.close()
 
 
 def test_it_publishes_each_namespace_before_its_interfaces(topo):
-    w, rec = start(proc_seconds=0.3)
-    try:
+    with watching(proc_seconds=0.3) as (w, rec):
         a = topo.add_netns("a")
         topo.veth("v0", a, "v1", a)
         assert_converges(w, rec, topo, [a])  # the Recorder asserts the order on every upsert
-    finally:
-        w.close()

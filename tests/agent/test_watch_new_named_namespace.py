@@ -13,7 +13,7 @@ import os
 import pytest
 
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import pump, pump_until, sh, start
+from tests.agent.test_watch_support import pump, pump_until, sh, watching
 
 pytestmark = pytest.mark.kernel
 
@@ -24,8 +24,7 @@ def upserts_of(recorder, inode: int) -> list[dict]:
 
 def test_it_waits_for_the_mount_instead_of_publishing_the_process_namespace(topo, private_dir):
     base, mounts = private_dir
-    w, rec = start(proc_seconds=0.05, named_dirs=[(base, "named")])
-    try:
+    with watching(proc_seconds=0.05, named_dirs=[(base, "named")]) as (w, rec):
         target = os.path.join(base, "new")
         open(target, "x").close()  # 1. the file
         holder = topo.process_netns()  # 2. a process alone in a new namespace
@@ -36,17 +35,12 @@ def test_it_waits_for_the_mount_instead_of_publishing_the_process_namespace(topo
         assert pump_until(w, lambda: holder.inode in w.state.namespaces, timeout=3)
         first = upserts_of(rec, holder.inode)[0]
         assert first["kind"] == "named" and first["names"] == ["new"]
-    finally:
-        w.close()
 
 
 def test_it_publishes_the_process_namespace_once_the_file_turns_out_stale(topo, private_dir):
     base, _mounts = private_dir
-    w, rec = start(proc_seconds=0.05, named_dirs=[(base, "named")])
-    try:
+    with watching(proc_seconds=0.05, named_dirs=[(base, "named")]) as (w, rec):
         open(os.path.join(base, "never-mounted"), "x").close()
         holder = topo.process_netns()
         assert pump_until(w, lambda: holder.inode in w.state.namespaces, timeout=5)
         assert [r["kind"] for r in upserts_of(rec, holder.inode)] == ["process"]
-    finally:
-        w.close()

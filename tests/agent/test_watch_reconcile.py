@@ -9,16 +9,9 @@ from dataclasses import asdict
 import pytest
 
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import difference, keys_of, start
+from tests.agent.test_watch_support import difference, keys_of
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.fixture
-def watcher():
-    watcher, recorder = start()
-    yield watcher, recorder
-    watcher.close()
 
 
 def ours(changes: list[dict], spaces: list, prefix: str) -> list[dict]:

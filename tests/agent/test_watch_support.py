@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -60,6 +61,16 @@ def start(reconcile: float = NEVER, **kwargs: Any) -> tuple[Watcher, Recorder]:
     watcher = Watcher("test", recorder, reconcile_seconds=reconcile, **kwargs)
     watcher.open()
     return watcher, recorder
+
+
+@contextmanager
+def watching(reconcile: float = NEVER, **kwargs: Any) -> Iterator[tuple[Watcher, Recorder]]:
+    """``start()``, and the watcher closed afterwards even if the test failed."""
+    watcher, recorder = start(reconcile, **kwargs)
+    try:
+        yield watcher, recorder
+    finally:
+        watcher.close()
 
 
 def pump(watcher: Watcher, seconds: float) -> None:

@@ -9,16 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.agent.inventory_view import assert_pair
-from tests.agent.test_watch_support import assert_converges, no_rescan, start, view
+from tests.agent.test_watch_support import assert_converges, no_rescan, view
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.fixture
-def watcher():
-    watcher, recorder = start()
-    yield watcher, recorder
-    watcher.close()
 
 
 def test_it_follows_a_pair_through_create_address_rename_move_and_delete(topo, watcher):

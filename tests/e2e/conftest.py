@@ -16,14 +16,10 @@ Root is needed for the kernel parts; without it they skip loudly (the pure-model
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -34,31 +30,18 @@ from typing import Any
 
 import pytest
 
+from tests.browser import CHROMIUM, NETWORK_CHANGED, launch, serve_static
+from tests.distributed.harness import free_port
 from tests.kernel_topology import Topology, is_root
 
 REPO = Path(__file__).resolve().parents[2]
 
 SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORDS = {"e2e-admin": "e2e-admin-" + secrets.token_hex(6), "e2e-viewer": "e2e-viewer-" + secrets.token_hex(6)}
 ROLES = {"e2e-admin": "admin", "e2e-viewer": "viewer"}
 # Patches travel agent -> ingest -> WebSocket within milliseconds; a new namespace waits for the
 # agent's watchers (inotify on /run/netns, a /proc pass every 2 s). Generous for a loaded CI box.
 LIVE_TIMEOUT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -183,22 +166,18 @@ def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"e2e: {CHROMIUM} is missing (make system-deps installs Debian's chromium)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         try:
             yield b
         finally:
             b.close()
 
 
-# Chromium cancels requests in flight when the host's network changes (RTM_NEWADDR/NEWLINK in
-# the root namespace: exactly what these tests and the engineers' kernel tests on this machine
-# do). That is the environment, not the page: such lines are kept apart and do not fail a test;
-# navigation that hits one is retried (see ``goto``) and the page reconnects its WebSocket.
-NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
-
-
 @dataclass
 class Console:
+    """Console errors of a page; NETWORK_CHANGED lines are kept apart (navigation that hits one
+    is retried, see ``goto``, and the page reconnects its WebSocket)."""
+
     errors: list[str] = field(default_factory=list)
     network_changed: list[str] = field(default_factory=list)
 
@@ -323,11 +302,8 @@ def topo() -> Iterator[Topology]:
     """Namespaces and links with a unique "nsmE" prefix, removed after the test even on failure."""
     if not is_root():
         pytest.skip("e2e: NEEDS ROOT to build namespaces and veth pairs; CI runs as root")
-    t = Topology(prefix="nsmE" + secrets.token_hex(2))
-    try:
+    with Topology(prefix="nsmE" + secrets.token_hex(2)) as t:
         yield t
-    finally:
-        t.close()
 
 
 @pytest.fixture
@@ -335,19 +311,12 @@ def helpers() -> dict[str, Callable[..., Any]]:
     return {"login": login, "open_graph": open_graph, "shot": shot, "wait_js": wait_js}
 
 
-class _QuietStatic(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
 @pytest.fixture(scope="session")
 def static_url() -> Iterator[str]:
     """static/ over plain HTTP (ES modules need http://): the offline harness page lives there."""
-    handler = functools.partial(_QuietStatic, directory=str(REPO / "static"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, base = serve_static()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield base
     finally:
         httpd.shutdown()
 

@@ -35,14 +35,13 @@ def begin(**marks: float) -> None:
         _local.marks = dict(marks)
 
 
-def mark(name: str, value: float | None = None, *, first: bool = False) -> None:
-    """Note a moment (now unless given); ``first``: keep an earlier value of the same name."""
+def mark(name: str) -> None:
+    """Note that this thread passed the moment ``name`` now."""
     if enabled():
         marks = getattr(_local, "marks", None)
         if marks is None:
             marks = _local.marks = {}
-        if not (first and name in marks):
-            marks[name] = time.time() if value is None else value
+        marks[name] = time.time()
 
 
 def marks(**extra: float) -> dict[str, float] | None:

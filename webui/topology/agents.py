@@ -1,7 +1,7 @@
 """Commands to agents. Embedded: the in-process registry; distributed: Celery queue node.<name>.
 
 The agent consumes ``nsmap.agent_command`` from its own queue with kombu (docs/CONTRACTS.md);
-the server only sends by name and never imports agent code for this.
+the server only sends by name (the task name and version come from the agent's own modules).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import uuid
 
 from django.conf import settings
 
+from agent.commands import COMMAND_TASK
+from agent.protocol import PROTOCOL_VERSION
 from webui.live import embedded
 
 log = logging.getLogger("nsmap.commands")
-
-AGENT_COMMAND_TASK = "nsmap.agent_command"
 
 
 def queue_for(node: str) -> str:
@@ -24,7 +24,8 @@ def queue_for(node: str) -> str:
 
 
 def command_body(command: str, command_id: str | None = None) -> str:
-    return json.dumps({"v": 1, "type": "command", "command": command, "id": command_id or str(uuid.uuid4())})
+    command_id = command_id or str(uuid.uuid4())
+    return json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": command, "id": command_id})
 
 
 def send_command(node: str, body: str) -> None:
@@ -35,7 +36,7 @@ def send_command(node: str, body: str) -> None:
     from webui.celery import app
 
     try:
-        app.send_task(AGENT_COMMAND_TASK, args=[body], queue=queue_for(node))
+        app.send_task(COMMAND_TASK, args=[body], queue=queue_for(node))
     except Exception:  # the broker is away: the next message of that agent asks again
         log.exception("cannot send a command to node %s", node)
 

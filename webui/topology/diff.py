@@ -9,6 +9,7 @@ snapshot that repeats the database produces an empty plan and no change records.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -169,7 +170,7 @@ def plan(
     after_ns: dict[str, Record],
     after_if: dict[str, Record],
     *,
-    other_namespaces: set[str] = frozenset(),  # type: ignore[assignment]
+    other_namespaces: Collection[str] = frozenset(),
 ) -> Plan:
     """The changes that turn ``before`` into ``after`` (both limited to the same scope).
 

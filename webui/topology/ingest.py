@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -122,9 +122,7 @@ class _Effects:
 def ingest(body: str | bytes, signature: str | None, *, trusted: bool = False, final: bool = True) -> Result:
     """Apply one agent message; never raises for a bad message (it is rejected and logged)."""
     results, _leftover = ingest_batch([(body, signature)], trusted=trusted, final=final)
-    result = results[0]
-    assert result is not None
-    return result
+    return results[0]
 
 
 def ingest_batch(
@@ -224,7 +222,7 @@ def _ingest_node(
                 continue
             new_run = m.run != node.run
             in_step = not new_run and m.seq == node.last_seq + 1 and node.synced
-            if m.type != "snapshot" and not in_step and not final and (new_run or m.seq != node.last_seq + 1):
+            if m.type != "snapshot" and not final and (new_run or m.seq != node.last_seq + 1):
                 reason = f"seq {m.seq} after {node.last_seq} of run {node.run or '-'}"
                 for rest in accepted[i:]:
                     results[rest.index] = Result("gap", reason, name)
@@ -458,7 +456,6 @@ def _preparers(meta_fields: list[Any]) -> list[Any]:
     """Per field, how to turn a Python value into a query parameter. Only JSON and date-time
     fields need Django's preparation (the rest pass as they are, which is what most of the
     time of bulk_create goes into); the date-times of one ingest are all the same ``now``."""
-    conn = connections[DEFAULT_DB_ALIAS]
     out: list[Any] = []
     for f in meta_fields:
         if isinstance(f, models.JSONField | models.DateTimeField | models.DateField):
@@ -467,9 +464,9 @@ def _preparers(meta_fields: list[Any]) -> list[Any]:
             def prepare(value: Any, f: Any = f, cache: dict[Any, Any] = cache) -> Any:
                 if isinstance(value, datetime):
                     if value not in cache:
-                        cache[value] = f.get_db_prep_save(value, conn)
+                        cache[value] = f.get_db_prep_save(value, connection)
                     return cache[value]
-                return f.get_db_prep_save(value, conn)
+                return f.get_db_prep_save(value, connection)
 
             out.append(prepare)
         else:
@@ -683,26 +680,6 @@ def _link(node: Node, upserted: set[str], new_keys: set[str], pointing: set[int]
 # -- change log and patch --------------------------------------------------------------------------
 
 
-LOG_FIELDS = (
-    "time",
-    "observed",
-    "node",
-    "object_kind",
-    "object_key",
-    "object_id",
-    "name",
-    "action",
-    "before",
-    "after",
-    "actor",
-    "request_id",
-    "run",
-    "seq",
-    "position",
-    "graph_seq",
-)
-
-
 def _message_context(node: Node, data: dict[str, Any], now: datetime, graph_seq: int) -> dict[str, Any]:
     return {
         "time": now,
@@ -722,22 +699,22 @@ def _host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
 
 
 def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> None:
-    records = [
-        ChangeRecord(
-            object_kind="host",
-            object_key=node.name,
-            object_id=node.name,
-            name=node.name,
-            action=_host_action(before, after),
-            before=before,
-            after=after,
-            position=0,
+    rows = [
+        {
+            "object_kind": "host",
+            "object_key": node.name,
+            "object_id": node.name,
+            "name": node.name,
+            "action": _host_action(before, after),
+            "before": before,
+            "after": after,
+            "request_id": None,
+            "position": 0,
             **common,
-        )
+        }
         for before, after in effects.host_changes
     ]
-    rows = [{f: getattr(r, f) for f in LOG_FIELDS} for r in records]
-    for position, change in enumerate(effects.plan.changes, start=len(records)):
+    for position, change in enumerate(effects.plan.changes, start=len(rows)):
         record = change.after if change.after is not None else change.before
         assert record is not None
         rows.append(
@@ -754,7 +731,7 @@ def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> 
                 **common,
             }
         )
-    fast_insert(ChangeRecord, [{f: row[f] for f in LOG_FIELDS} for row in rows])
+    fast_insert(ChangeRecord, rows)
 
 
 def _patch(node: Node, graph_seq: int, effects: _Effects) -> dict[str, Any]:

@@ -35,13 +35,10 @@ INTERFACE_RENAMED = {"namespace": "namespace__key", "master": "master_key", "pee
 NAMESPACE_VALUES = ("id", *NAMESPACE_FIELDS, "label", "first_seen", "changed")
 INTERFACE_VALUES = (
     "id",
-    "namespace_id",
     *INTERFACE_PLAIN,
     "namespace__key",
     "master_key",
     "peer_key",
-    "peer_id",
-    "master_id",
     "peer__key",
     "master__key",
     "first_seen",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from typing import Any
@@ -32,6 +31,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from agent.publisher import DRAIN_TASK, INBOX_KEY, INGEST_TASK, KICK_KEY
+from agent.settings import NODE_NAME_RE
 from webui.live import trace
 from webui.topology.ingest import ingest, ingest_batch, mark_stale
 
@@ -48,7 +48,6 @@ KICK = KICK_KEY
 LOCK = "nsmap:inbox-lock:{node}"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
-NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 _client: Any = None
 _waiting_since: dict[bytes, float] = {}  # inbox item -> when this worker first saw it wait
@@ -75,7 +74,7 @@ def node_of(body: Any) -> str | None:
     except (TypeError, ValueError):
         return None
     node = data.get("node") if isinstance(data, dict) else None
-    return node if isinstance(node, str) and NODE_NAME.fullmatch(node) else None
+    return node if isinstance(node, str) and NODE_NAME_RE.fullmatch(node) else None
 
 
 def inbox_item(raw: bytes) -> tuple[str, str | None] | None:
@@ -188,7 +187,7 @@ TASK_OPTIONS: dict[str, Any] = {
 def drain_task(self, node: str) -> int:
     """Apply what ``node``'s agent put into its inbox (sent by agent.publisher.CeleryTransport)."""
     trace.begin(task=time.time())
-    if not isinstance(node, str) or not NODE_NAME.fullmatch(node):
+    if not isinstance(node, str) or not NODE_NAME_RE.fullmatch(node):
         log.warning("ingest rejected node=? reason=drain of a malformed node name: %.80r", node)
         return 0
     return _retrying(self, lambda: drain(node))

@@ -7,17 +7,15 @@ message with it (NSMAP_NODE_KEY). The key is kept as issued because HMAC verific
 from __future__ import annotations
 
 import getpass
-import re
 import secrets
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from agent.settings import NODE_NAME_RE
 from webui.topology.ingest import forget_node
 from webui.topology.models import Node
-
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 def new_key() -> str:
@@ -41,7 +39,7 @@ class Command(BaseCommand):
         getattr(self, f"_{action}")(**options)
 
     def _check(self, name: str) -> str:
-        if not NAME.fullmatch(name):
+        if not NODE_NAME_RE.fullmatch(name):
             raise CommandError(f"node name {name!r}: use 1-63 letters, digits, '.', '_' or '-'")
         return name
 
