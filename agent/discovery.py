@@ -97,9 +97,10 @@ class Discoverer:
         return self.observe_all([place], denied, errors)[0]
 
     def observe_all(
-        self, places: list[ns_places.Found], denied: list[str], errors: list[str]
+        self, places: list[ns_places.Found], denied: list[str], errors: list[str], decode: bool = True
     ) -> list[ObservedNamespace | None]:
-        """Dump each namespace (None where it vanished before it could be read).
+        """Dump each namespace (None where it vanished before it could be read); with ``decode``
+        False only the raw dumps are kept, for a caller that may not need the records.
 
         Namespaces are opened MAX_BATCH at a time and their ids looked up (or assigned) in one
         datagram; each fd stays open until its namespace has been dumped.
@@ -108,6 +109,10 @@ class Discoverer:
         with collector_paused():
             for at in range(0, len(places), MAX_BATCH):
                 out += self._observe_batch(places[at : at + MAX_BATCH], denied, errors)
+            if decode:
+                for observed in out:
+                    if observed is not None:
+                        observed.decode()
         return out
 
     def _observe_batch(
@@ -147,8 +152,7 @@ class Discoverer:
     ) -> ObservedNamespace | None:
         observed = ObservedNamespace(ns_places.to_record(place, nsid))
         try:
-            observed.links = self.rtnl.dump_links(nsid)
-            observed.addresses = self.rtnl.dump_addresses(nsid)
+            observed.raw = (self.rtnl.read_links(nsid), self.rtnl.read_addresses(nsid))
         except MalformedMessage as exc:
             observed.readable = False
             errors.append(f"{place.path}: unreadable netlink answer ({exc})")

@@ -194,9 +194,9 @@ _ABSENT = (None, b"")  # appended to the payloads read: what a missing number or
 MAX_LAYOUTS = 256  # shapes remembered per message type (a host has a few dozen); then start over
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Layout:
-    """Where one shape of message keeps the payloads its parser reads."""
+    """Where one shape of message keeps the payloads its parser reads. Equal only to itself."""
 
     length: int  # of the message from its fixed header on
     headers: struct.Struct  # reads every attribute header the walk visited
@@ -314,8 +314,15 @@ ADDR_SHAPE = Shape(header=IFADDRMSG.size, slots=2, attrs={IFA_LOCAL: (0, "s"), I
 ADDR_LAYOUTS = LayoutCache(ADDR_SHAPE)
 
 
-def parse_link(buf: Buffer, start: int, end: int, layouts: LayoutCache = LINK_LAYOUTS) -> Link:
-    """Decode an ifinfomsg and the attributes nsmap uses; ``start`` points past nlmsghdr.
+# What a message says, before any object is made of it: a dump read this way is compared with the
+# previous one at the cost of the reading alone (an idle reconcile decodes nothing). Equal fields
+# decode to equal records: a layout is only ever equal to itself, and decoding uses nothing else.
+LinkFields = tuple[Layout, int, int, tuple[Any, ...]]  # layout, ifindex, flags, the payloads read
+AddrFields = tuple[int, int, bytes, int, int]  # ifindex, socket family, raw address, prefixlen, scope
+
+
+def read_link(buf: Buffer, start: int, end: int, layouts: LayoutCache = LINK_LAYOUTS) -> LinkFields:
+    """The fields of an ifinfomsg that parse_link decodes; ``start`` points past nlmsghdr.
 
     The inventory's hot path: a known shape costs two struct unpacks (see Layout).
     """
@@ -323,8 +330,13 @@ def parse_link(buf: Buffer, start: int, end: int, layouts: LayoutCache = LINK_LA
         raise MalformedMessage("ifinfomsg truncated")
     _family, _type, ifindex, flags, _change = IFINFOMSG.unpack_from(buf, start)
     layout = layouts.find(buf, start, end)
+    return layout, ifindex, flags, layout.values.unpack_from(buf, start)
+
+
+def link_from(fields: LinkFields) -> Link:
+    layout, ifindex, flags, values = fields
     (name, kind, mtu, peer, master, link_netnsid, operstate, mac, alias, new_netnsid, new_ifindex, *altnames) = (
-        layout.pick(layout.values.unpack_from(buf, start) + _ABSENT)
+        layout.pick(values + _ABSENT)
     )
     return Link(  # positional (in Link's field order): keywords cost as much as the decoding
         ifindex,
@@ -344,8 +356,14 @@ def parse_link(buf: Buffer, start: int, end: int, layouts: LayoutCache = LINK_LA
     )
 
 
-def parse_addr(buf: Buffer, start: int, end: int, layouts: LayoutCache = ADDR_LAYOUTS) -> Addr:
-    """Decode an ifaddrmsg: IFA_LOCAL is the address itself (IFA_ADDRESS is the peer on p2p)."""
+def parse_link(buf: Buffer, start: int, end: int, layouts: LayoutCache = LINK_LAYOUTS) -> Link:
+    """Decode an ifinfomsg and the attributes nsmap uses; ``start`` points past nlmsghdr."""
+    return link_from(read_link(buf, start, end, layouts))
+
+
+def read_addr(buf: Buffer, start: int, end: int, layouts: LayoutCache = ADDR_LAYOUTS) -> AddrFields:
+    """The fields of an ifaddrmsg that parse_addr decodes, checked: IFA_LOCAL is the address
+    itself (IFA_ADDRESS is the peer on p2p)."""
     if end - start < IFADDRMSG.size:
         raise MalformedMessage("ifaddrmsg truncated")
     family, prefixlen, _flags, scope, ifindex = IFADDRMSG.unpack_from(buf, start)
@@ -356,6 +374,11 @@ def parse_addr(buf: Buffer, start: int, end: int, layouts: LayoutCache = ADDR_LA
         raise MalformedMessage(f"address of family {family} without an address attribute")
     if len(raw) != (4 if family == socket.AF_INET else 16):
         raise MalformedMessage("address attribute of the wrong length")
+    return ifindex, family, raw, prefixlen, scope
+
+
+def addr_from(fields: AddrFields) -> Addr:
+    ifindex, family, raw, prefixlen, scope = fields
     return Addr(
         ifindex,
         4 if family == socket.AF_INET else 6,
@@ -363,6 +386,11 @@ def parse_addr(buf: Buffer, start: int, end: int, layouts: LayoutCache = ADDR_LA
         prefixlen,
         SCOPES.get(scope) or str(scope),
     )
+
+
+def parse_addr(buf: Buffer, start: int, end: int, layouts: LayoutCache = ADDR_LAYOUTS) -> Addr:
+    """Decode an ifaddrmsg."""
+    return addr_from(read_addr(buf, start, end, layouts))
 
 
 def parse_nsid(buf: Buffer, start: int, end: int) -> int | None:
@@ -483,7 +511,11 @@ class RtnlSocket:
         return answer.items
 
     def dump_links(self, nsid: int | None = None) -> list[Link]:
-        """Every link of the namespace with root-space id ``nsid`` (None: this socket's own).
+        """Every link of the namespace with root-space id ``nsid`` (None: this socket's own)."""
+        return [link_from(fields) for fields in self.read_links(nsid)]
+
+    def read_links(self, nsid: int | None = None) -> list[LinkFields]:
+        """dump_links, undecoded.
 
         No IFLA_EXT_MASK: with a target nsid it makes the kernel walk every device of the
         requesting namespace first, and the inventory turns quadratic (DESIGN.md, "Traps").
@@ -491,15 +523,19 @@ class RtnlSocket:
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
         if nsid is not None:
             body += attr(IFLA_TARGET_NETNSID, S32.pack(nsid))
-        return self._dump(RTM_GETLINK, body, RTM_NEWLINK, parse_link)
+        return self._dump(RTM_GETLINK, body, RTM_NEWLINK, read_link)
 
     def dump_addresses(self, nsid: int | None = None, ifindex: int = 0) -> list[Addr]:
-        """Addresses of a namespace, or of one link (strict checking filters by ifa_index)."""
+        """Addresses of a namespace, or of one link."""
+        return [addr_from(fields) for fields in self.read_addresses(nsid, ifindex)]
+
+    def read_addresses(self, nsid: int | None = None, ifindex: int = 0) -> list[AddrFields]:
+        """dump_addresses, undecoded (strict checking filters by ifa_index)."""
         body = IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, ifindex)
         if nsid is not None:
             body += attr(IFA_TARGET_NETNSID, S32.pack(nsid))
-        addresses = self._dump(RTM_GETADDR, body, RTM_NEWADDR, parse_addr)
-        return [a for a in addresses if a.ifindex == ifindex] if ifindex else addresses
+        addresses = self._dump(RTM_GETADDR, body, RTM_NEWADDR, read_addr)
+        return [a for a in addresses if a[0] == ifindex] if ifindex else addresses
 
     def get_link(self, ifindex: int, nsid: int | None = None) -> Link | None:
         """One link by ifindex (no dump, no IFLA_EXT_MASK); None when it or its namespace is gone."""

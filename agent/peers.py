@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.netlink import IFF_UP, Addr, Link
+from agent.netlink import IFF_UP, Addr, AddrFields, Link, LinkFields, addr_from, link_from
 from agent.protocol import Address, Interface, Namespace, interface_key
+
+RawDump = tuple[list[LinkFields], list[AddrFields]]
 
 
 @dataclass(slots=True)
@@ -22,6 +24,13 @@ class ObservedNamespace:
     links: list[Link] = field(default_factory=list)
     addresses: list[Addr] = field(default_factory=list)
     readable: bool = True  # False when its links could not be dumped (no privilege, bad answer)
+    raw: RawDump | None = field(default=None, compare=False)  # the dumps as read (decode() fills the lists)
+
+    def decode(self) -> ObservedNamespace:
+        if self.raw is not None:
+            self.links = [link_from(fields) for fields in self.raw[0]]
+            self.addresses = [addr_from(fields) for fields in self.raw[1]]
+        return self
 
 
 def _peer_location(link: Link, own_inode: int, inode_by_nsid: dict[int, int]) -> tuple[int | None, int | None]:

@@ -50,7 +50,7 @@ from agent.netlink import (
     Overflow,
     RtnlSocket,
 )
-from agent.peers import ObservedNamespace, assemble_interfaces
+from agent.peers import ObservedNamespace, RawDump, assemble_interfaces
 from agent.protocol import (
     Interface,
     Inventory,
@@ -95,6 +95,9 @@ class TopologyState:
         self.errors: list[str] = []
         self.complete = True
         self.unreadable: set[int] = set()  # namespaces whose links the last scan could not read
+        # the raw dumps that the stored links and addresses of a namespace are exactly made of;
+        # forgotten as soon as anything else (an event) changes them
+        self.raw: dict[int, RawDump] = {}
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -126,13 +129,27 @@ class TopologyState:
             by_index = _addrs_by_ifindex(ns.addresses)
             for link in ns.links:
                 self._set_link((inode, link.ifindex), link, by_index.get(link.ifindex, []))
+            if ns.raw is not None:
+                self.raw[inode] = ns.raw
         if interfaces is None:
             interfaces = assemble_interfaces(observed, self.inode_by_nsid)
         self.interfaces = {_place_of_key(i.key): i for i in interfaces}
 
+    def unchanged(self, observed: ObservedNamespace) -> bool:
+        """Whether a fresh, undecoded dump of one namespace reads exactly as the one the state
+        holds was made of (with the same record and readability): the idle reconcile's question,
+        answered without decoding anything. False also when the state no longer has that dump."""
+        inode = observed.record.inode
+        return (
+            observed.raw is not None
+            and self.raw.get(inode) == observed.raw
+            and self.namespaces.get(inode) == observed.record
+            and observed.readable != (inode in self.unreadable)
+        )
+
     def matches(self, observed: ObservedNamespace) -> bool:
-        """Whether a fresh dump of one namespace says exactly what the state holds for it (its
-        record, readability, links and their addresses): the reconcile's cheap question."""
+        """Whether a fresh, decoded dump of one namespace says exactly what the state holds for
+        it (its record, readability, links and their addresses)."""
         inode = observed.record.inode
         if self.namespaces.get(inode) != observed.record or observed.readable == (inode in self.unreadable):
             return False
@@ -154,6 +171,7 @@ class TopologyState:
             [self.links[p] for p in places],
             [a for p in places for a in self.addrs.get(p, [])],
             inode not in self.unreadable,
+            self.raw.get(inode),
         )
 
     def inventory(self) -> Inventory:
@@ -192,6 +210,7 @@ class TopologyState:
         return ("n", link.link_netnsid, link.link)
 
     def _set_link(self, place: Place, link: Link | None, addrs: list[Addr] | None) -> None:
+        self.raw.pop(place[0], None)
         old = self.links.get(place)
         if old is not None:
             token = self._token(place, old)
@@ -247,8 +266,11 @@ class TopologyState:
         """Store re-read links (None: gone); return every place whose record must be recomputed."""
         affected = set(fetched) | self.neighbours(fetched)  # old pointers
         for place, (link, addrs) in fetched.items():
-            if place[0] in self.namespaces:
-                self._set_link(place, link, addrs)
+            if place[0] not in self.namespaces:
+                continue
+            if self.links.get(place) == link and (link is None or self.addrs.get(place) == addrs):
+                continue  # re-read as it was (e.g. a bridge port's state): the raw dump still holds
+            self._set_link(place, link, addrs)
         return affected | self.neighbours(fetched)  # new pointers
 
     def refresh(
@@ -362,6 +384,7 @@ class TopologyState:
         del self.namespaces[inode]
         self.paths.pop(inode, None)
         self.places_of.pop(inode, None)
+        self.raw.pop(inode, None)
         changes.append({"op": "remove", "kind": "namespace", "key": record.key, "data": None})
         return changes
 
@@ -922,9 +945,11 @@ class Watcher:
     def reconcile(self) -> list[Change]:
         """Re-read the whole host; publish what differs from the state (normally nothing).
 
-        Every namespace is found and dumped again, and each dump is compared with the state's
-        raw dump of that namespace as soon as it is read, then dropped: when nothing differs (the
-        normal case) no record is built and nothing is published, so an idle reconcile costs the
+        Every namespace is found and dumped again, and each dump is compared with the state as
+        soon as it is read, then dropped: first undecoded, with the dump the state was made of
+        (TopologyState.unchanged); only when that differs (an event changed the state since, or
+        the kernel did) is it decoded and compared record by record. When nothing differs (the
+        normal case) nothing is decoded, built or published, so an idle reconcile costs the
         dumps and little else. When anything differs, the state is rebuilt from this read alone
         (the scan's path, independent of the incremental bookkeeping) and the difference goes out.
         """
@@ -941,23 +966,31 @@ class Watcher:
         state = self.state
         denied: list[str] = []
         fresh: dict[int, ObservedNamespace | None] = {}  # None: equal to the state's, dropped
+        raws: dict[int, RawDump] = {}
         paths: dict[int, str] = {}
         inode_by_nsid: dict[int, int] = {}
         same = True
         for at in range(0, len(found), RECONCILE_CHUNK):
             chunk = found[at : at + RECONCILE_CHUNK]
-            for place, observed in zip(chunk, self.discoverer.observe_all(chunk, denied, errors), strict=True):
+            dumps = self.discoverer.observe_all(chunk, denied, errors, decode=False)
+            for place, observed in zip(chunk, dumps, strict=True):
                 if observed is None:
                     continue
-                nsid = observed.record.nsid
+                inode, nsid = place.inode, observed.record.nsid
                 if nsid is not None:
                     if nsid in inode_by_nsid:  # that one died after its dump and the id was reused
                         fresh.pop(inode_by_nsid[nsid], None)
+                        raws.pop(inode_by_nsid[nsid], None)
                         same = False
-                    inode_by_nsid[nsid] = place.inode
-                paths[place.inode] = place.path
-                same = same and state.matches(observed)
-                fresh[place.inode] = None if same else observed
+                    inode_by_nsid[nsid] = inode
+                paths[inode] = place.path
+                if observed.raw is not None:
+                    raws[inode] = observed.raw
+                if state.unchanged(observed) or state.matches(observed.decode()):
+                    fresh[inode] = None
+                else:
+                    fresh[inode] = observed
+                    same = False
         root_nsid = self.discoverer.root_self_nsid()
         if root_nsid is not None and state.root_inode in fresh:
             inode_by_nsid[root_nsid] = state.root_inode
@@ -968,12 +1001,14 @@ class Watcher:
         self._unknown_nsids_seen.clear()
         if same:
             state.paths = paths
+            state.raw = raws  # every stored namespace equals its dump of this pass
             self._report_errors(errors, gaps, denied)
             return []
         observed_all = [o if o is not None else state.observed(inode) for inode, o in fresh.items()]
         before = state.inventory()
         errors_before = (state.errors, state.complete)
         state.load(observed_all, inode_by_nsid, paths, errors + gaps + report_denied(denied), not gaps and not denied)
+        state.raw = raws  # the state is now made of this pass's dumps alone
         if (state.errors, state.complete) != errors_before:
             self.sink.set_errors(state.errors, state.complete)
         changes = diff_inventories(before, state.inventory())

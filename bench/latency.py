@@ -49,7 +49,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from agent.netlink import RTM_NEWLINK, RTNLGRP_LINK, EventSocket  # noqa: E402
-from bench.discovery import build  # noqa: E402
+from bench.agent_idle import KernelEvents, bridge_forward_delay  # noqa: E402
+from bench.discovery import bridge_name, build  # noqa: E402
 from tests.distributed.harness import (  # noqa: E402
     PYTHON,
     Api,
@@ -311,10 +312,12 @@ def idle_and_ingest(
     assert cluster.worker is not None and cluster.agent is not None
     cluster.agent.stop()
     cluster.worker.stop()
+    kernel = KernelEvents()
     if args.idle_namespaces > args.namespaces:
         seconds = build(topo, args.namespaces, args.idle_namespaces)
         print(f"built namespaces {args.namespaces}..{args.idle_namespaces} in {seconds:.1f} s", flush=True)
-        time.sleep(3)  # operstate and IPv6 link-locals settle
+        # link-locals, operstate, then the bridge ports' state change a forward delay later
+        print(kernel.wait_quiet(bridge_forward_delay(bridge_name(topo, 0)) + 1.0), flush=True)
     redis_client(cluster.redis_url).delete("ingest")
     node = f"bench-idle-{secrets.token_hex(2)}"
     key = last_line(manage(cluster.env(), "nsmap_node", "add", node))
@@ -323,6 +326,7 @@ def idle_and_ingest(
     assert agent.pid is not None
     wait_until(lambda: cluster.waiting_messages(node), 120, "the idle agent's snapshot in its inbox", procs)
     time.sleep(args.idle_warmup)
+    kernel.count()
     cpu0, t0 = proc_cpu_seconds(agent.pid), time.perf_counter()
     rss_max = 0.0
     while time.perf_counter() - t0 < args.idle_seconds:
@@ -336,6 +340,7 @@ def idle_and_ingest(
         "rss_mb": proc_rss_mb(agent.pid),
         "rss_max_mb": rss_max,
         "seconds": t1 - t0,
+        "kernel_events": kernel.count(),  # anything else changing on this shared host
     }
     # The snapshot waits in the inbox (no worker ran meanwhile), with the deltas that followed
     # it; the worker applies them in one transaction. The trace line of the snapshot's patch
@@ -404,7 +409,8 @@ def report(runs: list[Run], results: dict[str, Any]) -> bool:
         print(
             f"\n== agent idle at {idle['namespaces']} namespaces ({idle['seconds']:.0f} s, reconciles included) ==\n"
             f"CPU {idle['cpu_percent']:.2f}% of one core (target < 1%), RSS {idle['rss_mb']:.1f} MB "
-            f"(max {idle['rss_max_mb']:.1f}; target < 100 MB): {'met' if met else 'NOT met'}"
+            f"(max {idle['rss_max_mb']:.1f}; target < 100 MB): {'met' if met else 'NOT met'}; "
+            f"kernel events during it: {idle['kernel_events']}"
         )
     if "ingest" in results:
         ing = results["ingest"]

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import difference, keys_of
+from tests.agent.test_watch_support import difference, keys_of, pump_until
 
 pytestmark = pytest.mark.kernel
 
@@ -84,3 +84,20 @@ def test_it_corrects_links_addresses_and_namespaces_that_events_did_not_bring(to
     w.reconcile()
     assert rec.namespaces[namespace_key(process.inode)]["names"] == [named.name]
     converged(w, rec, topo, [*spaces, process])
+
+
+def test_it_corrects_a_change_that_was_undone_while_its_events_were_lost(topo, watcher):
+    """The idle reconcile compares undecoded dumps with the dump the state was made of. A link
+    that events changed and that then changed back without an event reads exactly like that old
+    dump: the state must not be taken for it."""
+    w, rec = watcher
+    a, b = topo.add_netns("a"), topo.add_netns("b")
+    topo.veth("v0", a, "v1", b)
+    w.reconcile()
+    assert ours(w.reconcile(), [a, b], topo.prefix) == []  # the state is now this exact dump
+    topo.mtu(a, "v0", 1400)
+    assert pump_until(w, lambda: any(i["name"] == "v0" and i["mtu"] == 1400 for i in rec.interfaces.values()))
+    topo.mtu(a, "v0", 1500)  # back to the dump the state was first made of; its event is dropped
+    corrected = ours(w.reconcile(), [a, b], topo.prefix)
+    assert [c["data"]["mtu"] for c in corrected if c["kind"] == "interface"] == [1500], corrected
+    converged(w, rec, topo, [a, b])
