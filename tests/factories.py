@@ -2,17 +2,21 @@
 
 ``make_inventory`` builds a host like the ones the agent reports: a root namespace with a bridge,
 N named namespaces each holding ``lo`` and an ``eth0`` whose veth peer sits on the bridge in root.
-``FakeAgent`` numbers and signs messages the way agent/publisher.py does.
+``FakeAgent`` numbers and signs messages the way agent/publisher.py does. ``message``,
+``veth_body`` and ``addr_body`` build rtnetlink messages as the kernel sends them.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import time
 import uuid
 from dataclasses import asdict
 from typing import Any
 
+from agent import netlink as nl
 from agent import protocol, signing
 from agent.protocol import Address, Interface, Inventory, Namespace, Process
 
@@ -135,3 +139,33 @@ class FakeAgent:
 
     def heartbeat(self, **kw: Any) -> tuple[str, str | None]:
         return self.message("heartbeat", **kw)
+
+
+# -- rtnetlink messages ---------------------------------------------------------------------------
+
+
+def message(kind: int, body: bytes, flags: int = nl.NLM_F_MULTI, seq: int = 7) -> bytes:
+    data = nl.NLMSG_HDR.pack(nl.NLMSG_HDR.size + len(body), kind, flags, seq, 0) + body
+    return data + b"\0" * (-len(data) & 3)
+
+
+def veth_body(ifindex: int = 5, peer: int = 2, netnsid: int | None = 3) -> bytes:
+    body = nl.IFINFOMSG.pack(socket.AF_UNSPEC, 1, ifindex, nl.IFF_UP | 0x1000, 0)
+    body += nl.attr(nl.IFLA_IFNAME, b"veth0\0")
+    body += nl.attr(nl.IFLA_MTU, struct.pack("=I", 1500))
+    body += nl.attr(nl.IFLA_OPERSTATE, bytes([6]))
+    body += nl.attr(7, b"\xff" * 100)  # IFLA_STATS: skipped
+    body += nl.attr(nl.IFLA_ADDRESS, bytes.fromhex("0a0b0c0d0e0f"))
+    body += nl.attr(nl.IFLA_MASTER, struct.pack("=I", 9))
+    body += nl.attr(nl.IFLA_IFALIAS, b"uplink\0")
+    body += nl.attr(nl.IFLA_LINKINFO, nl.attr(nl.IFLA_INFO_KIND, b"veth\0"))
+    if netnsid is not None:
+        body += nl.attr(nl.IFLA_LINK_NETNSID, struct.pack("=i", netnsid))
+    body += nl.attr(nl.IFLA_LINK, struct.pack("=I", peer))
+    body += nl.attr(nl.IFLA_PROP_LIST | 0x8000, nl.attr(nl.IFLA_ALT_IFNAME, b"a-very-long-alternative-name\0"))
+    return body
+
+
+def addr_body(family: int, raw: bytes, prefixlen: int, scope: int = 0) -> bytes:
+    body = nl.IFADDRMSG.pack(family, prefixlen, 0, scope, 5)
+    return body + nl.attr(nl.IFA_ADDRESS, raw) + nl.attr(nl.IFA_LOCAL, raw)

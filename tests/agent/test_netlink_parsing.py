@@ -10,34 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent import netlink as nl
-
-
-def message(kind: int, body: bytes, flags: int = nl.NLM_F_MULTI, seq: int = 7) -> bytes:
-    data = nl.NLMSG_HDR.pack(nl.NLMSG_HDR.size + len(body), kind, flags, seq, 0) + body
-    return data + b"\0" * (-len(data) & 3)
-
-
-def veth_body(ifindex: int = 5, peer: int = 2, netnsid: int | None = 3) -> bytes:
-    body = nl.IFINFOMSG.pack(socket.AF_UNSPEC, 1, ifindex, nl.IFF_UP | 0x1000, 0)
-    body += nl.attr(nl.IFLA_IFNAME, b"veth0\0")
-    body += nl.attr(nl.IFLA_MTU, struct.pack("=I", 1500))
-    body += nl.attr(nl.IFLA_OPERSTATE, bytes([6]))
-    body += nl.attr(7, b"\xff" * 100)  # IFLA_STATS: skipped
-    body += nl.attr(nl.IFLA_ADDRESS, bytes.fromhex("0a0b0c0d0e0f"))
-    body += nl.attr(nl.IFLA_MASTER, struct.pack("=I", 9))
-    body += nl.attr(nl.IFLA_IFALIAS, b"uplink\0")
-    body += nl.attr(nl.IFLA_LINKINFO, nl.attr(nl.IFLA_INFO_KIND, b"veth\0"))
-    if netnsid is not None:
-        body += nl.attr(nl.IFLA_LINK_NETNSID, struct.pack("=i", netnsid))
-    body += nl.attr(nl.IFLA_LINK, struct.pack("=I", peer))
-    body += nl.attr(nl.IFLA_PROP_LIST | 0x8000, nl.attr(nl.IFLA_ALT_IFNAME, b"a-very-long-alternative-name\0"))
-    return body
-
-
-def addr_body(family: int, raw: bytes, prefixlen: int, scope: int = 0) -> bytes:
-    body = nl.IFADDRMSG.pack(family, prefixlen, 0, scope, 5)
-    return body + nl.attr(nl.IFA_ADDRESS, raw) + nl.attr(nl.IFA_LOCAL, raw)
-
+from tests.factories import addr_body, message, veth_body
 
 VALID = [
     message(nl.RTM_NEWLINK, veth_body()),
@@ -194,17 +167,17 @@ FLIPS = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_siz
 @settings(max_examples=1500, deadline=None)
 @given(LINK_MESSAGE, FLIPS)
 def test_it_decodes_a_link_from_a_remembered_shape_exactly_as_from_a_fresh_walk(data: bytes, flips) -> None:
-    for message in (data, corrupt(data, flips)):
-        fresh = outcome(nl.parse_link, message, nl.LayoutCache(nl.LINK_SHAPE))
-        assert outcome(nl.parse_link, message, SHARED_LINK_LAYOUTS) == fresh
+    for candidate in (data, corrupt(data, flips)):
+        fresh = outcome(nl.parse_link, candidate, nl.LayoutCache(nl.LINK_SHAPE))
+        assert outcome(nl.parse_link, candidate, SHARED_LINK_LAYOUTS) == fresh
 
 
 @settings(max_examples=800, deadline=None)
 @given(ADDR_MESSAGE, FLIPS)
 def test_it_decodes_an_address_from_a_remembered_shape_exactly_as_from_a_fresh_walk(data: bytes, flips) -> None:
-    for message in (data, corrupt(data, flips)):
-        fresh = outcome(nl.parse_addr, message, nl.LayoutCache(nl.ADDR_SHAPE))
-        assert outcome(nl.parse_addr, message, SHARED_ADDR_LAYOUTS) == fresh
+    for candidate in (data, corrupt(data, flips)):
+        fresh = outcome(nl.parse_addr, candidate, nl.LayoutCache(nl.ADDR_SHAPE))
+        assert outcome(nl.parse_addr, candidate, SHARED_ADDR_LAYOUTS) == fresh
 
 
 def test_it_does_not_reuse_a_shape_whose_attributes_sit_elsewhere() -> None:
