@@ -59,7 +59,7 @@ def test_it_redelivers_a_message_in_flight_when_the_worker_dies(
     cluster = make_cluster()
     conf = celery_conf(cluster)
     transport = conf["transport"] or {}
-    assert conf["acks_late"], f"webui.celery: task_acks_late is off ({conf}); see docs/requests-distributed.md"
+    assert conf["acks_late"], f"webui.celery: task_acks_late is off ({conf}): a message in flight dies with its worker"
     assert transport.get("visibility_timeout", 3600) <= 10, (
         f"webui.celery: visibility_timeout {transport.get('visibility_timeout', 3600)} s is not taken from "
         f"NSMAP_VISIBILITY_TIMEOUT={VISIBILITY_TIMEOUT}; a redelivery would take that long ({conf})"

@@ -4,7 +4,7 @@ Any item on the ``ingest`` list that is a valid kombu envelope but whose task bo
 ``[args, kwargs, embed]`` makes Celery's default strategy raise inside the worker's event loop,
 which ends the worker; with late acknowledgement the message comes back after the visibility
 timeout and ends the next worker too. Raising InvalidTaskError instead makes Celery reject and
-log the message and carry on (docs/requests-distributed.md, item 11).
+log the message and carry on (tests/distributed/test_dist_bad_payloads.py pushes such items).
 """
 
 from __future__ import annotations
