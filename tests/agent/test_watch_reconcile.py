@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import pytest
 
+from agent.namespaces import find_namespaces
 from agent.protocol import namespace_key
 from tests.agent.test_watch_support import difference, keys_of, pump_until
 
@@ -101,3 +102,17 @@ def test_it_corrects_a_change_that_was_undone_while_its_events_were_lost(topo, w
     corrected = ours(w.reconcile(), [a, b], topo.prefix)
     assert [c["data"]["mtu"] for c in corrected if c["kind"] == "interface"] == [1500], corrected
     converged(w, rec, topo, [a, b])
+
+
+def test_it_reads_an_idle_namespace_as_unchanged_without_decoding_it(topo, watcher):
+    w, _rec = watcher
+    a, b = topo.add_netns("a"), topo.add_netns("b")
+    topo.veth("v0", a, "v1", b)
+    topo.addr(a, "v0", "10.77.0.1/24")
+    w.reconcile()
+    w.reconcile()  # whatever the first one took in by decoding, the state is now made of dumps
+    places = [f for f in find_namespaces([], [], w.named_dirs) if f.inode in (a.inode, b.inode)]
+    assert w.discoverer is not None and len(places) == 2
+    for observed in w.discoverer.observe_all(places, [], [], decode=False):
+        assert observed is not None and observed.links == [], "observe_all(decode=False) decoded"
+        assert w.state.unchanged(observed), f"a dump of the idle namespace {observed.record.names} reads differently"
