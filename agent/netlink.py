@@ -652,6 +652,11 @@ def decode_events(data: Buffer, nsid: int | None) -> list[Event]:
     events: list[Event] = []
     for kind, _flags, _seq, start, end in messages(data, len(data)):
         if kind in (RTM_NEWLINK, RTM_DELLINK):
+            if end > start and data[start] == socket.AF_BRIDGE:
+                # the bridge's own news about a port (STP state, flags; one per port a forward
+                # delay after it joins): a port's joining, leaving or state is also announced
+                # as an ordinary link message, which is what the records are made of
+                continue
             events.append(Event(kind, nsid, link=parse_link(data, start, end)))
         elif kind in (RTM_NEWADDR, RTM_DELADDR):
             events.append(Event(kind, nsid, addr=parse_addr(data, start, end)))

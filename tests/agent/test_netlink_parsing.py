@@ -65,6 +65,13 @@ def test_it_reads_move_and_nsid_events() -> None:
     assert events[1].subject_nsid == 12
 
 
+def test_it_leaves_the_bridges_own_port_news_out_of_the_events() -> None:
+    port = veth_body()
+    bridge_news = bytes([socket.AF_BRIDGE]) + port[1:]  # the same port, as the bridge reports its state
+    events = nl.decode_events(message(nl.RTM_NEWLINK, bridge_news) + message(nl.RTM_NEWLINK, port), None)
+    assert [(e.type, e.link.ifindex) for e in events] == [(nl.RTM_NEWLINK, 5)]
+
+
 def test_it_rejects_every_truncation_of_a_valid_message_cleanly() -> None:
     for data in VALID:
         for cut in range(len(data)):
