@@ -269,7 +269,7 @@ class TopologyState:
             if place[0] not in self.namespaces:
                 continue
             if self.links.get(place) == link and (link is None or self.addrs.get(place) == addrs):
-                continue  # re-read as it was (e.g. a bridge port's state): the raw dump still holds
+                continue  # re-read as it was (most often the partner of a changed end): the raw dump holds
             self._set_link(place, link, addrs)
         return affected | self.neighbours(fetched)  # new pointers
 
