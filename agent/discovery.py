@@ -14,6 +14,7 @@ import gc
 import os
 import socket
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from agent import namespaces as ns_places
 from agent.netlink import MAX_BATCH, MalformedMessage, NetlinkError, RtnlSocket
@@ -27,6 +28,26 @@ PRIVILEGE_HINT = "run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to see every nam
 def scan_order(place: ns_places.Found | Namespace) -> tuple[int, list[str], int]:
     """Sort key of a scan's namespaces: root, named, docker, process; then first name, inode."""
     return (KIND_ORDER[place.kind], place.names[:1], place.inode)
+
+
+@dataclass(slots=True)
+class IdsAndPaths:
+    """What one pass over the host learns besides the dumps: root's nsid -> namespace inode map
+    and the path each namespace was opened by."""
+
+    inode_by_nsid: dict[int, int] = field(default_factory=dict)
+    paths: dict[int, str] = field(default_factory=dict)
+
+    def add(self, place: ns_places.Found, observed: ObservedNamespace) -> int | None:
+        """Record one namespace read; returns an earlier one of this pass whose dump must be
+        dropped: its id turning up again means it died after its dump and the id was reused."""
+        self.paths[place.inode] = place.path
+        nsid = observed.record.nsid
+        if nsid is None:
+            return None
+        dead = self.inode_by_nsid.get(nsid)
+        self.inode_by_nsid[nsid] = place.inode
+        return dead
 
 
 class Discoverer:
@@ -64,33 +85,27 @@ class Discoverer:
         gaps: list[str] = []
         denied: list[str] = []
         observed: dict[int, ObservedNamespace] = {}
-        inode_by_nsid: dict[int, int] = {}
-        paths: dict[int, str] = {}
+        ids = IdsAndPaths()
         found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
         places = sorted(found, key=scan_order)
         for place, result in zip(places, self.observe_all(places, denied, errors), strict=True):
             if result is None:
                 continue
-            nsid = result.record.nsid
-            if nsid is not None:
-                # an id already taken means that namespace died after its dump and the id was reused
-                observed.pop(inode_by_nsid.get(nsid, -1), None)
-                inode_by_nsid[nsid] = place.inode
+            dead = ids.add(place, result)
+            if dead is not None:
+                del observed[dead]
             observed[place.inode] = result
-            paths[place.inode] = place.path
-        root_nsid = self.root_self_nsid()
         root = next((o for o in observed.values() if o.record.kind == "root"), None)
-        if root_nsid is not None and root is not None:
-            inode_by_nsid[root_nsid] = root.record.inode
+        self.add_root_id(ids, root.record.inode if root is not None else None)
         namespaces = list(observed.values())
         inventory = Inventory(
             node=self.node,
             namespaces=[o.record for o in namespaces],
-            interfaces=assemble_interfaces(namespaces, inode_by_nsid),
+            interfaces=assemble_interfaces(namespaces, ids.inode_by_nsid),
             errors=errors + gaps + report_denied(denied),
             complete=not gaps and not denied,
         )
-        return inventory, namespaces, inode_by_nsid, paths
+        return inventory, namespaces, ids.inode_by_nsid, ids.paths
 
     def observe(self, place: ns_places.Found, denied: list[str], errors: list[str]) -> ObservedNamespace | None:
         """Dump one namespace; None when it vanished before it could be read."""
@@ -165,6 +180,12 @@ class Discoverer:
             else:
                 errors.append(f"{place.path}: {exc.strerror}")
         return observed
+
+    def add_root_id(self, ids: IdsAndPaths, root_inode: int | None) -> None:
+        """Root's id for itself, when it has one and root was read."""
+        root_nsid = self.root_self_nsid()
+        if root_nsid is not None and root_inode is not None:
+            ids.inode_by_nsid[root_nsid] = root_inode
 
     def root_self_nsid(self) -> int | None:
         """Root's id for itself: the kernel assigns it lazily, when a peer lives in root."""

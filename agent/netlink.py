@@ -510,12 +510,9 @@ class RtnlSocket:
                 break
         return answer.items
 
-    def dump_links(self, nsid: int | None = None) -> list[Link]:
-        """Every link of the namespace with root-space id ``nsid`` (None: this socket's own)."""
-        return [link_from(fields) for fields in self.read_links(nsid)]
-
     def read_links(self, nsid: int | None = None) -> list[LinkFields]:
-        """dump_links, undecoded.
+        """Every link of the namespace with root-space id ``nsid`` (None: this socket's own),
+        undecoded (``link_from`` decodes one).
 
         No IFLA_EXT_MASK: with a target nsid it makes the kernel walk every device of the
         requesting namespace first, and the inventory turns quadratic (DESIGN.md, "Traps").

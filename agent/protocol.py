@@ -28,7 +28,6 @@ PROTOCOL_VERSION = 1
 NamespaceKind = Literal["root", "named", "docker", "process"]
 PeerStatus = Literal["resolved", "unresolved"]
 MessageType = Literal["snapshot", "delta", "heartbeat"]
-ChangeOp = Literal["upsert", "remove"]
 RecordKind = Literal["namespace", "interface"]
 
 
@@ -42,6 +41,11 @@ def namespace_key(inode: int) -> str:
 
 def interface_key(ns_inode: int, ifindex: int) -> str:
     return f"if:{ns_inode}:{ifindex}"
+
+
+def interface_label(name: str, peer_ifindex: int | None) -> str:
+    """The seed's notation: eth0@if117 where the peer index is known."""
+    return f"{name}@if{peer_ifindex}" if peer_ifindex else name
 
 
 @dataclass(slots=True)
@@ -108,8 +112,7 @@ class Interface:
 
     @property
     def display_name(self) -> str:
-        """The seed's notation: eth0@if117 where the peer index is known."""
-        return f"{self.name}@if{self.peer_ifindex}" if self.peer_ifindex else self.name
+        return interface_label(self.name, self.peer_ifindex)
 
 
 @dataclass(slots=True)

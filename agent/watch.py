@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from agent import namespaces as ns_places
-from agent.discovery import Discoverer, report_denied, scan_order
+from agent.discovery import Discoverer, IdsAndPaths, report_denied, scan_order
 from agent.netlink import (
     RTM_DELADDR,
     RTM_DELLINK,
@@ -404,9 +404,9 @@ def _place_of_key(key: str) -> Place:
 
 # -- inotify through ctypes --------------------------------------------------------------------
 
-IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
+IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x4, 0x40, 0x80
 IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x100, 0x200, 0x400, 0x800
-IN_UNMOUNT, IN_IGNORED, IN_ONLYDIR = 0x2000, 0x8000, 0x01000000
+IN_ONLYDIR = 0x01000000
 IN_NONBLOCK, IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
 DIR_EVENTS = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF
 PARENT_EVENTS = IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
@@ -968,8 +968,7 @@ class Watcher:
         denied: list[str] = []
         fresh: dict[int, ObservedNamespace | None] = {}  # None: equal to the state's, dropped
         raws: dict[int, RawDump] = {}
-        paths: dict[int, str] = {}
-        inode_by_nsid: dict[int, int] = {}
+        ids = IdsAndPaths()
         same = True
         for at in range(0, len(found), RECONCILE_CHUNK):
             chunk = found[at : at + RECONCILE_CHUNK]
@@ -977,14 +976,12 @@ class Watcher:
             for place, observed in zip(chunk, dumps, strict=True):
                 if observed is None:
                     continue
-                inode, nsid = place.inode, observed.record.nsid
-                if nsid is not None:
-                    if nsid in inode_by_nsid:  # that one died after its dump and the id was reused
-                        fresh.pop(inode_by_nsid[nsid], None)
-                        raws.pop(inode_by_nsid[nsid], None)
-                        same = False
-                    inode_by_nsid[nsid] = inode
-                paths[inode] = place.path
+                inode = place.inode
+                dead = ids.add(place, observed)
+                if dead is not None:
+                    fresh.pop(dead, None)
+                    raws.pop(dead, None)
+                    same = False
                 if observed.raw is not None:
                     raws[inode] = observed.raw
                 if state.unchanged(observed):
@@ -996,23 +993,22 @@ class Watcher:
                 else:
                     fresh[inode] = observed
                     same = False
-        root_nsid = self.discoverer.root_self_nsid()
-        if root_nsid is not None and state.root_inode in fresh:
-            inode_by_nsid[root_nsid] = state.root_inode
-        same = same and fresh.keys() == state.namespaces.keys() and inode_by_nsid == state.inode_by_nsid
+        self.discoverer.add_root_id(ids, state.root_inode if state.root_inode in fresh else None)
+        same = same and fresh.keys() == state.namespaces.keys() and ids.inode_by_nsid == state.inode_by_nsid
         now = time.monotonic()
         self.next_reconcile = now + self.reconcile_seconds
         self.next_proc = now + self.proc_seconds
         self._unknown_nsids_seen.clear()
         if same:
-            state.paths = paths
+            state.paths = ids.paths
             state.raw = raws  # every stored namespace equals its dump of this pass
             self._report_errors(errors, gaps, denied)
             return []
         observed_all = [o if o is not None else state.observed(inode) for inode, o in fresh.items()]
         before = state.inventory()
         errors_before = (state.errors, state.complete)
-        state.load(observed_all, inode_by_nsid, paths, errors + gaps + report_denied(denied), not gaps and not denied)
+        errors += gaps + report_denied(denied)
+        state.load(observed_all, ids.inode_by_nsid, ids.paths, errors, not gaps and not denied)
         state.raw = raws  # the state is now made of this pass's dumps alone
         if (state.errors, state.complete) != errors_before:
             self.sink.set_errors(state.errors, state.complete)
