@@ -5,13 +5,7 @@ Kept here so that pages, templates and tests agree on one reading of the groups.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
 
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
 
@@ -38,20 +32,3 @@ def has_role(user: Any, role: str) -> bool:
     if not held:
         return False
     return ROLES.index(held[-1]) >= ROLES.index(role)
-
-
-def role_required(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """View decorator: anonymous users go to the login page, signed-in users without the role get 403."""
-
-    def deco(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), "/login/")
-            if not has_role(request.user, role):
-                raise PermissionDenied(f"needs the {role} role")
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return deco

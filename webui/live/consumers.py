@@ -32,14 +32,10 @@ CLOSE_UNAUTHENTICATED = 4401
 HOLE_WAIT = 0.5  # seconds a missing patch may be late before the client gets the whole graph
 
 
-def _check() -> int:
-    """The stored graph version, after marking silent nodes stale (cheap when none is due;
-    this makes staleness visible in distributed mode even without celery beat)."""
-    mark_stale()
-    return current_seq()
-
-
 def _load_graph() -> dict[str, Any]:
+    """The graph, after marking silent nodes stale (cheap when none is due). Open sockets learn
+    of later staleness from the patches of the periodic check (celery beat in distributed mode,
+    a thread of nsmap_serve in embedded mode)."""
     mark_stale()
     return load_graph()
 
@@ -131,7 +127,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                     continue
                 next_check = now + interval
                 await self.channel_layer.group_add(GROUP, self.channel_name)
-                stored = await database_sync_to_async(_check)()
+                stored = await database_sync_to_async(current_seq)()
                 if stored <= self.last_seq:
                     self.behind_since = None
                 elif self.behind_since is None:

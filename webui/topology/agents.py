@@ -23,9 +23,8 @@ def queue_for(node: str) -> str:
     return f"node.{node}"
 
 
-def command_body(command: str, command_id: str | None = None) -> str:
-    command_id = command_id or str(uuid.uuid4())
-    return json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": command, "id": command_id})
+def command_body(command: str) -> str:
+    return json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": command, "id": str(uuid.uuid4())})
 
 
 def send_command(node: str, body: str) -> None:

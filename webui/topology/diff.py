@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from agent import protocol
 from agent.protocol import (
     Address,
     Interface,
@@ -215,4 +216,4 @@ def namespace_label(record: Record) -> str:
 
 
 def interface_label(record: Record) -> str:
-    return interface_from_json(record).display_name
+    return protocol.interface_label(record["name"], record.get("peer_ifindex"))

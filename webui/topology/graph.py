@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.protocol import Address
+from agent.protocol import Address, interface_label
 
 
 def iso(value: datetime | None) -> str | None:
@@ -60,7 +60,7 @@ def interface_json(node: str, row: dict[str, Any]) -> dict[str, Any]:
         "key": row["key"],
         "ifindex": row["ifindex"],
         "name": row["name"],
-        "label": f"{row['name']}@if{peer_ifindex}" if peer_ifindex else row["name"],
+        "label": interface_label(row["name"], peer_ifindex),
         "kind": row["kind"],
         "mac": row["mac"],
         "mtu": row["mtu"],
@@ -101,8 +101,13 @@ def build_patch(
     interfaces: Iterable[dict[str, Any]] = (),
     removed_namespaces: Iterable[str] = (),
     removed_interfaces: Iterable[str] = (),
+    removed_hosts: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """A patch message body (without "type"); removals are global ids."""
+    """A patch message body (without "type"); removals are global ids ("hosts" only when a
+    host goes: a forgotten node)."""
+    remove: dict[str, list[str]] = {"namespaces": sorted(removed_namespaces), "interfaces": sorted(removed_interfaces)}
+    if hosts_gone := sorted(removed_hosts):
+        remove["hosts"] = hosts_gone
     return {
         "seq": seq,
         "upsert": {
@@ -110,5 +115,5 @@ def build_patch(
             "namespaces": [namespace_json(r["node__name"], r) for r in namespaces],
             "interfaces": [interface_json(r["node__name"], r) for r in interfaces],
         },
-        "remove": {"namespaces": sorted(removed_namespaces), "interfaces": sorted(removed_interfaces)},
+        "remove": remove,
     }

@@ -102,21 +102,27 @@ class _Effects:
 
     host_changes: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
     plan: diff.Plan = field(default_factory=diff.Plan)
-    upserted_ns: set[str] = field(default_factory=set)
-    removed_ns: set[str] = field(default_factory=set)
-    affected_if_keys: set[str] = field(default_factory=set)  # upserted: in the patch
     affected_if_ids: set[int] = field(default_factory=set)  # relations changed: in the patch too
-    removed_if: set[str] = field(default_factory=set)
+
+    @property
+    def upserted_ns(self) -> set[str]:
+        return {c.key for c in self.plan.of("namespace", "added", "changed")}
+
+    @property
+    def removed_ns(self) -> set[str]:
+        return {c.key for c in self.plan.of("namespace", "removed")}
+
+    @property
+    def affected_if_keys(self) -> set[str]:  # upserted: in the patch
+        return {c.key for c in self.plan.of("interface", "added", "changed", "moved")}
+
+    @property
+    def removed_if(self) -> set[str]:  # a moved interface is gone at its old key
+        removed = {c.key for c in self.plan.of("interface", "removed")}
+        return removed | {c.before["key"] for c in self.plan.of("interface", "moved") if c.before}
 
     def changed_graph(self) -> bool:
-        return bool(
-            self.host_changes
-            or self.plan
-            or self.affected_if_keys
-            or self.affected_if_ids
-            or self.removed_if
-            or self.removed_ns
-        )
+        return bool(self.host_changes or self.plan or self.affected_if_ids)
 
 
 def ingest(body: str | bytes, signature: str | None, *, trusted: bool = False, final: bool = True) -> Result:
@@ -142,7 +148,7 @@ def ingest_batch(
         try:
             raw, data = _parse(body)
         except Rejected as exc:
-            results[index] = _reject(exc, None)
+            results[index] = _reject(str(exc), exc.node)
             continue
         by_node.setdefault(data["node"], []).append(_Message(index, raw, data, signature))
     leftover: list[int] = []
@@ -171,9 +177,7 @@ class _Message:
         return self.data["type"]
 
 
-def _reject(exc: Rejected, node: str | None) -> Result:
-    reason = str(exc)
-    node = node or exc.node
+def _reject(reason: str, node: str | None) -> Result:
     log.warning("ingest rejected node=%s reason=%s", _printable(node), _printable(reason, 300))
     return Result("rejected", reason, node)
 
@@ -183,13 +187,12 @@ def _ingest_node(
 ) -> list[int]:
     def reject_all(reason: str) -> list[int]:
         for m in messages:
-            results[m.index] = _reject(Rejected(reason), name)
+            results[m.index] = _reject(reason, name)
         return []
 
     if trusted and name != settings.NODE_NAME:
         return reject_all(f"other node: the local agent speaks for {settings.NODE_NAME!r}, not {name!r}")
     now = timezone.now()
-    after_commit: list[Any] = []
     leftover: list[int] = []
     trace.mark("tx")
     with transaction.atomic():
@@ -204,7 +207,7 @@ def _ingest_node(
                     _authenticate(node, m)
                 accepted.append(m)
             except Rejected as exc:
-                results[m.index] = _reject(exc, name)
+                results[m.index] = _reject(str(exc), name)
         runs: dict[str, int] = {}
         for m in accepted:
             runs.setdefault(m.run, len(runs))
@@ -213,16 +216,16 @@ def _ingest_node(
         while i < len(accepted):
             m = accepted[i]
             if m.run in node.retired_runs:
-                results[m.index] = _reject(Rejected(f"message from an earlier run {m.run} (seq {m.seq})"), name)
+                results[m.index] = _reject(f"message from an earlier run {m.run} (seq {m.seq})", name)
                 i += 1
                 continue
             if m.run == node.run and m.seq <= node.last_seq:
-                results[m.index] = _reject(Rejected(f"stale seq {m.seq} <= {node.last_seq} (replay)"), name)
+                results[m.index] = _reject(f"stale seq {m.seq} <= {node.last_seq} (replay)", name)
                 i += 1
                 continue
-            new_run = m.run != node.run
-            in_step = not new_run and m.seq == node.last_seq + 1 and node.synced
-            if m.type != "snapshot" and not final and (new_run or m.seq != node.last_seq + 1):
+            follows = m.run == node.run and m.seq == node.last_seq + 1
+            in_step = follows and node.synced
+            if m.type != "snapshot" and not final and not follows:
                 reason = f"seq {m.seq} after {node.last_seq} of run {node.run or '-'}"
                 for rest in accepted[i:]:
                     results[rest.index] = Result("gap", reason, name)
@@ -239,19 +242,16 @@ def _ingest_node(
                     j += 1
             group = accepted[i:j]
             # No savepoint per group: _apply_group rejects (and a delta turns out of step) while
-            # planning, before its first write, so a rejected group has written nothing.
-            callbacks: list[Any] = []
+            # planning, before its first write or after-commit callback, so a rejected group has
+            # left nothing behind.
             try:
-                result = _apply_group(node, group, now, callbacks)
-                after_commit += callbacks
+                result = _apply_group(node, group, now, in_step=in_step)
             except Rejected as exc:
                 node.refresh_from_db()
-                result = _reject(exc, name)
+                result = _reject(str(exc), name)
             for g in group:
                 results[g.index] = result
             i = j
-        for callback in after_commit:
-            transaction.on_commit(callback)
         trace.mark("written")
     return leftover
 
@@ -306,8 +306,9 @@ def _authenticate(node: Node, m: _Message) -> None:
         raise Rejected("bad signature (not signed with this node's key)")
 
 
-def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit: list[Any]) -> Result:
-    """Apply one message, or several consecutive in-step deltas/heartbeats merged into one."""
+def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: bool) -> Result:
+    """Apply one message, or several consecutive in-step deltas/heartbeats merged into one.
+    ``in_step``: the group's first message is the next of the node's run, and the node is synced."""
     began = time.time()
     first, last = group[0], group[-1]
     name, run = node.name, first.run
@@ -317,12 +318,9 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
         changes = [c for m in group if m.type == "delta" for c in m.data["changes"]]
         kind = "delta" if changes else "heartbeat"
         data = {**last.data, "type": kind, "changes": changes}
-    new_run = run != node.run
-    in_step = not new_run and first.seq == node.last_seq + 1 and node.synced
-
     effects = _Effects()
     host_before = _host_state(node)
-    if new_run:
+    if run != node.run:
         if node.run:
             node.retired_runs = [*node.retired_runs, node.run][-RETIRED_RUNS_KEPT:]
         node.run = run
@@ -336,7 +334,7 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
     want_snapshot = False
     if kind == "snapshot":
         try:
-            effects.plan = _apply_snapshot(node, data, now, effects)
+            effects = _apply_snapshot(node, data, now)
         except diff.OutOfStep as exc:
             raise Rejected(f"protocol error: inconsistent snapshot: {exc}") from None
         node.synced = True
@@ -345,7 +343,7 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
         status = "applied" if effects.plan else "unchanged"
     elif in_step and kind == "delta":
         try:
-            effects.plan = _apply_delta(node, data["changes"], now, effects)  # out of step: before writing
+            effects = _apply_delta(node, data["changes"], now)  # out of step: before writing
             status = "applied" if effects.plan else "unchanged"
         except diff.OutOfStep as exc:
             log.warning("node %s out of step at seq %d: %s; asking for a snapshot", name, last.seq, exc)
@@ -362,7 +360,7 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
     if want_snapshot and (node.resync_requested is None or now - node.resync_requested >= RESYNC_INTERVAL):
         node.resync_requested = now
         asked = True
-        after_commit.append(lambda: agents.request_snapshot(name))
+        transaction.on_commit(lambda: agents.request_snapshot(name))
     elif want_snapshot:
         status = "waiting"
 
@@ -374,10 +372,13 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, after_commit:
     graph_seq = None
     if effects.changed_graph():
         graph_seq = _next_graph_seq()
-        _write_change_log(node, _message_context(node, data, now, graph_seq), effects)
+        context = _context(
+            name, now, graph_seq, f"agent:{name}", observed=float(data["time"]), run=data["run"], seq=data["seq"]
+        )
+        _write_change_log(node, context, effects)
         patch = _patch(node, graph_seq, effects)
         marks = {"agent": max(float(m.data["time"]) for m in group), "group": began, "applied": time.time()}
-        after_commit.append(lambda: _publish(patch, marks, len(group)))
+        transaction.on_commit(lambda: _publish(patch, marks, len(group)))
     if status == "resync":
         log.info("node %s: %s seq %d of run %s not applied (asked for a snapshot)", name, kind, last.seq, run)
     return Result(status, "", name, graph_seq, len(effects.plan.changes), asked)
@@ -416,7 +417,7 @@ def _next_graph_seq() -> int:
 # -- applying --------------------------------------------------------------------------------------
 
 
-def _apply_snapshot(node: Node, data: dict[str, Any], now: datetime, effects: _Effects) -> diff.Plan:
+def _apply_snapshot(node: Node, data: dict[str, Any], now: datetime) -> _Effects:
     ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
     if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
     before_ns = {r["key"]: namespace_record(r) for r in ns_rows}
@@ -424,11 +425,10 @@ def _apply_snapshot(node: Node, data: dict[str, Any], now: datetime, effects: _E
     after_ns = {n["key"]: diff.normalize("namespace", n) for n in data["namespaces"]}
     after_if = {i["key"]: diff.normalize("interface", i) for i in data["interfaces"]}
     plan = diff.plan(before_ns, before_if, after_ns, after_if)
-    _write(node, plan, ns_rows, if_rows, now, effects, full=True)
-    return plan
+    return _Effects(plan=plan, affected_if_ids=_write(node, plan, ns_rows, if_rows, now, full=True))
 
 
-def _apply_delta(node: Node, changes: list[dict[str, Any]], now: datetime, effects: _Effects) -> diff.Plan:
+def _apply_delta(node: Node, changes: list[dict[str, Any]], now: datetime) -> _Effects:
     touched_ns = {c["key"] for c in changes if c["kind"] == "namespace"}
     touched_if = {c["key"] for c in changes if c["kind"] == "interface"}
     removed_ns = {c["key"] for c in changes if c["kind"] == "namespace" and c["op"] == "remove"}
@@ -448,8 +448,7 @@ def _apply_delta(node: Node, changes: list[dict[str, Any]], now: datetime, effec
     after_ns, after_if = diff.apply_changes(before_ns, before_if, changes)
     others = {r["key"] for r in ns_rows} - touched_ns
     plan = diff.plan(before_ns, before_if, after_ns, after_if, other_namespaces=others)
-    _write(node, plan, ns_rows, if_rows, now, effects, full=False)
-    return plan
+    return _Effects(plan=plan, affected_if_ids=_write(node, plan, ns_rows, if_rows, now, full=False))
 
 
 def _preparers(meta_fields: list[Any]) -> list[Any]:
@@ -558,11 +557,11 @@ def _write(
     ns_rows: list[dict[str, Any]],
     if_rows: list[dict[str, Any]],
     now: datetime,
-    effects: _Effects,
     *,
     full: bool,
-) -> None:
-    """Write a plan: namespaces first, then interfaces, then removals, then the relations."""
+) -> set[int]:
+    """Write a plan: namespaces first, then interfaces, then removals, then the relations.
+    Returns the ids of the other interfaces whose relations changed (they are in the patch too)."""
     ns_id = {r["key"]: r["id"] for r in ns_rows}
     if_id = {r["key"]: r["id"] for r in if_rows}
 
@@ -582,13 +581,10 @@ def _write(
         else:
             keys = [n["key"] for n in added_ns]
             ns_id.update(Namespace.objects.filter(node=node, key__in=keys).values_list("key", "id"))
-    effects.upserted_ns = {c.key for c in plan.of("namespace", "added", "changed")}
 
     # interfaces that go away: remember who pointed at them (their graph JSON loses an edge)
     removed_if_ids = [if_id[c.key] for c in plan.of("interface", "removed")]
-    effects.removed_if = {c.key for c in plan.of("interface", "removed")}
     moved = plan.of("interface", "moved")
-    effects.removed_if |= {c.before["key"] for c in moved if c.before}
     pointing: set[int] = set()
     for chunk in _chunks(removed_if_ids + [if_id[c.before["key"]] for c in moved if c.before]):
         pointing.update(
@@ -625,12 +621,10 @@ def _write(
 
     removed_ns = [c.key for c in plan.of("namespace", "removed")]
     _delete(Namespace, "key", removed_ns, node)  # their interfaces are gone or moved by now
-    effects.removed_ns = set(removed_ns)
 
     upserted_keys = {c.key for c in plan.of("interface", "added", "changed", "moved")}
     new_keys = {c.key for c in plan.of("interface", "added", "moved")}
-    effects.affected_if_keys = upserted_keys
-    effects.affected_if_ids = _link(node, upserted_keys, new_keys, pointing, full=full) | pointing
+    return _link(node, upserted_keys, new_keys, pointing, full=full) | pointing
 
 
 def _link(node: Node, upserted: set[str], new_keys: set[str], pointing: set[int], *, full: bool) -> set[int]:
@@ -680,14 +674,24 @@ def _link(node: Node, upserted: set[str], new_keys: set[str], pointing: set[int]
 # -- change log and patch --------------------------------------------------------------------------
 
 
-def _message_context(node: Node, data: dict[str, Any], now: datetime, graph_seq: int) -> dict[str, Any]:
+def _context(
+    node: str,
+    now: datetime,
+    graph_seq: int,
+    actor: str,
+    *,
+    observed: float | None = None,
+    run: str | None = None,
+    seq: int | None = None,
+) -> dict[str, Any]:
+    """The columns every change record of one write shares (no message: run and seq NULL)."""
     return {
         "time": now,
-        "observed": float(data["time"]),
-        "node": node.name,
-        "actor": f"agent:{node.name}",
-        "run": data["run"],
-        "seq": data["seq"],
+        "observed": observed,
+        "node": node,
+        "actor": actor,
+        "run": run,
+        "seq": seq,
         "graph_seq": graph_seq,
     }
 
@@ -782,22 +786,16 @@ def forget_node(name: str, actor: str = "cli") -> bool:
         plan = diff.plan(
             {r["key"]: namespace_record(r) for r in ns_rows}, {r["key"]: interface_record(r) for r in if_rows}, {}, {}
         )
-        effects = _Effects(
-            host_changes=[(_host_state(node), None)],
-            plan=plan,
-            removed_ns={r["key"] for r in ns_rows},
-            removed_if={r["key"] for r in if_rows},
-        )
+        effects = _Effects(host_changes=[(_host_state(node), None)], plan=plan)
         graph_seq = _next_graph_seq()
-        context = {"time": now, "observed": None, "node": name, "actor": actor, "run": None, "seq": None}
-        _write_change_log(node, {**context, "graph_seq": graph_seq}, effects)
+        _write_change_log(node, _context(name, now, graph_seq, actor), effects)
         node.delete()
         patch = build_patch(
             graph_seq,
             removed_namespaces=[f"{name}/{k}" for k in effects.removed_ns],
             removed_interfaces=[f"{name}/{k}" for k in effects.removed_if],
+            removed_hosts=[name],
         )
-        patch["remove"]["hosts"] = [name]
         transaction.on_commit(lambda: broadcast_patch(patch))
     log.info("node %s forgotten by %s (%d namespaces, %d interfaces)", name, actor, len(ns_rows), len(if_rows))
     return True
@@ -823,28 +821,13 @@ def mark_stale(now: datetime | None = None) -> list[str]:
         if not nodes:
             return []
         graph_seq = _next_graph_seq()
-        records = []
         for node in nodes:
             before = _host_state(node)
             node.state = NodeState.STALE
             node.save(update_fields=["state", "changed"])
             names.append(node.name)
-            records.append(
-                ChangeRecord(
-                    time=now,
-                    node=node.name,
-                    object_kind="host",
-                    object_key=node.name,
-                    object_id=node.name,
-                    name=node.name,
-                    action="changed",
-                    before=before,
-                    after=_host_state(node),
-                    actor="server",
-                    graph_seq=graph_seq,
-                )
-            )
-        ChangeRecord.objects.bulk_create(records)
+            effects = _Effects(host_changes=[(before, _host_state(node))])
+            _write_change_log(node, _context(node.name, now, graph_seq, "server"), effects)
         patch = build_patch(graph_seq, hosts=[_node_row(n) for n in nodes])
         transaction.on_commit(lambda: broadcast_patch(patch))
     log.info("nodes stale (no message for %ss): %s", settings.NSMAP_STALE_AFTER, ", ".join(names))

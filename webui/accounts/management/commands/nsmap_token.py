@@ -13,8 +13,7 @@ from django.db import transaction
 
 from webui.accounts.auth import ensure_user
 from webui.accounts.models import Token
-
-ROLES = ("viewer", "operator", "admin")
+from webui.dashboard.roles import ROLES
 
 
 class Command(BaseCommand):
