@@ -24,6 +24,10 @@ function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+function sameSet(a, b) {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
 function styleFor(big) {
   const curve = big ? "haystack" : "straight";
   return [
@@ -265,7 +269,8 @@ export function mount(root, config = {}) {
   let saved = loadSaved();
   let mode = null; // "graph" | "table"
   let selected = null;
-  let matches = { interfaces: new Set(), namespaces: new Set(), query: "" };
+  // inNs: namespaces holding a matched interface (what "only matches" keeps visible).
+  let matches = { interfaces: new Set(), namespaces: new Set(), inNs: new Set(), query: "" };
   let focusNs = null; // "only this namespace and neighbours"
   let focusSet = null;
   const fading = new Set();
@@ -357,11 +362,7 @@ export function mount(root, config = {}) {
     }
     if (onlyEl.checked && matches.query) {
       if (store.hosts.has(id)) return true;
-      if (store.namespaces.has(id)) {
-        if (matches.namespaces.has(id)) return true;
-        for (const iid of matches.interfaces) if (store.interfaces.get(iid)?.namespace === id) return true;
-        return false;
-      }
+      if (store.namespaces.has(id)) return matches.namespaces.has(id) || matches.inNs.has(id);
       if (store.interfaces.has(id)) {
         const i = store.interfaces.get(id);
         return matches.interfaces.has(id) || matches.namespaces.has(i.namespace);
@@ -389,19 +390,8 @@ export function mount(root, config = {}) {
     view.collapseAll = store.namespaces.size > cfg.collapseThreshold;
     view.flatHosts = store.namespaces.size > cfg.collapseThreshold;
     view.autoCollapsed = M.crowdedNamespaces(store, NS_IF_LIMIT);
-    const t0 = performance.now();
-    current = M.buildElements(store, view);
-    const layout = M.shelfLayout(store, view);
-    metrics.buildMs = performance.now() - t0;
-    slots = layout.slots;
-    const els = [];
-    for (const d of current.values()) {
-      const id = d.data.id;
-      els.push(toEl(d, d.group === "nodes" ? savedPos(id) || layout.pos.get(id) : null));
-    }
-    const big = els.length > BIG;
-    bigMode = big;
-    allEdgesEl.parentElement.hidden = !big;
+    const els = placeAll();
+    const big = bigMode;
     cy = cytoscape({
       container: graphEl,
       elements: els,
@@ -416,10 +406,7 @@ export function mount(root, config = {}) {
       motionBlur: false,
       pixelRatio: big ? 1 : "auto",
     });
-    cy.nodes(".frame").ungrabify();
-    fitFrames();
-    metrics.cytoscapeInitMs = performance.now() - t0 - metrics.buildMs;
-    cy.fit(undefined, 30);
+    fitAll();
     wireGraph();
     cy.one("render", () => {
       requestAnimationFrame(() => {
@@ -431,6 +418,28 @@ export function mount(root, config = {}) {
     const leaves = cy.nodes().filter((n) => n.isChildless()).length;
     if (!saved && !view.collapseAll && leaves <= 120 && HAS_FCOSE) arrange(false);
     updateCounts();
+  }
+
+  /**
+   * Every element of the view placed afresh (a saved position first, else the shelf layout):
+   * sets current, slots and the scale mode; returns the cytoscape elements to add.
+   */
+  function placeAll() {
+    current = M.buildElements(store, view);
+    const layout = M.shelfLayout(store, view);
+    slots = layout.slots;
+    bigMode = current.size > BIG;
+    allEdgesEl.parentElement.hidden = !bigMode;
+    return [...current.values()].map((d) =>
+      toEl(d, d.group === "nodes" ? savedPos(d.data.id) || layout.pos.get(d.data.id) : null),
+    );
+  }
+
+  /** After placeAll: frames fixed and sized, everything in view. */
+  function fitAll() {
+    cy.nodes(".frame").ungrabify();
+    fitFrames();
+    cy.fit(undefined, 30);
   }
 
   /** Size each flat host frame to the namespaces drawn on it (flat mode only; cheap). */
@@ -534,8 +543,7 @@ export function mount(root, config = {}) {
   /** Recompute the crowded (auto-collapsed) namespaces; true when the set changed. */
   function crowdingChanged() {
     const next = M.crowdedNamespaces(store, NS_IF_LIMIT);
-    const same = next.size === view.autoCollapsed.size && [...next].every((x) => view.autoCollapsed.has(x));
-    if (same) return false;
+    if (sameSet(next, view.autoCollapsed)) return false;
     view.autoCollapsed = next;
     return true;
   }
@@ -971,8 +979,8 @@ export function mount(root, config = {}) {
   }
 
   function showEdge(edge) {
-    // Edge ids are "v|a|b" (veth pair) or "p|port" (bridge port): show the first interface.
-    const ia = store.interfaces.get(edge.id().split("|")[1]);
+    // Show the edge's first interface (a veth pair's lower id, a bridge port's port).
+    const ia = store.interfaces.get(edge.data("a"));
     showDetails(ia ? ia.id : edge.data("source"), false);
   }
 
@@ -1131,21 +1139,12 @@ export function mount(root, config = {}) {
     pending = null;
     if (!cy) return;
     // A global change re-places everything deterministically: it is a new picture anyway.
-    current = new Map();
-    slots = new Map();
     cy.elements().remove();
     saved = null;
-    const layout = M.shelfLayout(store, view);
-    slots = layout.slots;
-    current = M.buildElements(store, view);
-    const big = current.size > BIG;
-    bigMode = big;
-    allEdgesEl.parentElement.hidden = !big;
-    cy.style(styleFor(big));
-    cy.add([...current.values()].map((d) => toEl(d, d.group === "nodes" ? layout.pos.get(d.data.id) : null)));
-    cy.nodes(".frame").ungrabify();
-    fitFrames();
-    cy.fit(undefined, 30);
+    const els = placeAll();
+    cy.style(styleFor(bigMode));
+    cy.add(els);
+    fitAll();
     saveLayout();
     updateCounts();
   }
@@ -1218,10 +1217,17 @@ export function mount(root, config = {}) {
   }
 
   // ------------------------------------------------------------ search
+  /** Keep the result `r` of M.search for query `q`. */
+  function setMatches(r, q) {
+    const inNs = new Set();
+    for (const id of r.interfaces) inNs.add(store.interfaces.get(id).namespace);
+    matches = { interfaces: new Set(r.interfaces), namespaces: new Set(r.namespaces), inNs, query: q };
+  }
+
   function runSearch(frame = true) {
     const q = qEl.value.trim();
     const r = M.search(store, q);
-    matches = { interfaces: new Set(r.interfaces), namespaces: new Set(r.namespaces), query: q };
+    setMatches(r, q);
     if (cy) {
       cy.batch(() => {
         cy.elements(".match").removeClass("match");
@@ -1287,13 +1293,9 @@ export function mount(root, config = {}) {
   }
 
   function resetLayout() {
-    try {
-      localStorage.removeItem(layoutKey);
-    } catch {
-      /* ignore */
-    }
     saved = null;
     setAll(store.namespaces.size <= cfg.collapseThreshold);
+    // setAll queued a save, cancelled here; no timer runs before this line, so one removal does.
     try {
       localStorage.removeItem(layoutKey);
     } catch {
@@ -1364,6 +1366,16 @@ export function mount(root, config = {}) {
     const t0 = performance.now();
     const touched = store.apply(msg);
     if (focusNs && focusSet) focusSet = M.neighbourNamespaces(store, focusNs);
+    // Before drawing: what the patch adds is drawn with its match (and "only matches") state.
+    if (matches.query && (touched.added.length || touched.changed.length || touched.removed.length)) {
+      const was = matches;
+      setMatches(M.search(store, matches.query), matches.query);
+      // "Only matches": a namespace box that gained (or lost) its matches shows (or hides) now;
+      // an unchanged box is not redrawn by the patch.
+      if (onlyEl.checked && !(sameSet(was.namespaces, matches.namespaces) && sameSet(was.inNs, matches.inNs))) {
+        applyVisibility();
+      }
+    }
     if (mode === "graph" && cy) {
       if (!view.flatHosts && store.namespaces.size > 2 * cfg.collapseThreshold) {
         // Grew from a few namespaces to many while open: switch to the scale rules once.
@@ -1373,13 +1385,9 @@ export function mount(root, config = {}) {
       } else queueSync(touched);
     }
     scheduleTable();
-    if (matches.query && (touched.added.length || touched.changed.length)) {
-      const r = M.search(store, matches.query);
-      matches = { interfaces: new Set(r.interfaces), namespaces: new Set(r.namespaces), query: matches.query };
-    }
     if (selected) {
       if (!store.get(selected)) clearSelection();
-      else if ([...touched.changed, ...touched.added, ...touched.removed].length && detailTouches(touched)) showDetails(selected, false);
+      else if (detailTouches(touched)) showDetails(selected, false);
     }
     metrics.lastPatchMs = performance.now() - t0;
     metrics.patches += 1;

@@ -34,11 +34,15 @@ export class Store {
       touched.kinds.add(kind);
     };
     for (const id of rm.interfaces || []) drop(this.interfaces, id, "interfaces");
+    const goneNs = new Set();
     for (const id of rm.namespaces || []) {
       if (!this.namespaces.has(id)) continue;
       drop(this.namespaces, id, "namespaces");
-      // A namespace that goes takes its interfaces with it even if the patch forgot them.
-      for (const [iid, i] of this.interfaces) if (i.namespace === id) drop(this.interfaces, iid, "interfaces");
+      goneNs.add(id);
+    }
+    // A namespace that goes takes its interfaces with it even if the patch forgot them (one pass).
+    if (goneNs.size) {
+      for (const [iid, i] of this.interfaces) if (goneNs.has(i.namespace)) drop(this.interfaces, iid, "interfaces");
     }
     for (const id of rm.hosts || []) drop(this.hosts, id, "hosts");
     for (const [kind, map] of [
@@ -158,20 +162,25 @@ export function fmtDateTime(iso) {
  */
 export function deriveEdges(store) {
   const out = [];
-  const seen = new Set();
+  const seen = new Set(); // a veth pair is found from both of its ends
   for (const i of store.interfaces.values()) {
-    if (i.peer && store.interfaces.has(i.peer)) {
-      const [a, b] = i.id < i.peer ? [i.id, i.peer] : [i.peer, i.id];
-      const id = `v|${a}|${b}`;
-      if (!seen.has(id)) {
-        seen.add(id);
-        out.push({ id, kind: "veth", a, b });
-      }
-    }
-    if (i.master && store.interfaces.has(i.master)) {
-      out.push({ id: `p|${i.id}`, kind: "port", a: i.id, b: i.master });
+    for (const e of edgesOf(store, i)) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      out.push(e);
     }
   }
+  return out;
+}
+
+/** Edges that involve interface `i` (its pair, its bridge port); the one place edge ids are made. */
+function edgesOf(store, i) {
+  const out = [];
+  if (i.peer && store.interfaces.has(i.peer)) {
+    const [a, b] = i.id < i.peer ? [i.id, i.peer] : [i.peer, i.id];
+    out.push({ id: `v|${a}|${b}`, kind: "veth", a, b });
+  }
+  if (i.master && store.interfaces.has(i.master)) out.push({ id: `p|${i.id}`, kind: "port", a: i.id, b: i.master });
   return out;
 }
 
@@ -274,17 +283,6 @@ function descEdge(store, view, e) {
   if (!s || !t || s === t) return null; // inside one collapsed namespace
   const agg = s !== e.a || t !== e.b ? " agg" : "";
   return desc("edges", { id: e.id, kind: e.kind, a: e.a, b: e.b, source: s, target: t, label: "" }, `${e.kind}${agg}`);
-}
-
-/** Edges that involve interface `i` (its pair, its bridge port), as deriveEdges names them. */
-function edgesOf(store, i) {
-  const out = [];
-  if (i.peer && store.interfaces.has(i.peer)) {
-    const [a, b] = i.id < i.peer ? [i.id, i.peer] : [i.peer, i.id];
-    out.push({ id: `v|${a}|${b}`, kind: "veth", a, b });
-  }
-  if (i.master && store.interfaces.has(i.master)) out.push({ id: `p|${i.id}`, kind: "port", a: i.id, b: i.master });
-  return out;
 }
 
 /**

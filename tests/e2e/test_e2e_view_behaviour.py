@@ -180,3 +180,33 @@ def test_it_stays_responsive_through_a_flood_of_patches(page: Any, static_url: s
     assert r["ms"] < 30_000, r
     assert r["longest"] < 1000, r
     console.check()
+
+
+def test_it_draws_a_patched_interface_that_matches_the_search_as_a_match(
+    page: Any, static_url: str, console: Console
+) -> None:
+    """A search stays on while patches arrive: a new interface it matches is drawn highlighted,
+    and with "only matches" it (and its namespace) is shown, not hidden."""
+    _start(page, static_url, 4)
+    page.evaluate("nsmapApp.search('zz9')")
+    page.check("#nsm-only")
+    r = page.evaluate(
+        """async () => {
+          const app = nsmapApp, cy = app.cy, s = app.store;
+          const ns = [...s.namespaces.values()].find(n => n.kind !== 'root');
+          const nsHidden = cy.getElementById(ns.id).hasClass('hidden');
+          const t = '2026-11-29T06:00:00Z';
+          const id = `${ns.host}/if:${ns.inode}:91`;
+          app.receive({ type: 'patch', seq: s.seq + 1, remove: {}, upsert: { interfaces: [{ id, host: ns.host,
+            namespace: ns.id, key: `if:${ns.inode}:91`, ifindex: 91, name: 'zz9', kind: 'veth', operstate: 'UP',
+            up: true, mac: '02:00:00:00:00:91', mtu: 1500, addresses: [], peer: null, peer_ifindex: null,
+            master: null, first_seen: t, changed: t }] } });
+          await new Promise(r => setTimeout(r, 120)); // drawn by now even if the patch was queued
+          const added = cy.getElementById(id);
+          return { nsHidden, drawn: added.nonempty(), match: added.hasClass('match'),
+                   hidden: added.hasClass('hidden'), visible: added.visible(),
+                   nsShown: !cy.getElementById(ns.id).hasClass('hidden') };
+        }"""
+    )
+    assert r == {"nsHidden": True, "drawn": True, "match": True, "hidden": False, "visible": True, "nsShown": True}
+    console.check()
