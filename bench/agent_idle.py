@@ -34,84 +34,34 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from agent.netlink import EventSocket, Overflow  # noqa: E402
 from agent.publisher import INBOX_KEY  # noqa: E402
 from bench.discovery import bridge_name, build  # noqa: E402
-from tests.distributed.harness import REDIS_SERVER, claim_redis_db, redis_client, release_redis_db  # noqa: E402
+from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb  # noqa: E402
+from tests.distributed.harness import (  # noqa: E402
+    REDIS_SERVER,
+    Proc,
+    Processes,
+    claim_redis_db,
+    redis_client,
+    release_redis_db,
+    wait_until,
+)
 from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
 
 CPU_TARGET, RSS_TARGET_MB = 1.0, 100
 SANDBOX = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--kill-child"]
 SETTLE = 5.0  # after the snapshot: the agent's start-up work is done
-QUIET = 5.0  # seconds without a kernel event before the host counts as idle
-
-
-class KernelEvents:
-    """What the kernel announced (links, addresses, namespace ids, in every namespace), counted
-    by the bench itself: "nothing changing" is checked on the kernel's side too."""
-
-    def __init__(self) -> None:
-        self.socket = EventSocket()
-        self.socket.setblocking(False)
-
-    def count(self) -> int:
-        """Events since the last call (an overflow counts as many)."""
-        seen = 0
-        while True:
-            try:
-                seen += len(self.socket.read())
-            except BlockingIOError:
-                return seen
-            except Overflow:
-                seen += 1_000_000
-
-    def wait_quiet(self, at_least: float, timeout: float = 120.0) -> str:
-        """Wait ``at_least`` seconds, then until QUIET seconds pass without an event; says how it went."""
-        began = time.monotonic()
-        time.sleep(at_least)
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < QUIET:
-            if time.monotonic() - began > timeout:
-                return f"the kernel was still announcing changes {timeout:.0f}s after the build (not idle)"
-            time.sleep(0.5)
-            if self.count():
-                quiet_since = time.monotonic()
-        return f"the kernel went quiet {time.monotonic() - began:.1f}s after the build"
-
-
-def bridge_forward_delay(name: str) -> float:
-    """A bridge's forward delay in seconds: its ports announce a state change that long after
-    they join, STP or not (a burst of one event per port). From `ip`: /sys shows the namespace
-    that mounted it, not the sandbox's."""
-    out = subprocess.run(["ip", "-d", "-j", "link", "show", "dev", name], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]["linkinfo"]["info_data"]["forward_delay"] / 100.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (every thread), in seconds."""
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    out = {}
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
-    return out
 
 
 def read_published(client: Any, node: str, start: int) -> tuple[int, list[dict[str, Any]]]:
@@ -122,71 +72,44 @@ def read_published(client: Any, node: str, start: int) -> tuple[int, list[dict[s
     return start + len(raw), [json.loads(json.loads(item)[0]) for item in raw]
 
 
-class Agent:
-    """`python -m agent run` in its own process group, logging to a file."""
-
-    def __init__(self, redis_url: str, node: str, reconcile: float, log_dir: str) -> None:
-        self.node = node
-        self.log_path = os.path.join(log_dir, f"{node}.log")
-        env = dict(os.environ, NODE_NAME=node, REDIS_URL=redis_url, NSMAP_RECONCILE_SECONDS=str(reconcile))
-        env.pop("NSMAP_NODE_KEY", None)
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "agent", "run"],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def log(self) -> str:
-        with open(self.log_path, errors="replace") as handle:
-            return handle.read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+def start_agent(procs: Processes, redis_url: str, node: str, reconcile: float) -> Proc:
+    """`python -m agent run`, unsigned, in its own process group, logging to a file."""
+    env = dict(os.environ, NODE_NAME=node, REDIS_URL=redis_url, NSMAP_RECONCILE_SECONDS=str(reconcile))
+    env.pop("NSMAP_NODE_KEY", None)
+    return procs.add(node, [sys.executable, "-m", "agent", "run"], env).start()
 
 
 def measure(
-    label: str, redis_url: str, seconds: float, reconcile: float, log_dir: str, kernel: KernelEvents
+    label: str, redis_url: str, seconds: float, reconcile: float, log_dir: Path, kernel: KernelEvents
 ) -> dict[str, Any]:
     """Start an agent, wait for its snapshot, let it settle, and measure a window of idling."""
     client = redis_client(redis_url)
     node = f"idle-{label}-{secrets.token_hex(3)}"
     offset = 0
     started = time.monotonic()
-    agent = Agent(redis_url, node, reconcile, log_dir)
+    procs = Processes(log_dir)
+    agent = start_agent(procs, redis_url, node, reconcile)
     try:
-        snapshot = None
-        while snapshot is None:
-            if agent.proc.poll() is not None:
-                raise RuntimeError(f"the agent exited with {agent.proc.returncode}:\n{agent.log()[-3000:]}")
-            if time.monotonic() - started > 300:
-                raise RuntimeError(f"no snapshot from the agent in 300 s:\n{agent.log()[-3000:]}")
+
+        def published_snapshot() -> dict[str, Any] | None:
+            nonlocal offset
             offset, messages = read_published(client, node, offset)
-            snapshot = next((m for m in messages if m["type"] == "snapshot"), None)
-            time.sleep(0.5)
+            return next((m for m in messages if m["type"] == "snapshot"), None)
+
+        snapshot = wait_until(published_snapshot, 300, "the agent's snapshot", procs, interval=0.5, detail=agent.tail)
         startup = time.monotonic() - started
         time.sleep(SETTLE)
         offset, _ = read_published(client, node, offset)
         kernel.count()
-        cpu0, t0 = cpu_seconds(agent.proc.pid), time.monotonic()
+        cpu0, t0 = cpu_seconds(agent.pid), time.monotonic()
         time.sleep(seconds)
-        cpu1, t1 = cpu_seconds(agent.proc.pid), time.monotonic()
+        cpu1, t1 = cpu_seconds(agent.pid), time.monotonic()
         kernel_events = kernel.count()
-        memory = memory_mb(agent.proc.pid)
-        threads = len(os.listdir(f"/proc/{agent.proc.pid}/task"))
+        memory = memory_mb(agent.pid)
+        threads = len(os.listdir(f"/proc/{agent.pid}/task"))
         _, window = read_published(client, node, offset)
     finally:
-        agent.stop()
+        procs.close()
     types = collections.Counter(m["type"] for m in window)
     changed = collections.Counter(
         f"{c['op']} {c['kind']} {((c.get('data') or {}).get('name') or c['key'])[:16]}"
@@ -269,7 +192,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"{redis_url} holds keys: give an empty DB (it is flushed at the end)")
     results: list[dict[str, Any]] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="nsmap-idle-") as log_dir:
+        with tempfile.TemporaryDirectory(prefix="nsmap-idle-") as tmp:
+            log_dir = Path(tmp)
             kernel = KernelEvents()
             if args.baseline_seconds > 0:
                 results.append(
@@ -280,7 +204,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 seconds = build(topo, 0, args.namespaces)  # the topology bench/discovery.py and latency.py use
                 print(f"built {args.namespaces} namespaces in {seconds:.1f}s (prefix {topo.prefix})")
                 # operstate, IPv6 link-locals, then the bridge ports' state change: idle after those
-                print(kernel.wait_quiet(bridge_forward_delay(bridge_name(topo, 0)) + 1.0), flush=True)
+                print(kernel.wait_quiet(bridge_forward_delay(topo, bridge_name(topo, 0)) + 1.0), flush=True)
                 results.append(measure("loaded", redis_url, args.seconds, args.reconcile_seconds, log_dir, kernel))
                 print(json.dumps(results[-1]), flush=True)
     finally:

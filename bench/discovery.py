@@ -43,7 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
+from tests.kernel_topology import NETNS_DIR, Netns, Topology, install_signal_teardown  # noqa: E402
 
 PORTS_PER_BRIDGE = 512
 TARGET_SECONDS = 0.3  # (a) median at N=1000
@@ -111,10 +111,8 @@ def build(topo: Topology, start: int, stop: int) -> float:
                 cmds.append("link set dev left up")
             if i + 1 < stop:
                 cmds.append("link set dev right up")
-        argv = ["nsenter", f"--net=/run/netns/{ns_name(topo, i)}", "ip", "-batch", "-"]
-        proc = subprocess.run(argv, input="\n".join(cmds) + "\n", text=True, capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"configuring {ns_name(topo, i)}: {proc.stderr.strip()}")
+        name = ns_name(topo, i)
+        topo.batch(cmds, ns=Netns(path=os.path.join(NETNS_DIR, name), name=name))
 
     todo = list(range(start, stop)) + ([start - 1] if start > 0 else [])
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -49,8 +49,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from agent.netlink import RTM_NEWLINK, RTNLGRP_LINK, EventSocket  # noqa: E402
-from bench.agent_idle import KernelEvents, bridge_forward_delay  # noqa: E402
 from bench.discovery import bridge_name, build  # noqa: E402
+from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb, pct  # noqa: E402
 from tests.distributed.harness import (  # noqa: E402
     PYTHON,
     Api,
@@ -106,14 +106,6 @@ class Run:
     moments: list[dict[str, float]] = field(default_factory=list)
 
 
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of ``values``."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
 class NetlinkClock:
     """When each new link's RTM_NEWLINK reached a socket of this process (the in-process floor)."""
 
@@ -163,7 +155,6 @@ def measure(
         began = time.perf_counter()
         subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer], check=True)
         returned, wall = time.perf_counter(), time.time()
-        topo.root_links.update((name, peer))
         made.append(name)
         run.ip_ms.append((returned - began) * 1000)
         try:
@@ -178,7 +169,6 @@ def measure(
         time.sleep(0.01)  # one change at a time: no coalescing of two measurements
     live.watchers.remove(note)
     topo.batch([f"link del dev {n}" for n in made], force=True)
-    topo.root_links.difference_update(made)
     time.sleep(0.5)  # the last trace lines reach the logs
     traced = read_traces(logs)
     for name, (wall, latency) in walls.items():
@@ -261,19 +251,6 @@ def run_embedded(topo: Topology, args: argparse.Namespace, clock: NetlinkClock, 
     return run
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its threads (children excluded), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_distributed(
     topo: Topology, args: argparse.Namespace, clock: NetlinkClock, log_dir: Path, results: dict[str, Any]
 ) -> Run:
@@ -317,7 +294,7 @@ def idle_and_ingest(
         seconds = build(topo, args.namespaces, args.idle_namespaces)
         print(f"built namespaces {args.namespaces}..{args.idle_namespaces} in {seconds:.1f} s", flush=True)
         # link-locals, operstate, then the bridge ports' state change a forward delay later
-        print(kernel.wait_quiet(bridge_forward_delay(bridge_name(topo, 0)) + 1.0), flush=True)
+        print(kernel.wait_quiet(bridge_forward_delay(topo, bridge_name(topo, 0)) + 1.0), flush=True)
     redis_client(cluster.redis_url).delete("ingest")
     node = f"bench-idle-{secrets.token_hex(2)}"
     key = last_line(manage(cluster.env(), "nsmap_node", "add", node))
@@ -327,17 +304,17 @@ def idle_and_ingest(
     wait_until(lambda: cluster.waiting_messages(node), 120, "the idle agent's snapshot in its inbox", procs)
     time.sleep(args.idle_warmup)
     kernel.count()
-    cpu0, t0 = proc_cpu_seconds(agent.pid), time.perf_counter()
+    cpu0, t0 = cpu_seconds(agent.pid), time.perf_counter()
     rss_max = 0.0
     while time.perf_counter() - t0 < args.idle_seconds:
         procs.check_alive()
-        rss_max = max(rss_max, proc_rss_mb(agent.pid))
+        rss_max = max(rss_max, memory_mb(agent.pid)["VmRSS"])
         time.sleep(1)
-    cpu1, t1 = proc_cpu_seconds(agent.pid), time.perf_counter()
+    cpu1, t1 = cpu_seconds(agent.pid), time.perf_counter()
     results["idle"] = {
         "namespaces": args.idle_namespaces,
         "cpu_percent": 100 * (cpu1 - cpu0) / (t1 - t0),
-        "rss_mb": proc_rss_mb(agent.pid),
+        "rss_mb": memory_mb(agent.pid)["VmRSS"],
         "rss_max_mb": rss_max,
         "seconds": t1 - t0,
         "kernel_events": kernel.count(),  # anything else changing on this shared host

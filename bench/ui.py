@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser import NETWORK_CHANGED, launch, serve_static  # noqa: E402
+from bench.measure import pct  # noqa: E402
+from tests.browser import NETWORK_CHANGED, launch, load_until_ready, serve_static  # noqa: E402
 from tests.distributed.harness import WS_MAX_BYTES, free_port  # noqa: E402
 
 TARGET_RENDER_MS = 3000.0
@@ -112,14 +113,7 @@ def open_harness(browser: Any, base: str, view: str = "graph") -> tuple[Page, li
     """A fresh page on the harness, console errors collected."""
     errors: list[str] = []
     page = new_page(browser, errors)
-    for attempt in range(4):  # a script lost to a host network change: load again
-        page.goto(f"{base}/nsmap/harness.html?view={view}")
-        try:
-            page.wait_for_function("window.nsmapReady === true", timeout=15_000)
-            break
-        except Exception:
-            if attempt == 3:
-                raise
+    load_until_ready(page, f"{base}/nsmap/harness.html?view={view}")
     errors[:] = [e for e in errors if NETWORK_CHANGED not in e]
     return page, errors
 
@@ -169,14 +163,6 @@ def stream(page: Page, seconds: float, rate: int) -> dict[str, Any]:
     }}
     """
     return page.evaluate(js)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (no numpy on purpose)."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))]
 
 
 # ---------------------------------------------------------------------------- real server mode

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,16 @@ def serve_static() -> tuple[http.server.ThreadingHTTPServer, str]:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+def load_until_ready(page: Any, url: str, goto: Callable[[Any, str], Any] = lambda page, url: page.goto(url)) -> None:
+    """Load an nsmap page until it says it is ready (``window.nsmapReady``), again when a host
+    network change cancelled one of its scripts (see NETWORK_CHANGED)."""
+    for attempt in range(4):
+        goto(page, url)
+        try:
+            page.wait_for_function("window.nsmapReady === true", timeout=15_000)
+            return
+        except Exception:
+            if attempt == 3:
+                raise

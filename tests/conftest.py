@@ -1,6 +1,13 @@
-"""Shared fixtures for the server tests (tests/webui) and the end-to-end tests.
+"""Shared fixtures: for every directory ``topo`` (a real topology) and ``private_redis``; for the
+server tests (tests/webui) and the end-to-end tests the rest.
 
-Nothing here is autouse: the agent and distributed tests load this file too and need none of it.
+Nothing here is autouse: every directory loads this file and takes only what its tests ask for.
+- ``topo``: a tests.kernel_topology.Topology with a fresh, free prefix, closed after the test even
+  if it failed. It needs root: ``needs_root`` skips the test, naming root, otherwise (tests/e2e
+  words the skip its own way; tests/agent also fails a test that left anything of it behind).
+- ``private_redis``: a redis-server of the test's own on a free port (harness.PrivateRedis),
+  started, and killed after the test; ``stop()`` and ``start()`` restart it empty on that port.
+
 Run the server tests against PostgreSQL with DATABASE_URL=postgres://postgres@127.0.0.1:5432/nsmap
 (pytest-django creates and drops test_nsmap); tests/webui/test_postgres_suite.py does that for a
 representative set of modules in every run when PostgreSQL is reachable.
@@ -8,11 +15,42 @@ representative set of modules in every run when PostgreSQL is reachable.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.distributed.harness import REDIS_SERVER, PrivateRedis, Processes
 from tests.factories import FakeAgent
+from tests.kernel_topology import Topology, require_root
+
+
+@pytest.fixture
+def needs_root() -> None:
+    """Skip the test, naming root, when not run as root (a directory may override the wording)."""
+    require_root()
+
+
+@pytest.fixture
+def topo(needs_root: None) -> Iterator[Topology]:
+    """A Topology with a fresh prefix, closed after the test even if it failed."""
+    with Topology() as topology:
+        yield topology
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A started redis-server of the test's own (never the machine's shared one), killed after
+    the test; one that does not answer in time is killed at once (PrivateRedis.start)."""
+    if not os.access(REDIS_SERVER, os.X_OK):
+        pytest.skip(f"{REDIS_SERVER} is not installed")
+    procs = Processes(tmp_path)
+    try:
+        yield PrivateRedis(procs).start()
+    finally:
+        procs.close()
 
 
 @pytest.fixture

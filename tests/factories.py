@@ -102,6 +102,36 @@ def remove(kind: str, key: str) -> dict[str, Any]:
     return {"op": "remove", "kind": kind, "key": key, "data": None}
 
 
+# -- the publisher's tests: one root namespace "ns:1" (inode 1), a clock moved by hand --------------
+
+
+class Clock:
+    """The publisher's ``clock=``: the time is ``now``, moved by the test (``clock.now += 5``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def small_inventory(loopback: bool = False) -> Inventory:
+    """Node h1 with only its root namespace ns:1 and, with ``loopback``, its ``lo`` (if:1:1)."""
+    ns = Namespace(key="ns:1", inode=1, dev=4, kind="root")
+    interfaces = [Interface(key="if:1:1", namespace="ns:1", ifindex=1, name="lo", kind="loopback")] if loopback else []
+    return Inventory(node="h1", namespaces=[ns], interfaces=interfaces)
+
+
+def veth_upsert(ifindex: int, name: str = "v") -> dict[str, Any]:
+    """The upsert of a veth ``name`` at if:1:IFINDEX in ns:1."""
+    return upsert(Interface(key=f"if:1:{ifindex}", namespace="ns:1", ifindex=ifindex, name=name, kind="veth"))
+
+
+def veth_remove(ifindex: int) -> dict[str, Any]:
+    """The remove of if:1:IFINDEX."""
+    return remove("interface", f"if:1:{ifindex}")
+
+
 class FakeAgent:
     """Numbers (run, seq) and signs messages like agent/publisher.py; returns (body, signature)."""
 

@@ -16,8 +16,8 @@ nothing of a test ever touches what it did not make and nothing is left behind:
             truth = topo.link(a, "v0")      # `ip -n NAME -j -d link show dev v0`
         # everything made above is gone here, also when the body raised
 
-In tests/agent the ``topo`` fixture (tests/agent/conftest.py) gives a Topology that also fails
-the test if anything is left behind.
+The ``topo`` fixture (tests/conftest.py) gives a Topology closed after the test; in tests/agent
+(tests/agent/conftest.py) it also fails the test if anything is left behind.
 
 Rules the builder enforces, because the machine is shared with other engineers' runs:
 - Names: the prefix is "nsm" + 5 random hex chars (8 chars), fresh per Topology; every

@@ -1,9 +1,10 @@
 """Fixtures for the agent's kernel tests: a real topology that cleans up, and a fresh scan of it.
 
-``topo`` builds real namespaces (tests/kernel_topology.py) and fails the test's teardown if
-anything of it is left; ``scan()`` runs the agent's real discovery (the live agent's code path);
-``watcher`` is the live agent's Watcher driven from the test's thread (tests/agent/test_watch_support.py).
-Kernel tests skip, with a reason naming root, when not run as root.
+``topo`` is the shared one (tests/conftest.py: real namespaces, tests/kernel_topology.py), and
+here it also fails the test's teardown if anything of it is left; ``scan()`` runs the agent's
+real discovery (the live agent's code path); ``watcher`` is the live agent's Watcher driven from
+the test's thread (tests/agent/test_watch_support.py). Kernel tests skip, with a reason naming
+root, when not run as root.
 """
 
 from __future__ import annotations
@@ -17,19 +18,16 @@ from typing import Any
 import pytest
 
 from tests.agent.inventory_view import View
-from tests.kernel_topology import Topology, require_root
+from tests.kernel_topology import Topology
 
 
 @pytest.fixture
-def topo() -> Iterator[Topology]:
-    """A Topology with a fresh prefix, closed after the test even if it failed."""
-    require_root()
-    topology = Topology()
-    try:
-        yield topology
-    finally:
-        topology.close()
-    left = topology.leftovers()
+def topo(topo: Topology) -> Iterator[Topology]:
+    """The shared ``topo`` (tests/conftest.py), closed here first to check nothing of it is left
+    (close() is idempotent: the shared fixture's own close afterwards does nothing)."""
+    yield topo
+    topo.close()
+    left = topo.leftovers()
     assert not left, f"kernel_topology left these behind: {left}"
 
 

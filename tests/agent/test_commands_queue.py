@@ -10,30 +10,21 @@ import uuid
 import pytest
 
 from agent.commands import Command, CommandConsumer, CommandExecutor
-from tests.agent.test_runner_broker import PrivateRedis, send_command
+from tests.agent.test_runner_broker import send_command
+from tests.agent.test_watch_support import wait_for
 
 
 @pytest.fixture
-def consumer():
-    redis = PrivateRedis()
-    redis.start()
+def consumer(private_redis):
     calls: list[Command] = []
     executor = CommandExecutor({"resync": calls.append})
     node = f"q{uuid.uuid4().hex[:6]}"
-    consumer = CommandConsumer(redis.url, node, executor)
+    consumer = CommandConsumer(private_redis.url, node, executor)
     consumer.start()
-    yield redis, node, executor, calls
-    consumer.stop()
-    redis.stop()
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+    try:
+        yield private_redis, node, executor, calls
+    finally:
+        consumer.stop()
 
 
 def command(name: str = "resync", **extra) -> str:

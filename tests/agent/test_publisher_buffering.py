@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
-from agent.protocol import Interface, Inventory, Namespace, validate_message
+from agent.protocol import validate_message
 from agent.publisher import Publisher
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.factories import Clock, small_inventory, veth_upsert
 
 
 class FlakyBroker:
@@ -36,15 +28,6 @@ class FlakyBroker:
         return [validate_message(json.loads(b)) for b, _ in self.sent]
 
 
-def inventory() -> Inventory:
-    return Inventory(node="h1", namespaces=[Namespace(key="ns:1", inode=1, dev=4, kind="root")])
-
-
-def upsert(ifindex: int, name: str = "v") -> dict:
-    record = Interface(key=f"if:1:{ifindex}", namespace="ns:1", ifindex=ifindex, name=name, kind="veth")
-    return {"op": "upsert", "kind": "interface", "key": record.key, "data": asdict(record)}
-
-
 def drive(publisher: Publisher, clock: Clock, seconds: float) -> None:
     """Let ``seconds`` of publisher time pass, stepping whenever something is due."""
     end = clock.now + seconds
@@ -62,7 +45,7 @@ def drive(publisher: Publisher, clock: Clock, seconds: float) -> None:
 def make(limit: int = 1000):
     clock, broker = Clock(), FlakyBroker()
     publisher = Publisher(broker, "h1", coalesce_ms=5, heartbeat_seconds=5, buffer_limit=limit, clock=clock)
-    publisher.reset(inventory())
+    publisher.reset(small_inventory())
     drive(publisher, clock, 0.01)
     return publisher, clock, broker
 
@@ -70,7 +53,7 @@ def make(limit: int = 1000):
 def test_it_retries_the_same_message_and_follows_with_a_snapshot():
     publisher, clock, broker = make()
     broker.up = False
-    publisher.submit([upsert(5)])
+    publisher.submit([veth_upsert(5)])
     drive(publisher, clock, 0.01)  # one failed attempt at seq 2
     assert broker.attempts == 2 and publisher.head is not None
     stuck = publisher.head
@@ -84,11 +67,11 @@ def test_it_retries_the_same_message_and_follows_with_a_snapshot():
 def test_it_replaces_a_message_stuck_through_a_long_outage_with_a_snapshot():
     publisher, clock, broker = make()
     broker.up = False
-    publisher.submit([upsert(5)])
+    publisher.submit([veth_upsert(5)])
     drive(publisher, clock, 30)
     assert broker.attempts > 3  # kept trying, with backoff
     assert len(broker.sent) == 1
-    publisher.submit([upsert(6)])  # still watching: buffered while down
+    publisher.submit([veth_upsert(6)])  # still watching: buffered while down
     broker.up = True
     drive(publisher, clock, 10)
     got = broker.messages()
@@ -101,7 +84,7 @@ def test_it_replaces_a_message_stuck_through_a_long_outage_with_a_snapshot():
 def test_it_backs_off_instead_of_spinning():
     publisher, clock, broker = make()
     broker.up = False
-    publisher.submit([upsert(5)])
+    publisher.submit([veth_upsert(5)])
     before = broker.attempts
     drive(publisher, clock, 60)
     assert broker.attempts - before < 45  # at most every 2 s once backed off
@@ -110,10 +93,10 @@ def test_it_backs_off_instead_of_spinning():
 def test_it_drops_deltas_and_sends_a_snapshot_when_the_buffer_overflows():
     publisher, clock, broker = make(limit=50)
     broker.up = False
-    publisher.submit([upsert(5)])
+    publisher.submit([veth_upsert(5)])
     drive(publisher, clock, 1)  # seq 2 cut and stuck at the head
     for n in range(200):
-        publisher.submit([upsert(100 + n)])
+        publisher.submit([veth_upsert(100 + n)])
     assert publisher.need_snapshot and not publisher.pending
     assert publisher.dropped_changes > 50
     broker.up = True
@@ -139,9 +122,9 @@ def test_it_numbers_the_first_snapshot_1_even_when_the_broker_starts_down():
     clock, broker = Clock(), FlakyBroker()
     broker.up = False
     publisher = Publisher(broker, "h1", clock=clock)
-    publisher.reset(inventory())
+    publisher.reset(small_inventory())
     drive(publisher, clock, 20)
-    publisher.submit([upsert(5)])
+    publisher.submit([veth_upsert(5)])
     broker.up = True
     drive(publisher, clock, 10)
     got = broker.messages()

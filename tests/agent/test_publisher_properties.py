@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.agent.test_publisher_buffering import Clock, FlakyBroker, drive, inventory, upsert
+from tests.agent.test_publisher_buffering import FlakyBroker, drive
+from tests.factories import Clock, small_inventory, veth_upsert
 
 actions = st.lists(
     st.one_of(
@@ -44,10 +45,10 @@ def test_it_delivers_a_gapless_stream_that_rebuilds_the_state(steps, limit):
 
     clock, broker = Clock(), FlakyBroker()
     publisher = Publisher(broker, "h1", coalesce_ms=5, heartbeat_seconds=5, buffer_limit=limit, clock=clock)
-    publisher.reset(inventory())
+    publisher.reset(small_inventory())
     for action, value in steps:
         if action == "change":
-            publisher.submit([upsert(value, f"v{value}-{clock.now}")])
+            publisher.submit([veth_upsert(value, f"v{value}-{clock.now}")])
         elif action == "remove":
             publisher.submit([{"op": "remove", "kind": "interface", "key": f"if:1:{value}", "data": None}])
         elif action == "down":

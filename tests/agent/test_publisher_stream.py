@@ -6,34 +6,10 @@ import json
 
 import pytest
 
-from agent.protocol import Interface, Inventory, Namespace, validate_message
+from agent.protocol import validate_message
 from agent.publisher import CallableTransport, Publisher
 from agent.signing import verify
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def inventory() -> Inventory:
-    ns = Namespace(key="ns:1", inode=1, dev=4, kind="root")
-    lo = Interface(key="if:1:1", namespace="ns:1", ifindex=1, name="lo", kind="loopback")
-    return Inventory(node="h1", namespaces=[ns], interfaces=[lo])
-
-
-def upsert(name: str, ifindex: int) -> dict:
-    record = Interface(key=f"if:1:{ifindex}", namespace="ns:1", ifindex=ifindex, name=name, kind="veth")
-    from dataclasses import asdict
-
-    return {"op": "upsert", "kind": "interface", "key": record.key, "data": asdict(record)}
-
-
-def remove(ifindex: int) -> dict:
-    return {"op": "remove", "kind": "interface", "key": f"if:1:{ifindex}", "data": None}
+from tests.factories import Clock, small_inventory, veth_remove, veth_upsert
 
 
 @pytest.fixture
@@ -64,12 +40,12 @@ def test_it_sends_nothing_before_the_first_inventory(setup):
 
 def test_it_starts_with_a_snapshot_then_deltas_with_gapless_seq(setup):
     publisher, clock, sent = setup
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
-    publisher.submit([upsert("v0", 5)])
+    publisher.submit([veth_upsert(5, "v0")])
     run_due(publisher)
     assert len(sent) == 2  # a change after a quiet spell goes at once
-    publisher.submit([remove(5)])
+    publisher.submit([veth_remove(5)])
     run_due(publisher)
     assert len(sent) == 2  # one right after: held until the window closes
     clock.now += 0.005
@@ -84,13 +60,13 @@ def test_it_starts_with_a_snapshot_then_deltas_with_gapless_seq(setup):
 
 def test_it_coalesces_a_burst_into_one_delta_with_the_latest_change_per_key(setup):
     publisher, clock, sent = setup
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
     for n in range(100):
-        publisher.submit([upsert(f"v{n}", 5)])
-        publisher.submit([upsert("w", 6)])
+        publisher.submit([veth_upsert(5, f"v{n}")])
+        publisher.submit([veth_upsert(6, "w")])
         clock.now += 0.00001
-    publisher.submit([remove(6)])
+    publisher.submit([veth_remove(6)])
     clock.now += 0.005
     run_due(publisher)
     deltas = [m for m in messages(sent) if m["type"] == "delta"]
@@ -102,14 +78,14 @@ def test_it_coalesces_a_burst_into_one_delta_with_the_latest_change_per_key(setu
 
 def test_it_never_holds_a_change_longer_than_the_window(setup):
     publisher, clock, sent = setup
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
-    publisher.submit([upsert("v0", 5)])
+    publisher.submit([veth_upsert(5, "v0")])
     assert publisher.step() == 0.0  # sent without waiting
-    publisher.submit([upsert("v1", 6)])
+    publisher.submit([veth_upsert(6, "v1")])
     assert publisher.step() == pytest.approx(0.005)
     clock.now += 0.003
-    publisher.submit([upsert("v2", 7)])  # joins the open window; does not extend it
+    publisher.submit([veth_upsert(7, "v2")])  # joins the open window; does not extend it
     assert publisher.step() == pytest.approx(0.002)
     clock.now += 0.002
     run_due(publisher)
@@ -119,7 +95,7 @@ def test_it_never_holds_a_change_longer_than_the_window(setup):
 
 def test_it_sends_a_heartbeat_when_idle(setup):
     publisher, clock, sent = setup
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
     assert publisher.step() == pytest.approx(5.0)
     clock.now += 5
@@ -132,9 +108,9 @@ def test_it_sends_a_heartbeat_when_idle(setup):
 
 def test_it_publishes_a_snapshot_on_request_that_equals_the_state_so_far(setup):
     publisher, clock, sent = setup
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
-    publisher.submit([upsert("v0", 5)])
+    publisher.submit([veth_upsert(5, "v0")])
     publisher.request_snapshot()  # arrives inside the window: the snapshot carries v0
     run_due(publisher)
     got = messages(sent)
@@ -149,7 +125,7 @@ def test_it_signs_every_message_when_a_key_is_set():
     key = "s" * 32
     sent: list[tuple[str, str | None]] = []
     publisher = Publisher(CallableTransport(lambda b, s: sent.append((b, s))), "h1", key=key)
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
     body, signature = sent[0]
     assert signature is not None and verify(body.encode(), key, signature)
@@ -157,7 +133,7 @@ def test_it_signs_every_message_when_a_key_is_set():
 
 def test_it_sends_unsigned_without_a_key(setup):
     publisher, _clock, sent = setup
-    publisher.reset(inventory())
+    publisher.reset(small_inventory(loopback=True))
     run_due(publisher)
     assert sent[0][1] is None
 
@@ -167,7 +143,7 @@ def test_it_keeps_the_last_change_per_record_in_a_safe_order():
 
     ns = {"op": "upsert", "kind": "namespace", "key": "ns:2", "data": {}}
     gone = {"op": "remove", "kind": "namespace", "key": "ns:2", "data": None}
-    iface = upsert("v0", 5)
-    ordered = canonical_order([gone, remove(5), iface, ns])  # removed, then found again
+    iface = veth_upsert(5, "v0")
+    ordered = canonical_order([gone, veth_remove(5), iface, ns])  # removed, then found again
     assert ordered == [ns, iface]
-    assert canonical_order([ns, iface, remove(5), gone]) == [remove(5), gone]
+    assert canonical_order([ns, iface, veth_remove(5), gone]) == [veth_remove(5), gone]

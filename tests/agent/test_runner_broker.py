@@ -4,9 +4,6 @@ survived with a fresh snapshot afterwards, and `resync` commands on its own queu
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 
@@ -22,52 +19,6 @@ from tests.agent.test_watch_support import keys_of, scoped
 pytestmark = pytest.mark.kernel
 
 KEY = "test-node-key-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of this test's own on a free port (never the machine's shared one)."""
-
-    def __init__(self) -> None:
-        if shutil.which("redis-server") is None:
-            pytest.skip("redis-server is not installed")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
-
-
-@pytest.fixture
-def redis():
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 class Server:
@@ -169,10 +120,12 @@ def matches_scan(server: Server, topo, spaces) -> bool:
     return not diff_inventories(scoped(server.inventory(), keys, topo.prefix), scoped(discover(), keys, topo.prefix))
 
 
-def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, redis):
+def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, private_redis):
     node = f"t{uuid.uuid4().hex[:8]}"
-    runner = AgentRunner(CeleryTransport(redis.url), node, heartbeat_seconds=0.5, key=KEY, commands_url=redis.url)
-    server = Server(redis.url, node)
+    runner = AgentRunner(
+        CeleryTransport(private_redis.url), node, heartbeat_seconds=0.5, key=KEY, commands_url=private_redis.url
+    )
+    server = Server(private_redis.url, node)
     runner.start()
     try:
         assert server.until(lambda: any(m["type"] == "snapshot" for m in server.messages))
@@ -185,7 +138,7 @@ def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, redis):
         assert any(m["type"] == "delta" for m in server.messages)
         assert server.until(lambda: server.messages[-1]["type"] == "heartbeat")
 
-        redis.stop()  # the broker goes away; the agent keeps watching
+        private_redis.stop()  # the broker goes away; the agent keeps watching
         b = topo.add_netns("b")
         topo.veth("v1", b, topo.name("h1"), topo.root)
         deadline = time.monotonic() + 5
@@ -193,7 +146,7 @@ def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, redis):
             time.sleep(0.05)
         assert b.inode in runner.watcher.state.namespaces  # still watching while the broker is away
         time.sleep(1.0)
-        redis.start()  # a fresh, empty Redis on the same port
+        private_redis.start()  # a fresh, empty Redis on the same port
         server.reconnect()
         before = len(server.messages)
         assert server.until(lambda: any(m["type"] == "snapshot" for m in server.messages[before:]), timeout=15)
@@ -205,7 +158,7 @@ def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, redis):
         snapshots = sum(m["type"] == "snapshot" for m in server.messages)
         for name in ("reboot", "resync"):  # the first is rejected, the second runs
             command = {"v": 1, "type": "command", "command": name, "id": str(uuid.uuid4())}
-            send_command(redis.url, node, json.dumps(command))
+            send_command(private_redis.url, node, json.dumps(command))
         assert server.until(lambda: sum(m["type"] == "snapshot" for m in server.messages) == snapshots + 1)
         assert runner.executor.rejected == 1 and runner.executor.executed == 1
     finally:

@@ -10,8 +10,6 @@ import time
 
 import pytest
 
-from tests.agent.test_runner_broker import PrivateRedis
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -36,12 +34,10 @@ def test_it_refuses_to_start_with_nonsense_settings():
 
 
 @pytest.mark.kernel
-def test_it_runs_until_sigterm_and_exits_cleanly():
+def test_it_runs_until_sigterm_and_exits_cleanly(private_redis):
     if os.geteuid() != 0:
         pytest.skip("the agent needs root to open every namespace")
-    redis = PrivateRedis()
-    redis.start()
-    proc = agent({"REDIS_URL": redis.url, "NODE_NAME": "cli-test", "NSMAP_NODE_KEY": "k" * 32})
+    proc = agent({"REDIS_URL": private_redis.url, "NODE_NAME": "cli-test", "NSMAP_NODE_KEY": "k" * 32})
     try:
         time.sleep(3)
         assert proc.poll() is None, proc.communicate()[1]
@@ -52,4 +48,4 @@ def test_it_runs_until_sigterm_and_exits_cleanly():
     finally:
         if proc.poll() is None:
             proc.kill()
-        redis.stop()
+            proc.wait(10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 
 import pytest
@@ -13,17 +12,9 @@ import pytest
 from agent.protocol import validate_message
 from agent.publisher import CallableTransport
 from agent.runner import AgentRunner
+from tests.agent.test_watch_support import wait_for
 
 pytestmark = pytest.mark.kernel
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_it_streams_in_process_and_takes_commands(topo):

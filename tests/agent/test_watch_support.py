@@ -31,13 +31,11 @@ class Recorder:
         self.namespaces: dict[str, dict[str, Any]] = {}
         self.interfaces: dict[str, dict[str, Any]] = {}
         self.batches: list[list[dict[str, Any]]] = []
-        self.resets = 0
 
     def reset(self, inventory: Inventory) -> None:
         data = inventory.to_json()
         self.namespaces = {n["key"]: n for n in data["namespaces"]}
         self.interfaces = {i["key"]: i for i in data["interfaces"]}
-        self.resets += 1
 
     def submit(self, changes: list[dict[str, Any]]) -> None:
         self.batches.append(changes)
@@ -86,6 +84,16 @@ def pump_until(watcher: Watcher, predicate: Callable[[], bool], timeout: float =
         if predicate():
             return True
     return predicate()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` (something another thread makes true) until it holds or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
 
 
 def view(watcher: Watcher) -> View:

@@ -5,7 +5,7 @@
   tails of their logs are added to the report of a failing test.
 - ``cluster`` (test): Daphne + Celery worker + agent on the shared Redis DB, started and online.
 - ``make_cluster`` (test): the same, unstarted, optionally on a private redis-server.
-- ``topo``: a kernel_topology.Topology (unique prefix, torn down after the test).
+- ``topo`` (tests/conftest.py): a kernel_topology.Topology (unique prefix, torn down after the test).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.distributed.harness import (
     open_session,
     reset_redis_db,
 )
-from tests.kernel_topology import Topology, require_root
+from tests.kernel_topology import require_root
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,13 +92,6 @@ def make_cluster(dist_session: Session, procs: Processes) -> Iterator[Callable[.
 @pytest.fixture
 def cluster(make_cluster: Callable[..., Cluster]) -> Cluster:
     return make_cluster().start()
-
-
-@pytest.fixture
-def topo() -> Iterator[Topology]:
-    require_root()
-    with Topology() as topology:
-        yield topology
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -227,14 +228,18 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@functools.cache
 def redis_client(url: str) -> Any:
+    """One client per URL, shared by every caller (tests poll with it every few milliseconds);
+    its connection pool reconnects by itself after a Redis restart. Never close it."""
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 
 
-def claim_redis_db(base: str = SHARED_REDIS, owner: str = "") -> str:
+def claim_redis_db(owner: str = "") -> str:
     """A DB number of the shared Redis that is empty, claimed with a key; returns its URL."""
+    base = SHARED_REDIS
     client = redis_client(f"{base}/0")
     databases = int(client.config_get("databases").get("databases", 16))
     owner = owner or f"pid {os.getpid()} {time.strftime('%H:%M:%S')}"
@@ -260,17 +265,28 @@ def release_redis_db(url: str) -> None:
 class PrivateRedis:
     """A redis-server of our own on a free port (for tests that stop or restart Redis)."""
 
-    def __init__(self, procs: Processes, port: int | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self, procs: Processes) -> None:
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         argv += ["--appendonly", "no", "--daemonize", "no", "--dir", str(procs.log_dir)]
         self.proc = procs.add(f"redis-{self.port}", argv, dict(os.environ))
 
     def start(self) -> PrivateRedis:
+        """Start it (again, empty, on the same port) and wait for PING; one that does not answer
+        in time, or exits, is killed before the error is raised."""
         self.proc.start()
-        wait_until(lambda: redis_client(self.url).ping(), 10, f"redis-server on port {self.port}")
+        try:
+            wait_until(self._answers, 10, f"redis-server on port {self.port}", detail=self.proc.tail)
+        except BaseException:
+            self.proc.kill()
+            raise
         return self
+
+    def _answers(self) -> bool:
+        if not self.proc.alive():
+            raise HarnessError(f"{self.proc.status()}\n--- last lines of {self.proc.log_path}:\n{self.proc.tail(40)}")
+        return bool(redis_client(self.url).ping())
 
     def stop(self) -> None:
         """Stop it the hard way (no SHUTDOWN SAVE): everything in it is gone."""
@@ -337,12 +353,11 @@ class LiveGraph:
 
     A reader thread applies messages as they arrive and stamps them with ``time.perf_counter()``;
     on a gap it asks for a resync as the contract says; when the socket closes it reconnects
-    (``reconnect=True``) and starts over from the new graph.
+    and starts over from the new graph.
     """
 
     url: str
     token: str
-    reconnect: bool = True
     seq: int | None = None
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -405,8 +420,6 @@ class LiveGraph:
                     self.closed_reasons.append(repr(exc)[:300])
                     self.lock.notify_all()
             self._ws = None
-            if not self.reconnect:
-                return
             self._stop.wait(0.5)
 
     def _handle(self, msg: dict[str, Any], now: float, ws: Any) -> None:
@@ -645,10 +658,9 @@ def present_objects(graph: dict[str, Any], host: str) -> set[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Queued:
-    """One ingest message as it waits on the broker: its body and signature, and the id of the
-    Celery task that carries it ("" for a message in a node's inbox)."""
+    """One ingest message as it waits on the broker (in a node's inbox or in a Celery task on
+    the queue): its body and signature."""
 
-    task_id: str
     body: str
     signature: str | None
 
@@ -707,7 +719,7 @@ def last_line(text: str) -> str:
     return lines[-1]
 
 
-def open_session(log_dir: Path, redis_url: str | None = None) -> tuple[Session, Callable[[], None]]:
+def open_session(log_dir: Path) -> tuple[Session, Callable[[], None]]:
     """Create the database (migrated), claim a Redis DB, make a token; returns (session, cleanup)."""
     cleanups: list[Callable[[], None]] = []
 
@@ -721,10 +733,8 @@ def open_session(log_dir: Path, redis_url: str | None = None) -> tuple[Session, 
     try:
         db_name, db_url = create_database()
         cleanups.append(lambda: drop_database(db_name))
-        if redis_url is None:
-            redis_url = claim_redis_db()
-            url = redis_url
-            cleanups.append(lambda: release_redis_db(url))
+        redis_url = claim_redis_db()
+        cleanups.append(lambda: release_redis_db(redis_url))
         session = Session(db_url, redis_url, "", secrets.token_hex(32), log_dir)
         env = session.env()
         manage(env, "migrate", "--no-input")
@@ -821,8 +831,8 @@ class Cluster:
 
     # -- clients -----------------------------------------------------------------------------------
 
-    def live(self, reconnect: bool = True) -> LiveGraph:
-        graph = LiveGraph(f"ws://127.0.0.1:{self.port}/ws/topology/", self.session.token, reconnect=reconnect)
+    def live(self) -> LiveGraph:
+        graph = LiveGraph(f"ws://127.0.0.1:{self.port}/ws/topology/", self.session.token)
         graph.procs = self.procs
         self._graphs.append(graph)
         return graph.start()
@@ -851,7 +861,7 @@ class Cluster:
         out = []
         for raw in client.lrange(INBOX_KEY.format(node=node or self.node), 0, -1):
             body, signature = json.loads(raw)
-            out.append(Queued("", body, signature))
+            out.append(Queued(body, signature))
         for raw in reversed(client.lrange("ingest", 0, -1)):
             envelope = json.loads(raw)
             if envelope.get("headers", {}).get("task") != "nsmap.ingest":
@@ -861,7 +871,7 @@ class Cluster:
                 body = base64.b64decode(body).decode()
             args = json.loads(body)[0]
             signature = args[1] if len(args) > 1 else None
-            out.append(Queued(envelope.get("headers", {}).get("id", ""), args[0], signature))
+            out.append(Queued(args[0], signature))
         return out
 
     # -- checks --------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@
 - ``browser`` (session): Debian's /usr/bin/chromium through Playwright's sync API.
 - ``page`` (test): a fresh 1366x768 context; console errors and page errors fail the test (checked
   after the test body by ``pytest_runtest_call`` and again after the page is closed).
-- ``topo``: tests.kernel_topology.Topology with an "nsmE" prefix, torn down also on failure.
-- ``login(page, user)``, ``open_graph(page, user)``, ``shot(page, name)`` helpers.
+- ``topo`` (tests/conftest.py): a tests.kernel_topology.Topology with a fresh prefix, torn down
+  also on failure; here without root it skips with the e2e wording (``needs_root``).
+- Functions the tests import: ``login(page, server, user)``, ``open_graph(page, server)``,
+  ``shot(page, name)``, ``wait_js(page, expr)``.
 
 Root is needed for the kernel parts; without it they skip loudly (the pure-model test does not).
 """
@@ -23,16 +25,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, NETWORK_CHANGED, launch, serve_static
+from tests.browser import CHROMIUM, NETWORK_CHANGED, launch, load_until_ready, serve_static
 from tests.distributed.harness import free_port
-from tests.kernel_topology import Topology, is_root
+from tests.kernel_topology import is_root
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -298,17 +300,10 @@ def wait_js(page: Any, expr: str, arg: Any = None, timeout: int = LIVE_TIMEOUT_M
 
 
 @pytest.fixture
-def topo() -> Iterator[Topology]:
-    """Namespaces and links with a unique "nsmE" prefix, removed after the test even on failure."""
+def needs_root() -> None:
+    """The shared ``topo`` fixture's root check, worded for e2e."""
     if not is_root():
         pytest.skip("e2e: NEEDS ROOT to build namespaces and veth pairs; CI runs as root")
-    with Topology(prefix="nsmE" + secrets.token_hex(2)) as t:
-        yield t
-
-
-@pytest.fixture
-def helpers() -> dict[str, Callable[..., Any]]:
-    return {"login": login, "open_graph": open_graph, "shot": shot, "wait_js": wait_js}
 
 
 @pytest.fixture(scope="session")
@@ -323,11 +318,4 @@ def static_url() -> Iterator[str]:
 
 def open_harness(page: Any, url: str) -> None:
     """Load the offline harness, again if a host network change cancelled one of its scripts."""
-    for attempt in range(4):
-        goto(page, url)
-        try:
-            page.wait_for_function("window.nsmapReady === true", timeout=15_000)
-            return
-        except Exception:
-            if attempt == 3:
-                raise
+    load_until_ready(page, url, goto)

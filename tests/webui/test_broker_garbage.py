@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.distributed.harness import PrivateRedis, Processes, redis_client
+from tests.distributed.harness import PrivateRedis, redis_client
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    procs = Processes(tmp_path)
-    try:
-        yield PrivateRedis(procs).start().url
-    finally:
-        procs.close()
+def redis_url(private_redis: PrivateRedis) -> str:
+    return private_redis.url
 
 
 def test_it_drops_undecodable_items_and_delivers_the_next_message(

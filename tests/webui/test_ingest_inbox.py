@@ -1,38 +1,27 @@
-"""Distributed mode's per-node inbox (real Redis): whoever holds the lock applies everything
-waiting, in order; a missing predecessor is waited for briefly, then a snapshot is asked for."""
+"""Distributed mode's per-node inbox (a real, private redis-server): whoever holds the lock
+applies everything waiting, in order; a missing predecessor is waited for briefly, then a
+snapshot is asked for."""
 
 from __future__ import annotations
 
 import json
 import time
-import uuid
+from typing import Any
 
 import pytest
 
+from tests.distributed.harness import PrivateRedis, redis_client
 from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
 from webui.topology import tasks
 from webui.topology.models import Interface, Node
 
 pytestmark = pytest.mark.django_db
 
-REDIS = "redis://127.0.0.1:6379/15"
-
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch):
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS}: {exc}")
-    prefix = f"nsmap-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(tasks, "INBOX", prefix + ":inbox:{node}")
-    monkeypatch.setattr(tasks, "LOCK", prefix + ":lock:{node}")
-    monkeypatch.setattr(tasks, "KICK", prefix + ":kick:{node}")
-    yield client
-    for key in client.scan_iter(match=prefix + "*"):
-        client.delete(key)
+def client(private_redis: PrivateRedis) -> Any:
+    """A client of the test's own redis-server (gone with it after the test)."""
+    return redis_client(private_redis.url)
 
 
 def _push(client, message: tuple[str, str | None]) -> None:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.publisher import DRAIN_TASK, INBOX_KEY, KICK_KEY, CeleryTransport
-from tests.distributed.harness import PrivateRedis, Processes, redis_client
+from tests.distributed.harness import PrivateRedis, redis_client
 from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
 from webui.topology import tasks
 from webui.topology.models import Node
@@ -23,15 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    procs = Processes(tmp_path)
-    try:
-        url = PrivateRedis(procs).start().url
-        settings.REDIS_URL = url
-        monkeypatch.setattr(tasks, "_client", None)  # the worker's client, made for this Redis
-        yield url
-    finally:
-        procs.close()
+def redis_url(private_redis: PrivateRedis, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    settings.REDIS_URL = private_redis.url
+    monkeypatch.setattr(tasks, "_client", None)  # the worker's client, made for this Redis
+    return private_redis.url
 
 
 def wakeups(client: Any) -> list[list[Any]]:

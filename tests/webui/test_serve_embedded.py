@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.distributed.harness import PYTHON, Processes, free_port, last_line, manage, wait_until
+from tests.kernel_topology import Topology
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    def __init__(self, tmp: Path, agent: bool) -> None:
-        self.port = _free_port()
+    """``manage.py nsmap_serve`` as a harness Proc (its own process group, output in a log file);
+    stopped with the test's Processes."""
+
+    def __init__(self, tmp: Path, procs: Processes, agent: bool) -> None:
+        self.port = free_port()
         self.node = f"srv-{secrets.token_hex(3)}"
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
         env.update(
@@ -40,45 +36,35 @@ class Server:
             NSMAP_HEARTBEAT_SECONDS="1",
         )
         self.env = env
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--no-input"], cwd=REPO, env=env, check=True, capture_output=True)
-        out = subprocess.run([*manage, "nsmap_token", "tester"], cwd=REPO, env=env, check=True, capture_output=True)
-        self.token = out.stdout.decode().strip().splitlines()[-1]
-        self.log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - closed in stop()
-        args = [*manage, "nsmap_serve"] + ([] if agent else ["--no-agent"])
-        self.proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        manage(env, "migrate", "--no-input")
+        self.token = last_line(manage(env, "nsmap_token", "tester"))
+        argv = [PYTHON, "manage.py", "nsmap_serve"] + ([] if agent else ["--no-agent"])
+        self.proc = procs.add("nsmap_serve", argv, env).start()
         self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                urllib.request.urlopen(self.base + "/api/v1/nodes/", timeout=2)
-            except urllib.error.HTTPError:
-                return  # 401: it answers
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("nsmap_serve did not answer:\n" + self.output())
+        wait_until(self.answers, 60, "nsmap_serve to answer", procs, interval=0.2, detail=self.output)
+
+    def answers(self) -> bool:
+        """True once it answers HTTP at all (connection errors are retried by wait_until)."""
+        try:
+            with urllib.request.urlopen(self.base + "/api/v1/nodes/", timeout=2):
+                return True
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return True  # 401: it answers
 
     def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.log.close()
+        return self.proc.log()[-3000:]
 
 
 @pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
-    srv = Server(tmp_path, agent=getattr(request, "param", False))
-    yield srv
-    srv.stop()
-    print(Path(srv.log.name).read_text(errors="replace")[-5000:])  # shown when the test fails
+    procs = Processes(tmp_path)
+    try:
+        yield Server(tmp_path, procs, agent=getattr(request, "param", False))
+    finally:
+        procs.close()
+        for proc in procs.procs:
+            print(proc.log()[-5000:])  # shown when the test fails
 
 
 def test_it_serves_static_files_api_and_websocket(server: Server) -> None:
@@ -109,24 +95,24 @@ def test_it_shows_a_new_veth_live_with_the_local_agent(server: Server) -> None:
         pytest.skip("the local agent needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)")
     from websockets.sync.client import connect
 
-    name = f"nsw{secrets.token_hex(3)}"
-    with connect(f"ws://127.0.0.1:{server.port}/ws/topology/?token={server.token}", max_size=None) as ws:
+    with (
+        Topology() as topo,
+        connect(f"ws://127.0.0.1:{server.port}/ws/topology/?token={server.token}", max_size=None) as ws,
+    ):
+        a, b = topo.name("a"), topo.name("b")
         deadline = time.monotonic() + 60
         graph = json.loads(ws.recv(timeout=30))
         while not graph["graph"]["hosts"] and time.monotonic() < deadline:  # the first snapshot
             message = json.loads(ws.recv(timeout=30))
             if message["type"] == "patch" and message["upsert"]["hosts"]:
                 break
-        subprocess.run(["ip", "link", "add", name + "a", "type", "veth", "peer", "name", name + "b"], check=True)
-        try:
-            seen: dict[str, dict] = {}
-            while len(seen) < 2 and time.monotonic() < deadline:
-                message = json.loads(ws.recv(timeout=30))
-                if message["type"] == "patch":
-                    for item in message["upsert"]["interfaces"]:
-                        if item["name"] in (name + "a", name + "b"):
-                            seen[item["name"]] = item
-            assert set(seen) == {name + "a", name + "b"}, server.output()
-            assert seen[name + "a"]["host"] == server.node
-        finally:
-            subprocess.run(["ip", "link", "del", name + "a"], check=False)
+        topo.veth(a, topo.root, b, topo.root)
+        seen: dict[str, dict] = {}
+        while len(seen) < 2 and time.monotonic() < deadline:
+            message = json.loads(ws.recv(timeout=30))
+            if message["type"] == "patch":
+                for item in message["upsert"]["interfaces"]:
+                    if item["name"] in (a, b):
+                        seen[item["name"]] = item
+        assert set(seen) == {a, b}, server.output()
+        assert seen[a]["host"] == server.node

@@ -1,0 +1,78 @@
+"""What the benchmarks measure with: percentiles, a process's CPU and memory, and the kernel's
+own events (so that "idle" is checked, not assumed)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from agent.netlink import EventSocket, Overflow
+from tests.kernel_topology import Topology
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile of ``values`` by nearest rank (the ceil(q/100 * n)-th smallest)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
+
+
+QUIET = 5.0  # seconds without a kernel event before the host counts as idle
+
+
+class KernelEvents:
+    """What the kernel announced (links, addresses, namespace ids, in every namespace), counted
+    by the bench itself: "nothing changing" is checked on the kernel's side too."""
+
+    def __init__(self) -> None:
+        self.socket = EventSocket()
+        self.socket.setblocking(False)
+
+    def count(self) -> int:
+        """Events since the last call (an overflow counts as many)."""
+        seen = 0
+        while True:
+            try:
+                seen += len(self.socket.read())
+            except BlockingIOError:
+                return seen
+            except Overflow:
+                seen += 1_000_000
+
+    def wait_quiet(self, at_least: float, timeout: float = 120.0) -> str:
+        """Wait ``at_least`` seconds, then until QUIET seconds pass without an event; says how it went."""
+        began = time.monotonic()
+        time.sleep(at_least)
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < QUIET:
+            if time.monotonic() - began > timeout:
+                return f"the kernel was still announcing changes {timeout:.0f}s after the build (not idle)"
+            time.sleep(0.5)
+            if self.count():
+                quiet_since = time.monotonic()
+        return f"the kernel went quiet {time.monotonic() - began:.1f}s after the build"
+
+
+def bridge_forward_delay(topo: Topology, name: str) -> float:
+    """A root bridge's forward delay in seconds: its ports announce a state change that long
+    after they join, STP or not (a burst of one event per port). From `ip`, not /sys: /sys
+    shows the namespace that mounted it, not a sandbox's."""
+    return topo.link(topo.root, name)["linkinfo"]["info_data"]["forward_delay"] / 100.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread), in seconds."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    out = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
+    return out
