@@ -39,7 +39,7 @@ test: setup system-deps services lint
 	$(PY) -m pytest
 
 bench: setup
-	$(PY) bench/discovery.py --namespaces 1000
+	$(PY) -m bench.discovery --namespaces 1000
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var artifacts

@@ -1,7 +1,7 @@
 """Idle cost of the real live agent process: `python -m agent run` with N namespaces, nothing changing.
 
-    sudo .venv/bin/python bench/agent_idle.py [--namespaces 1000] [--seconds 90] [--baseline-seconds 60]
-                                              [--reconcile-seconds 30] [--shared-host [--redis-url URL]]
+    .venv/bin/python -m bench.agent_idle [--namespaces 1000] [--seconds 90] [--baseline-seconds 60]
+                                         [--reconcile-seconds 30] [--shared-host [--redis-url URL]]
 
 The agent runs exactly as deployed: its own process, publishing through Celery/kombu to Redis at
 127.0.0.1:6379 and consuming its command queue node.<NODE_NAME>. Its CPU is read from
@@ -18,7 +18,7 @@ tmpfs), /proc and a redis-server of its own on 127.0.0.1:6379; everything in it 
 Baseline, in the same run: the same agent before our namespaces exist (what Celery, kombu,
 heartbeats and the host's own namespaces cost). Then N namespaces are built (unique prefix; each
 with a veth to a bridge in the root namespace and veths to its neighbours, addresses on them:
-DESIGN.md's measured topology, built by bench/discovery.py); once the kernel has stopped
+the topology bench/discovery.py builds); once the kernel has stopped
 announcing their settling (link-locals, operstate, then each bridge port's state change a forward
 delay later) a fresh agent is measured. Prints both and their ratio; targets: < 1% of one core
 and < 100 MB with 1,000 namespaces. "Idle" is checked, not assumed: the kernel's events during
@@ -41,14 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from agent.publisher import INBOX_KEY  # noqa: E402
-from bench.discovery import bridge_name, build  # noqa: E402
-from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb  # noqa: E402
-from tests.distributed.harness import (  # noqa: E402
+from agent.publisher import INBOX_KEY
+from bench.discovery import bridge_name, build
+from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb
+from tests.distributed.harness import (
     REDIS_SERVER,
     Proc,
     Processes,
@@ -57,7 +53,7 @@ from tests.distributed.harness import (  # noqa: E402
     release_redis_db,
     wait_until,
 )
-from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
+from tests.kernel_topology import Topology, install_signal_teardown
 
 CPU_TARGET, RSS_TARGET_MB = 1.0, 100
 SANDBOX = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--kill-child"]

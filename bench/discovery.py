@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Full-inventory benchmark: nsmap's discovery against the `ip` loop and pyroute2, in one run.
 
-    sudo .venv/bin/python bench/discovery.py --namespaces 1000 [--repeat 5] [--baseline-repeat 1]
+    .venv/bin/python -m bench.discovery --namespaces 1000 [--repeat 5] [--baseline-repeat 1]
 
-Builds N namespaces (DESIGN.md's table): each has an eth0 paired with a host veth on a bridge in
-the root namespace (one bridge per 512 ports: a bridge takes at most 1024), a veth to each
-neighbour ("left"/"right", a chain), IPv4 and IPv6 on eth0, everything up. Built with `ip -batch`
+Builds N namespaces (the topology of docs/ARCHITECTURE.md's figures): each has an eth0 paired with a
+host veth on a bridge in the root namespace (one bridge per 512 ports: a bridge takes at most 1024),
+a veth to each neighbour ("left"/"right", a chain), IPv4 and IPv6 on eth0, everything up. Built with `ip -batch`
 (one process for the root side) and one `nsenter --net=... ip -batch` per namespace; torn down
 after, also on Ctrl-C, SIGTERM or failure (tests/kernel_topology.py, unique "nsm" prefix).
 
@@ -20,7 +19,7 @@ peers as (link_netnsid in the answering namespace's id space, ifindex): where ip
 (list-id) the name is compared; otherwise the ids are checked to map one-to-one onto the
 namespaces nsmap named (what is comparable without a root observer), and the count is printed.
 Prints medians, ratios b/a and c/a, `python -m agent scan --json` peak RSS and wall time, and
-which of the issue's targets are met. Ratios are measured within one process on a noisy VM.
+which targets (docs/ARCHITECTURE.md) are met. Ratios are measured within one process on a noisy VM.
 """
 
 from __future__ import annotations
@@ -39,11 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from tests.kernel_topology import NETNS_DIR, Netns, Topology, install_signal_teardown
 
-from tests.kernel_topology import NETNS_DIR, Netns, Topology, install_signal_teardown  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PORTS_PER_BRIDGE = 512
 TARGET_SECONDS = 0.3  # (a) median at N=1000
@@ -542,12 +539,12 @@ def main(argv: list[str] | None = None) -> int:
             # LINEAR_TOLERANCE times that of one added in the lower half
             is_linear = slope_high <= LINEAR_TOLERANCE * max(slope_low, 1e-9)
 
-        print("targets (the issue's, at N=1000 on the 2-core VM):")
+        print("targets (docs/ARCHITECTURE.md, at N=1000 on the 2-core VM):")
         checks = [
             (f"(a) median <= {TARGET_SECONDS} s", a_median <= TARGET_SECONDS, fmt(a_median)),
-            # DESIGN.md's table measures the ip loop with peer naming: without it, it does not do the same job
+            # the ip loop is compared with peer naming: without it, it does not do the same job
             (
-                f"b/a >= {TARGET_B_RATIO:.0f} (b with peer naming, as in DESIGN.md)",
+                f"b/a >= {TARGET_B_RATIO:.0f} (b with peer naming)",
                 b_ratio >= TARGET_B_RATIO,
                 f"{b_ratio:.0f}x",
             ),

@@ -1,5 +1,4 @@
-#!/usr/bin/env python
-"""Time the server's ingest of a large snapshot (issue 3: 1,000 namespaces / 4,000 interfaces < 2 s).
+"""Time the server's ingest of a large snapshot (target: 1,000 namespaces / 4,000 interfaces < 2 s).
 
 Runs against a throw-away SQLite file by default, or a throw-away PostgreSQL database created
 next to the one in --pg (e.g. --pg postgres://postgres@127.0.0.1:5432/postgres). Prints the time
@@ -8,7 +7,7 @@ holds only when every run is under 2 s), a repeated snapshot (nothing changes), 
 10% of the interfaces changed, and a 50-change delta; and checks that the change log got
 exactly one record per change (none for the repeated snapshot).
 
-    .venv/bin/python bench/ingest.py [--namespaces 1000] [--pg URL]
+    .venv/bin/python -m bench.ingest [--namespaces 1000] [--pg URL]
 """
 
 from __future__ import annotations
@@ -19,12 +18,8 @@ import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Live latency: from `ip link add` returning to the patch with that interface on a WebSocket.
 
-    sudo .venv/bin/python bench/latency.py [--namespaces 500] [--changes 200] [--mode both]
-                                           [--idle-namespaces 1000] [--idle-seconds 30]
+    .venv/bin/python -m bench.latency [--namespaces 500] [--changes 200] [--mode both]
+                                      [--idle-namespaces 1000] [--idle-seconds 30]
 
 Builds N namespaces (bench/discovery.py's topology: each with eth0 on a host bridge, a veth to
 its neighbour, addresses, all up; unique "nsm" prefix; torn down after, also on SIGTERM), then
@@ -44,14 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from agent.netlink import RTM_NEWLINK, RTNLGRP_LINK, EventSocket  # noqa: E402
-from bench.discovery import bridge_name, build  # noqa: E402
-from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb, pct  # noqa: E402
-from tests.distributed.harness import (  # noqa: E402
+from agent.netlink import RTM_NEWLINK, RTNLGRP_LINK, EventSocket
+from bench.discovery import bridge_name, build
+from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb, pct
+from tests.distributed.harness import (
     PYTHON,
     Api,
     Cluster,
@@ -64,7 +59,7 @@ from tests.distributed.harness import (  # noqa: E402
     redis_client,
     wait_until,
 )
-from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
+from tests.kernel_topology import Topology, install_signal_teardown
 
 TARGETS = {"embedded": (20.0, 100.0), "distributed": (40.0, 200.0)}  # p50, p99 in ms
 CHANGE_TIMEOUT = 10.0

@@ -7,14 +7,14 @@ Two ways, both by default (``--mode harness|server|both``):
   ``receive()`` the WebSocket handler calls. No server: the browser's work alone, repeatable.
 - server: the real embedded server (Daphne + the ASGI app, SQLite in a temp dir) in a child
   process; a synthetic snapshot of N namespaces (tests/factories.make_inventory, the shape of
-  DESIGN.md's benchmark) goes through the real ingest service, the page signs in and gets the
+  bench/discovery.py's topology) goes through the real ingest service, the page signs in and gets the
   graph and the patches over the real WebSocket; deltas are ingested on command from this process.
 
 Figures are printed with ratios against a baseline (N=100) measured in the same run.
 
-    .venv/bin/python bench/ui.py [--mode both] [--namespaces 1000] [--baseline 100] [--stream-seconds 10]
+    .venv/bin/python -m bench.ui [--mode both] [--namespaces 1000] [--baseline 100] [--stream-seconds 10]
 
-Targets (issue 4): first render <= 3 s, one patch <= 50 ms, no long task > 200 ms at 50 patches/s.
+Targets (docs/ARCHITECTURE.md): first render <= 3 s, one patch <= 50 ms, no long task > 200 ms at 50 patches/s.
 """
 
 from __future__ import annotations
@@ -34,13 +34,11 @@ from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.measure import pct
+from tests.browser import NETWORK_CHANGED, launch, load_until_ready, serve_static
+from tests.distributed.harness import WS_MAX_BYTES, free_port
 
-from bench.measure import pct  # noqa: E402
-from tests.browser import NETWORK_CHANGED, launch, load_until_ready, serve_static  # noqa: E402
-from tests.distributed.harness import WS_MAX_BYTES, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_RENDER_MS = 3000.0
 TARGET_PATCH_MS = 50.0
