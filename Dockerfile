@@ -17,4 +17,6 @@ RUN pip install -r requirements.txt
 COPY . .
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "webui.asgi:application"]
+# Daphne's 1 MiB WebSocket limit also caps what it sends; the first message is the whole graph.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "67108864", \
+     "--websocket-max-frame-size", "67108864", "webui.asgi:application"]
