@@ -200,7 +200,7 @@ def run_documented_path(clone: Path, procs: Processes, values: dict[str, str]) -
 
 
 def test_it_runs_the_documented_commands_from_a_clean_clone_and_signs_in(
-    clone: Path, database: str, procs: Processes
+    database: str, clone: Path, procs: Processes
 ) -> None:
     if not os.access(REDIS_SERVER, os.X_OK):
         pytest.skip(f"{REDIS_SERVER} is not installed")
