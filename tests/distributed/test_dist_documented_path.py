@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import subprocess
 import urllib.parse
 import urllib.request
@@ -195,8 +196,12 @@ def run_documented_path(clone: Path, procs: Processes, values: dict[str, str]) -
     settings, commands = documented_blocks(clone / "docs" / "distributed.md")
     script = clone.parent / "documented-path.sh"
     script.write_text(f"set -ex\ncd {clone}\n{with_settings(settings, values)}\n{commands}")
-    env = {k: v for k, v in os.environ.items() if k not in LEAKS and not k.startswith(("NSMAP_", "PYTEST_"))}
-    return procs.add("documented-path", ["bash", str(script)], env).start()
+    return procs.add("documented-path", ["bash", str(script)], clean_env()).start()
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without what would stand in for the documented settings."""
+    return {k: v for k, v in os.environ.items() if k not in LEAKS and not k.startswith(("NSMAP_", "PYTEST_"))}
 
 
 def test_it_runs_the_documented_commands_from_a_clean_clone_and_signs_in(
@@ -233,6 +238,21 @@ def test_it_runs_the_documented_commands_from_a_clean_clone_and_signs_in(
     graph = wait_until(with_namespaces, 60, f"{node}'s namespaces on /api/v1/topology/", procs, 0.5)
     roots = [n for n in graph["namespaces"] if n["host"] == node and n["kind"] == "root"]
     assert len(roots) == 1, f"expected {node}'s root namespace once on /api/v1/topology/, got {roots}"
+
+    saved = clone / "var" / "nsmap.env"  # another shell goes on with `source var/nsmap.env`
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600, f"{saved} holds the secret key but is not private"
+    other_shell = subprocess.run(
+        ["bash", "-c", "source var/nsmap.env && .venv/bin/python manage.py nsmap_node list"],
+        cwd=clone,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert other_shell.returncode == 0 and node in other_shell.stdout, (
+        f"a shell with var/nsmap.env does not reach the same database: {other_shell.stdout}{other_shell.stderr}"
+    )
 
     from websockets.sync.client import connect
 
