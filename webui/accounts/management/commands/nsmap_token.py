@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from webui.accounts.auth import ensure_user
+from webui.accounts.management.names import clean_username
 from webui.accounts.models import Token
 from webui.dashboard.roles import ROLES
 
@@ -25,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="a note to tell tokens apart")
 
     def handle(self, *args: Any, username: str, role: str | None, name: str, **options: Any) -> None:
-        username = username.strip()
-        if not username or len(username) > 150:
-            raise CommandError("give a user name of 1-150 characters")
+        username = clean_username(username)
         with transaction.atomic():
             user, created = ensure_user(username)
             if created or role:

@@ -13,10 +13,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from webui.accounts.management.names import clean_username
 from webui.dashboard.roles import ROLES
 
 
@@ -30,13 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, username: str, role: str | None, reset: bool, **options: Any) -> None:
         users = get_user_model()
-        username = username.strip()
-        if not username or len(username) > 150:
-            raise CommandError("give a user name of 1-150 characters")
-        try:
-            users.username_validator(username)
-        except ValidationError as exc:
-            raise CommandError(f"user name {username!r}: {' '.join(exc.messages)}") from None
+        username = clean_username(username)
         password = secrets.token_urlsafe(12)
         with transaction.atomic():
             user = users.objects.select_for_update().filter(username=username).first()
