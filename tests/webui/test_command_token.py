@@ -42,3 +42,9 @@ def test_it_adds_a_token_for_an_existing_user_and_keeps_the_old_one(client) -> N
 def test_it_refuses_an_empty_name() -> None:
     with pytest.raises(CommandError):
         _run("  ")
+
+
+def test_it_refuses_a_name_the_user_model_would_not_take_and_creates_nobody() -> None:
+    with pytest.raises(CommandError, match="user name"):
+        _run("has space")
+    assert not User.objects.exists()
