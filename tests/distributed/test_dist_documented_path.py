@@ -149,6 +149,9 @@ def clone(tmp_path: Path) -> Path:
     """A clean clone of the committed HEAD, its .venv a symlink to this checkout's venv."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    if head.returncode != 0:
+        pytest.skip(f"{REPO} is not a git checkout with a commit to clone: {head.stderr.strip()}")
     target = tmp_path / "nsmap"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True, timeout=120)
     venv = (REPO / ".venv").resolve()
