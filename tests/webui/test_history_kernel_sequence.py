@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -106,4 +107,4 @@ def test_it_draws_each_moment_as_the_agent_scanned_it(topo: Topology, ingest: An
         drawn = from_graph(graph_at(moment), made, topo.prefix)
         assert drawn == scanned, f"the graph drawn for the moment after '{what}' is not what the agent scanned"
     scans = [scanned for _, _, scanned in moments]
-    assert all(x != y for x, y in zip(scans, scans[1:], strict=False)), "a step changed nothing the test compares"
+    assert all(x != y for x, y in pairwise(scans)), "a step changed nothing the test compares"
