@@ -25,7 +25,7 @@ Variables:
   NSMAP_LOG_LEVEL    root log level (default INFO)
   NSMAP_TRACE        0/1: log where each live patch's time goes (bench/latency.py; default off)
   NSMAP_HISTORY_DAYS change records kept, in days (default 30); older ones are pruned
-  NSMAP_CHECKPOINT_RECORDS / NSMAP_CHECKPOINT_MINUTES a history checkpoint every N records (5000)
+  NSMAP_CHECKPOINT_RECORDS / NSMAP_CHECKPOINT_MINUTES a history checkpoint every N records (2000)
                      or M minutes (10), whichever comes first
 """
 
@@ -114,7 +114,7 @@ NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimu
 NSMAP_TRACE = env_bool("NSMAP_TRACE", False)
 # history (webui/changelog/timetravel.py): retention, and how often a checkpoint is written
 NSMAP_HISTORY_DAYS = env_number("NSMAP_HISTORY_DAYS", 30.0, minimum=0.01)
-NSMAP_CHECKPOINT_RECORDS = int(env_number("NSMAP_CHECKPOINT_RECORDS", 5000, minimum=1, integer=True))
+NSMAP_CHECKPOINT_RECORDS = int(env_number("NSMAP_CHECKPOINT_RECORDS", 2000, minimum=1, integer=True))
 NSMAP_CHECKPOINT_MINUTES = env_number("NSMAP_CHECKPOINT_MINUTES", 10.0, minimum=0.01)
 
 

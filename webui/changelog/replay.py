@@ -37,14 +37,22 @@ FIELD_GROUPS = {
 @dataclass
 class Entry:
     record: Record
-    first_seen: str  # ISO 8601, as the graph JSON shows it
-    changed: str
+    first_seen: datetime | str  # a datetime while replaying, ISO 8601 text once loaded or shown
+    changed: datetime | str
+
+
+def _text(value: datetime | str | None) -> str | None:
+    if isinstance(value, datetime):
+        from webui.topology.graph import iso
+
+        return iso(value)
+    return value
 
 
 @dataclass
 class NodeState:
     host: Record | None = None
-    last_seen: str | None = None
+    last_seen: datetime | str | None = None
     namespaces: dict[str, Entry] = field(default_factory=dict)
     interfaces: dict[str, Entry] = field(default_factory=dict)
 
@@ -54,11 +62,14 @@ class NodeState:
         return {key: entry.record for key, entry in table.items()}
 
     def to_json(self) -> dict[str, Any]:
+        def entries(table: dict[str, Entry]) -> dict[str, list[Any]]:
+            return {k: [e.record, _text(e.first_seen), _text(e.changed)] for k, e in table.items()}
+
         return {
             "host": self.host,
-            "last_seen": self.last_seen,
-            "namespaces": {k: [e.record, e.first_seen, e.changed] for k, e in self.namespaces.items()},
-            "interfaces": {k: [e.record, e.first_seen, e.changed] for k, e in self.interfaces.items()},
+            "last_seen": _text(self.last_seen),
+            "namespaces": entries(self.namespaces),
+            "interfaces": entries(self.interfaces),
         }
 
     @classmethod
@@ -71,16 +82,9 @@ class NodeState:
         )
 
 
-def _get(r: Any, name: str) -> Any:
-    return r[name] if isinstance(r, dict) else getattr(r, name)
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        from webui.topology.graph import iso
-
-        return iso(value) or ""
-    return str(value)
+# what Timeline.apply reads of a record: ``before_key`` is the key the object had before (only a
+# move needs it, so the log is read without decoding ``before``)
+REPLAY_FIELDS = ("node", "object_kind", "action", "object_key", "before_key", "after", "time", "graph_seq")
 
 
 class Timeline:
@@ -90,32 +94,33 @@ class Timeline:
         self.nodes: dict[str, NodeState] = nodes or {}
         self.graph_seq = graph_seq
 
-    def apply(self, records: Iterable[Any]) -> Timeline:
-        """Records must come in publication order (graph_seq, position): the database reads
-        them that way, so no sort here."""
+    def apply(self, records: Iterable[dict[str, Any]]) -> Timeline:
+        """Records (dicts with REPLAY_FIELDS) must come in publication order (graph_seq,
+        position): the database reads them that way, so no sort here."""
+        nodes = self.nodes
         for r in records:
-            node = _get(r, "node")
-            kind, action = _get(r, "object_kind"), _get(r, "action")
-            before, after = _get(r, "before"), _get(r, "after")
-            when = _iso(_get(r, "time")) if _has(r, "time") else ""
-            self.graph_seq = max(self.graph_seq, _get(r, "graph_seq"))
+            node, kind, action, when = r["node"], r["object_kind"], r["action"], r["time"]
+            if r["graph_seq"] > self.graph_seq:
+                self.graph_seq = r["graph_seq"]
             if kind == "host":
                 if action == "removed":
-                    self.nodes.pop(node, None)
+                    nodes.pop(node, None)
                 else:
-                    state = self.nodes.setdefault(node, NodeState())
-                    state.host, state.last_seen = after, when
+                    state = nodes.setdefault(node, NodeState())
+                    state.host, state.last_seen = r["after"], when
                 continue
-            if node not in self.nodes and action == "removed":
+            if node not in nodes and action == "removed":
                 continue  # the objects of a forgotten host, logged after the host itself
-            state = self.nodes.setdefault(node, NodeState())
+            state = nodes.setdefault(node, NodeState())
             table = state.namespaces if kind == "namespace" else state.interfaces
-            if action in ("removed", "moved") and before is not None:
-                table.pop(before["key"], None)
-            if action in ("added", "changed", "moved") and after is not None:
-                old = table.get(after["key"])
-                first = old.first_seen if old is not None and action == "changed" else when
-                table[after["key"]] = Entry(after, first, when)
+            if action == "removed":
+                table.pop(r["object_key"], None)
+                continue
+            if action == "moved":
+                table.pop(r["before_key"], None)
+            after = r["after"]
+            old = table.get(after["key"]) if action == "changed" else None
+            table[after["key"]] = Entry(after, old.first_seen if old is not None else when, when)
         return self
 
     def dump(self) -> bytes:
@@ -133,14 +138,21 @@ class Timeline:
         return Timeline({n: s for n, s in self.nodes.items() if n in wanted}, self.graph_seq)
 
 
-def _has(r: Any, name: str) -> bool:
-    return name in r if isinstance(r, dict) else hasattr(r, name)
-
-
 def replay(records: Iterable[Any]) -> dict[str, NodeState]:
-    """The whole log from nothing (records in any order)."""
-    ordered = sorted(records, key=lambda r: (_get(r, "graph_seq"), _get(r, "position")))
-    return Timeline().apply(ordered).nodes
+    """The whole log from nothing: ChangeRecord rows or dicts of their fields, in any order."""
+
+    def get(r: Any, name: str) -> Any:
+        return r[name] if isinstance(r, dict) else getattr(r, name)
+
+    ordered = sorted(records, key=lambda r: (get(r, "graph_seq"), get(r, "position")))
+    rows = [
+        {
+            **{name: get(r, name) for name in REPLAY_FIELDS if name != "before_key"},
+            "before_key": (get(r, "before") or {}).get("key"),
+        }
+        for r in ordered
+    ]
+    return Timeline().apply(rows).nodes
 
 
 # -- the graph JSON of a moment --------------------------------------------------------------------
@@ -154,7 +166,7 @@ def graph_json(timeline: Timeline) -> dict[str, Any]:
     for node in sorted(timeline.nodes):
         state = timeline.nodes[node]
         host = state.host or {"name": node, "state": "offline", "run": None}
-        hosts.append({**host_json({**host, "name": node, "last_heartbeat": None}), "last_seen": state.last_seen})
+        hosts.append({**host_json({**host, "name": node, "last_heartbeat": None}), "last_seen": _text(state.last_seen)})
         for key in sorted(state.namespaces):
             entry = state.namespaces[key]
             row = {**entry.record, "label": namespace_label(entry.record), "first_seen": None, "changed": None}
@@ -175,7 +187,7 @@ def graph_json(timeline: Timeline) -> dict[str, Any]:
 
 
 def _times(item: dict[str, Any], entry: Entry) -> dict[str, Any]:
-    item["first_seen"], item["changed"] = entry.first_seen, entry.changed
+    item["first_seen"], item["changed"] = _text(entry.first_seen), _text(entry.changed)
     return item
 
 

@@ -22,14 +22,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from webui.changelog.models import ChangeRecord, Checkpoint
-from webui.changelog.replay import Timeline, changes, graph_json
+from webui.changelog.replay import REPLAY_FIELDS, Timeline, changes, graph_json
 
 log = logging.getLogger("nsmap.history")
 
-REPLAY_FIELDS = ("node", "object_kind", "action", "before", "after", "time", "graph_seq", "position")
 DELETE_BATCH = 20_000
 
 
@@ -55,7 +55,8 @@ def _records(after: int, upto: int | None) -> Any:
     records = ChangeRecord.objects.filter(graph_seq__gt=after)
     if upto is not None:
         records = records.filter(graph_seq__lte=upto)
-    return records.order_by("graph_seq", "position").values(*REPLAY_FIELDS).iterator(chunk_size=2000)
+    records = records.annotate(before_key=KT("before__key")).order_by("graph_seq", "position")
+    return records.values(*REPLAY_FIELDS).iterator(chunk_size=2000)
 
 
 def timeline_at_position(position: int | None, nodes: list[str] | None = None) -> Timeline:
