@@ -45,6 +45,12 @@ class ChangeRecord(models.Model):
     seq = models.BigIntegerField(null=True, blank=True)
     position = models.IntegerField(default=0, help_text="order within the message")
     graph_seq = models.BigIntegerField(help_text="the patch number that published it")
+    fields = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text='what a "changed" record changed, as ",group,group," (webui.changelog.replay.FIELD_GROUPS)',
+    )
 
     class Meta:
         ordering = ["-graph_seq", "-position", "-id"]

@@ -25,13 +25,22 @@ from webui.topology.diff import namespace_label
 Record = dict[str, Any]
 # the fields of a protocol record that a person compares; the rest (key, ifindex) name the object
 FIELD_GROUPS = {
-    "state": ("operstate", "up"),
+    "state": ("operstate", "up", "state"),
     "mtu": ("mtu",),
     "address": ("addresses",),
     "master": ("master",),
     "peer": ("peer", "peer_ifindex", "peer_status", "peer_note"),
     "name": ("name", "names", "alias", "altnames"),
 }
+
+
+def changed_groups(before: Record | None, after: Record | None) -> str:
+    """The field groups a change touched, as stored in ChangeRecord.fields (",mtu,state,"), so
+    that the history can filter by field with a plain LIKE on both databases."""
+    if not before or not after:
+        return ""
+    groups = [g for g, names in FIELD_GROUPS.items() if any(before.get(n) != after.get(n) for n in names)]
+    return f",{','.join(groups)}," if groups else ""
 
 
 @dataclass
