@@ -2,20 +2,10 @@
 // Data reaches the page only as text (DOM text nodes); nothing here builds markup from data.
 
 import { activityChart } from "./activity.js";
+import { h } from "./dom.js";
 
 const FILTERS = ["host", "namespace", "interface", "action", "field", "actor", "since", "until", "key", "request_id"];
 const PAGE_SIZE = 50;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function show(value) {
   if (value === null || value === undefined) return "—";
@@ -78,24 +68,24 @@ export function changedFields(record) {
 
 function timeCell(iso) {
   const date = new Date(iso);
-  return el("time", { datetime: iso, title: iso, text: Number.isNaN(date.getTime()) ? iso : date.toLocaleString() });
+  return h("time", { datetime: iso, title: iso }, Number.isNaN(date.getTime()) ? iso : date.toLocaleString());
 }
 
 function row(record, apiBase) {
   const fields = changedFields(record);
-  const what = el("td", { class: "hist-what" });
+  const what = h("td", { class: "hist-what" });
   if (fields.length) {
-    const list = el("ul", { class: "hist-fields" });
+    const list = h("ul", { class: "hist-fields" });
     for (const [name, before, after] of fields) {
       list.append(
         el(
           "li",
           {},
-          el("span", { class: "hist-field", text: name }),
+          h("span", { class: "hist-field" }, name),
           " ",
-          el("span", { class: "hist-before", text: show(before) }),
+          h("span", { class: "hist-before" }, show(before)),
           " → ",
-          el("span", { class: "hist-after", text: show(after) }),
+          h("span", { class: "hist-after" }, show(after)),
         ),
       );
     }
@@ -103,24 +93,25 @@ function row(record, apiBase) {
   } else if (record.action === "moved") {
     what.append(`${show(record.before?.namespace)} → ${show(record.after?.namespace)}`);
   }
-  const object = el(
+  const object = h(
     "a",
-    { href: `?${queryOf({ key: record.object_id })}`, title: `every change of ${record.object_id}`, text: record.name || record.object_id },
+    { href: `?${queryOf({ key: record.object_id })}`, title: `every change of ${record.object_id}` },
+    record.name || record.object_id,
   );
-  const actor = el("td", { class: "hist-actor" }, record.actor);
+  const actor = h("td", { class: "hist-actor" }, record.actor);
   if (record.request_id) {
     actor.append(
       " ",
-      el("a", { href: `${apiBase}commands/${encodeURIComponent(record.request_id)}/`, text: "command", title: `command ${record.request_id}` }),
+      h("a", { href: `${apiBase}commands/${encodeURIComponent(record.request_id)}/`, title: `command ${record.request_id}` }, "command"),
     );
   }
   return el(
     "tr",
     { "data-id": record.id },
-    el("td", {}, timeCell(record.time)),
-    el("td", { text: record.node }),
-    el("td", {}, el("span", { class: "hist-kind", text: record.object_kind }), " ", object),
-    el("td", {}, el("span", { class: `hist-action hist-${record.action}`, text: record.action })),
+    h("td", {}, timeCell(record.time)),
+    h("td", null, record.node),
+    h("td", {}, h("span", { class: "hist-kind" }, record.object_kind), " ", object),
+    h("td", {}, h("span", { class: `hist-action hist-${record.action}` }, record.action)),
     what,
     actor,
   );
@@ -195,7 +186,7 @@ export function initHistory(root, config) {
         apply(true);
       });
     } catch (error) {
-      chart.replaceChildren(el("p", { class: "muted", text: `Activity unavailable: ${error.message}` }));
+      chart.replaceChildren(h("p", { class: "muted" }, `Activity unavailable: ${error.message}`));
     }
   }
 
