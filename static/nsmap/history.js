@@ -78,7 +78,7 @@ function row(record, apiBase) {
     const list = h("ul", { class: "hist-fields" });
     for (const [name, before, after] of fields) {
       list.append(
-        el(
+        h(
           "li",
           {},
           h("span", { class: "hist-field" }, name),
@@ -105,7 +105,7 @@ function row(record, apiBase) {
       h("a", { href: `${apiBase}commands/${encodeURIComponent(record.request_id)}/`, title: `command ${record.request_id}` }, "command"),
     );
   }
-  return el(
+  return h(
     "tr",
     { "data-id": record.id },
     h("td", {}, timeCell(record.time)),
