@@ -24,6 +24,9 @@ Variables:
   NSMAP_VISIBILITY_TIMEOUT seconds before an unacknowledged Celery message is redelivered (60)
   NSMAP_LOG_LEVEL    root log level (default INFO)
   NSMAP_TRACE        0/1: log where each live patch's time goes (bench/latency.py; default off)
+  NSMAP_HISTORY_DAYS change records kept, in days (default 30); older ones are pruned
+  NSMAP_CHECKPOINT_RECORDS / NSMAP_CHECKPOINT_MINUTES a history checkpoint every N records (2000)
+                     or M minutes (10), whichever comes first
 """
 
 from __future__ import annotations
@@ -109,6 +112,10 @@ NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
 NSMAP_WS_CHECK_SECONDS = env_number("NSMAP_WS_CHECK_SECONDS", 2.0, minimum=0.1)
 NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimum=1, integer=True))
 NSMAP_TRACE = env_bool("NSMAP_TRACE", False)
+# history (webui/changelog/timetravel.py): retention, and how often a checkpoint is written
+NSMAP_HISTORY_DAYS = env_number("NSMAP_HISTORY_DAYS", 30.0, minimum=0.01)
+NSMAP_CHECKPOINT_RECORDS = int(env_number("NSMAP_CHECKPOINT_RECORDS", 2000, minimum=1, integer=True))
+NSMAP_CHECKPOINT_MINUTES = env_number("NSMAP_CHECKPOINT_MINUTES", 10.0, minimum=0.01)
 
 
 def _secret_key() -> str:
@@ -296,11 +303,13 @@ CELERY_TASK_ROUTES = {
     "nsmap.drain": {"queue": "ingest"},
     "nsmap.mark_stale": {"queue": "ingest"},
     "nsmap.drain_inboxes": {"queue": "ingest"},
+    "nsmap.history_maintain": {"queue": "ingest"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_BEAT_SCHEDULE = {
     "nsmap-mark-stale": {"task": "nsmap.mark_stale", "schedule": max(1.0, NSMAP_STALE_AFTER / 2)},
     "nsmap-drain-inboxes": {"task": "nsmap.drain_inboxes", "schedule": 10.0},
+    "nsmap-history": {"task": "nsmap.history_maintain", "schedule": 60.0},
 }
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -69,5 +69,5 @@ def test_it_replays_to_the_stored_state(steps) -> None:
         state = replay(ChangeRecord.objects.all()).get("h1")
         namespaces, interfaces = _stored()
         assert state is not None
-        assert _same(state.namespaces, namespaces) and _same(state.interfaces, interfaces)
+        assert _same(state.records("namespace"), namespaces) and _same(state.records("interface"), interfaces)
         assert state.host is not None and state.host["state"] == "online"

@@ -45,6 +45,12 @@ class ChangeRecord(models.Model):
     seq = models.BigIntegerField(null=True, blank=True)
     position = models.IntegerField(default=0, help_text="order within the message")
     graph_seq = models.BigIntegerField(help_text="the patch number that published it")
+    fields = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text='what a "changed" record changed, as ",group,group," (webui.changelog.replay.FIELD_GROUPS)',
+    )
 
     class Meta:
         ordering = ["-graph_seq", "-position", "-id"]
@@ -69,3 +75,26 @@ class ChangeRecord(models.Model):
         if self.pk is not None and not self._state.adding:
             raise ValueError("change records are append-only")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Checkpoint(models.Model):
+    """Every node's observed state at one point of the log, so that a past moment is one
+    checkpoint plus the records after it (webui/changelog/timetravel.py), never the whole log.
+
+    ``data`` is webui.changelog.replay.Timeline.dump(): compressed JSON. A ``floor`` checkpoint
+    stands for everything retention pruned before it: moments before its time are gone.
+    """
+
+    graph_seq = models.BigIntegerField(unique=True, help_text="the last record it includes")
+    time = models.DateTimeField(help_text="the time of that record")
+    records = models.IntegerField(default=0, help_text="records replayed since the previous checkpoint")
+    floor = models.BooleanField(default=False, help_text="retention pruned the records before it")
+    data = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-graph_seq"]
+        indexes = [models.Index(fields=["time"], name="checkpoint_time")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.graph_seq} at {self.time:%Y-%m-%d %H:%M:%S}"

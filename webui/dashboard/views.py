@@ -65,6 +65,14 @@ def table(request: HttpRequest) -> HttpResponse:
     return _page(request, "table")
 
 
+@login_required(login_url=LOGIN_URL)
+def history(request: HttpRequest) -> HttpResponse:
+    """Every change record, filtered by the URL (static/nsmap/history.js reads the change log API)."""
+    config = {"username": request.user.get_username(), "roles": user_roles(request.user), "apiBase": "/api/v1/"}
+    context = {"config": config, "active": "history", "role": top_role(request.user)}
+    return render(request, "nsmap/history.html", {**context, "is_admin": has_role(request.user, "admin")})
+
+
 class LoginView(auth_views.LoginView):
     """Django's login with our template; a signed-in user goes straight to the graph."""
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 from agent import signing
 from agent.protocol import ProtocolError, validate_message
 from webui.changelog.models import ChangeRecord
+from webui.changelog.replay import changed_groups
 from webui.live import trace
 from webui.live.broadcast import broadcast_patch
 from webui.topology import agents, diff
@@ -712,6 +713,7 @@ def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> 
             "action": _host_action(before, after),
             "before": before,
             "after": after,
+            "fields": changed_groups(before, after),
             "request_id": None,
             "position": 0,
             **common,
@@ -730,6 +732,7 @@ def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> 
                 "action": change.action,
                 "before": change.before,
                 "after": change.after,
+                "fields": changed_groups(change.before, change.after),
                 "request_id": None,
                 "position": position,
                 **common,

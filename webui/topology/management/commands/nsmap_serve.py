@@ -53,6 +53,7 @@ class Command(BaseCommand):
             if not no_agent:
                 runner = self._start_agent()
             threading.Thread(target=self._stale_loop, args=(stop,), name="nsmap-stale", daemon=True).start()
+            threading.Thread(target=self._history_loop, args=(stop,), name="nsmap-history", daemon=True).start()
         mode = "embedded" if settings.EMBEDDED else "distributed"
         self.stdout.write(f"nsmap ({mode}) serving http://{host}:{port_number}/ (node {settings.NODE_NAME})")
         server = Server(
@@ -129,5 +130,19 @@ class Command(BaseCommand):
                 mark_stale()
             except Exception:
                 log.exception("marking stale nodes failed")
+            finally:
+                close_old_connections()
+
+    def _history_loop(self, stop: threading.Event) -> None:
+        """What Celery beat does in distributed mode: history checkpoints and retention."""
+        from django.db import close_old_connections
+
+        from webui.changelog.timetravel import maintain
+
+        while not stop.wait(60.0):
+            try:
+                maintain()
+            except Exception:
+                log.exception("history maintenance failed")
             finally:
                 close_old_connections()
