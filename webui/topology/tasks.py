@@ -33,7 +33,8 @@ from django.db import InterfaceError, OperationalError
 from agent.publisher import DRAIN_TASK, INBOX_KEY, INGEST_TASK, KICK_KEY
 from agent.settings import NODE_NAME_RE
 from webui.live import trace
-from webui.topology.ingest import ingest, ingest_batch, mark_stale
+from webui.topology.ingest import ingest, ingest_batch
+from webui.topology.liveness import mark_stale
 
 log = logging.getLogger("nsmap.ingest")
 
