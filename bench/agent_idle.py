@@ -45,7 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from agent.publisher import INBOX_KEY  # noqa: E402
+from agent.inbox import INBOX_KEY  # noqa: E402
 from bench.discovery import bridge_name, build  # noqa: E402
 from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb  # noqa: E402
 from tests.distributed.harness import (  # noqa: E402
