@@ -7,6 +7,7 @@ UPDATE run with executemany, plain DELETEs. No signals, no collector, no ids ret
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,18 +47,31 @@ def _prepare_rows(meta_fields: list[Any], rows: list[list[Any]]) -> list[list[An
     return rows
 
 
-def fast_update(model: type[models.Model], objs: list[models.Model], fields: tuple[str, ...] | list[str]) -> None:
+def _concrete(model: type[models.Model], names: Iterable[str]) -> list[tuple[models.Field[Any, Any], str]]:
+    """The fields ``names`` of ``model``, each with its quoted column (a relation's reverse side
+    has no column: asking for one is a programming error)."""
+    out = []
+    for name in names:
+        f = model._meta.get_field(name)
+        if not isinstance(f, models.Field) or f.column is None:
+            raise TypeError(f"{model.__name__}.{name} has no column")
+        out.append((f, connection.ops.quote_name(f.column)))
+    return out
+
+
+def fast_update(model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]) -> None:
     """``bulk_update`` without its CASE WHEN expressions: one prepared UPDATE ... WHERE id = %s
     run with executemany. Django's bulk_update spends seconds resolving expressions for a few
     thousand rows; this keeps a 4,000-interface snapshot well under the 2 s target."""
     if not objs:
         return
-    meta_fields = [model._meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
+    concrete = _concrete(model, fields)
+    meta_fields = [f for f, _column in concrete]
+    pk_column = _concrete(model, [model._meta.pk.name])[0][1]
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        quote(model._meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in meta_fields),
-        quote(model._meta.pk.column),
+        connection.ops.quote_name(model._meta.db_table),
+        ", ".join(f"{column} = %s" for _f, column in concrete),
+        pk_column,
     )
     rows = _prepare_rows(meta_fields, [[getattr(obj, f.attname) for f in meta_fields] for obj in objs])
     for row, obj in zip(rows, objs, strict=True):
@@ -73,21 +87,20 @@ def fast_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     names = list(rows[0])
-    meta_fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in meta_fields)
-    )
+    concrete = _concrete(model, names)
+    meta_fields = [f for f, _column in concrete]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(column for _f, column in concrete)
+    head = f"INSERT INTO {table} ({columns}) VALUES "
     one = "(" + ", ".join(["%s"] * len(meta_fields)) + ")"
     limit = connection.features.max_query_params or 65535
     per_statement = max(1, min(1000, limit // len(meta_fields)))
     prepared = _prepare_rows(meta_fields, [[row[n] for n in names] for row in rows])
     if connection.vendor == "postgresql" and len(prepared) > 50:
         # COPY: PostgreSQL's bulk path, several times faster than multi-row INSERTs here
-        columns = ", ".join(quote(f.column) for f in meta_fields)
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
             for row in prepared:
                 copy.write_row(row)

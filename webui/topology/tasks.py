@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -70,6 +70,8 @@ def redis_client() -> Any:
     if _client is None:
         import redis
 
+        if settings.REDIS_URL is None:
+            raise RuntimeError("the inboxes are in Redis: distributed mode (REDIS_URL) only")
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=30, socket_keepalive=True)
     return _client
 
@@ -177,7 +179,7 @@ TASK_OPTIONS: dict[str, Any] = {
 
 
 @shared_task(name=DRAIN_TASK, **TASK_OPTIONS)
-def drain_task(self, node: str) -> int:
+def drain_task(self: Task[Any, Any], node: str) -> int:
     """Apply what ``node``'s agent put into its inbox (sent by agent.publisher.CeleryTransport)."""
     trace.begin(task=time.time())
     if not isinstance(node, str) or not NODE_NAME_RE.fullmatch(node):
@@ -187,7 +189,7 @@ def drain_task(self, node: str) -> int:
 
 
 @shared_task(name=INGEST_TASK, **TASK_OPTIONS)
-def ingest_task(self, body: str, signature: str | None = None, pushed: bool = False) -> str:
+def ingest_task(self: Task[Any, Any], body: str, signature: str | None = None, pushed: bool = False) -> str:
     """Apply one agent message given as the task's arguments."""
     trace.begin(task=time.time())
 
