@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agent.inbox import DRAIN_TASK, INBOX_KEY, INGEST_QUEUE, KICK_KEY, KICK_TTL_MS, PUSH_SCRIPT, encode_item
 from agent.protocol import Inventory, canonical_order, make_message
 from agent.signing import sign
 
@@ -35,20 +36,6 @@ log = logging.getLogger("nsmap.agent.publisher")
 
 Change = dict[str, Any]
 
-INGEST_TASK = "nsmap.ingest"
-INGEST_QUEUE = "ingest"
-# Distributed mode's per-node inbox (webui/topology/tasks.py drains it): the agent pushes each
-# message there and wakes a worker with DRAIN_TASK, unless a wake-up is already on its way.
-INBOX_KEY = "nsmap:inbox:{node}"
-KICK_KEY = "nsmap:inbox-kick:{node}"
-DRAIN_TASK = "nsmap.drain"
-KICK_TTL_MS = 1000  # a lost wake-up delays the inbox at most this long
-# RPUSH the item; 1 when no wake-up is pending (the caller sends one), else 0. One round trip.
-PUSH_SCRIPT = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
-"""
 DEFAULT_BUFFER_LIMIT = 200_000  # distinct pending changes while the broker is away
 RETRY_MIN, RETRY_MAX = 0.1, 2.0
 GIVE_UP_AFTER = 3  # failed attempts before a stuck delta or heartbeat becomes a snapshot
@@ -76,8 +63,8 @@ class CallableTransport:
 
 
 class CeleryTransport:
-    """Distributed mode: the message goes into its node's inbox in Redis (``[body, signature]``),
-    then `send_task("nsmap.drain", [node], queue="ingest")` wakes a worker.
+    """Distributed mode: the message goes into its node's inbox in Redis (agent/inbox.py), then
+    `send_task("nsmap.drain", [node], queue="ingest")` wakes a worker.
 
     Why an inbox and not the message itself as the task: a worker drains everything waiting
     in one transaction (consecutive deltas merged), so when messages come faster than one
@@ -119,7 +106,7 @@ class CeleryTransport:
     def send(self, body: str, signature: str | None) -> None:
         node = self.node or json.loads(body)["node"]
         if self.pushed is not body:
-            item = json.dumps([body, signature], separators=(",", ":"))
+            item = encode_item(body, signature)
             wake = self.push(keys=[INBOX_KEY.format(node=node), KICK_KEY.format(node=node)], args=[item, KICK_TTL_MS])
             self.pushed = body
         else:

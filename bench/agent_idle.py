@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.publisher import INBOX_KEY
+from agent.inbox import INBOX_KEY
 from bench.discovery import bridge_name, build
 from bench.measure import KernelEvents, bridge_forward_delay, cpu_seconds, memory_mb
 from tests.distributed.harness import (

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Time travel at scale: 1,000 namespaces and 1,000,000 change records.
 
 Fills a throw-away database (SQLite by default, or PostgreSQL beside --pg URL): one host with
@@ -10,7 +9,7 @@ the same process as the baseline (ratios; this machine is noisy):
 - a diff between two moments a day apart (500 ms),
 - the first page of the change log, unfiltered and filtered (200 ms).
 
-    .venv/bin/python bench/history.py [--pg postgres://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m bench.history [--pg postgres://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -26,12 +25,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 TARGETS_MS = {"topology at a moment": 300, "diff of two moments a day apart": 500, "first page": 200}
 
@@ -81,7 +76,7 @@ def fill(args: argparse.Namespace) -> tuple[Any, Any]:
     from tests.factories import FakeAgent, make_inventory
     from webui.changelog.models import ChangeRecord
     from webui.topology import ingest as ingest_module
-    from webui.topology.ingest import fast_insert
+    from webui.topology.bulk import fast_insert
     from webui.topology.models import GraphVersion
 
     inventory = make_inventory("bench", args.namespaces, neighbours=True)

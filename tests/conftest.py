@@ -126,9 +126,10 @@ def ingest(db: Any, django_capture_on_commit_callbacks: Any) -> Any:
 
 @pytest.fixture
 def patches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Patches the ingest broadcasts, captured instead of sent."""
-    from webui.topology import ingest as module
+    """Patches the ingest and liveness broadcasts, captured instead of sent."""
+    from webui.topology import apply, liveness
 
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(module, "broadcast_patch", sent.append)
+    for module in (apply, liveness):
+        monkeypatch.setattr(module, "broadcast_patch", sent.append)
     return sent

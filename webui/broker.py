@@ -26,8 +26,10 @@ UNDECODABLE = (ValueError, TypeError, KeyError, AttributeError, binascii.Error, 
 class Channel(redis.Channel):
     def _brpop_read(self, **options: Any) -> bool:
         try:
-            return super()._brpop_read(**options)
-        except self.connection_errors:
+            # kombu-stubs leave out what kombu/transport/redis.py's Channel sets at runtime (the
+            # private _brpop_read this overrides, connection_errors from its transport)
+            return super()._brpop_read(**options)  # type: ignore[misc]
+        except self.connection_errors:  # type: ignore[attr-defined]
             raise  # kombu reconnects
         except UNDECODABLE as exc:
             log.warning("ingest rejected node=? reason=undecodable broker message: %.200r", exc)

@@ -10,8 +10,9 @@ import uuid
 import pytest
 from redis import Redis
 
+from agent.inbox import DRAIN_TASK, INBOX_KEY, KICK_KEY
 from agent.protocol import Inventory, diff_inventories, validate_message
-from agent.publisher import DRAIN_TASK, INBOX_KEY, KICK_KEY, CeleryTransport
+from agent.publisher import CeleryTransport
 from agent.runner import AgentRunner
 from agent.signing import verify
 from tests.agent.test_watch_support import keys_of, scoped

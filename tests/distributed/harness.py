@@ -855,7 +855,7 @@ class Cluster:
         """Every ingest message waiting (not yet applied), oldest first: those in ``node``'s inbox
         (where the agent puts them; default this cluster's node), then ``nsmap.ingest`` tasks
         on the queue that carry their message (what ``send_ingest`` sends)."""
-        from agent.publisher import INBOX_KEY
+        from agent.inbox import INBOX_KEY
 
         client = redis_client(self.redis_url)
         out = []

@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.factories import FIRST_INODE, ROOT_INODE, FakeAgent, make_interface, make_inventory, remove, upsert
 from webui.changelog.models import Checkpoint
 from webui.changelog.timetravel import graph_at, take_checkpoints, timeline_at
-from webui.topology.ingest import forget_node
+from webui.topology.liveness import forget_node
 from webui.topology.models import Node
 from webui.topology.queries import load_graph
 

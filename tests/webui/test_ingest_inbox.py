@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agent.inbox import INBOX_KEY, LOCK_KEY
 from tests.distributed.harness import PrivateRedis, redis_client
 from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
 from webui.topology import tasks
@@ -26,7 +27,7 @@ def client(private_redis: PrivateRedis) -> Any:
 
 def _push(client, message: tuple[str, str | None]) -> None:
     body, signature = message
-    client.rpush(tasks.INBOX.format(node="h1"), json.dumps([body, signature]))
+    client.rpush(INBOX_KEY.format(node="h1"), json.dumps([body, signature]))
 
 
 def test_it_applies_everything_waiting_in_order(client, agent: FakeAgent) -> None:
@@ -35,7 +36,7 @@ def test_it_applies_everything_waiting_in_order(client, agent: FakeAgent) -> Non
     for message in [deltas[2], snapshot, deltas[0], deltas[1]]:
         _push(client, message)
     assert tasks.drain("h1", client) == 4
-    assert client.llen(tasks.INBOX.format(node="h1")) == 0 and not client.exists(tasks.LOCK.format(node="h1"))
+    assert client.llen(INBOX_KEY.format(node="h1")) == 0 and not client.exists(LOCK_KEY.format(node="h1"))
     node = Node.objects.get(name="h1")
     assert node.last_seq == 4 and node.synced
     assert Interface.objects.filter(name="lo").count() == 1
@@ -53,15 +54,15 @@ def test_it_asks_for_a_snapshot_when_a_predecessor_never_comes(
         tasks.drain("h1", client)
     assert time.monotonic() - start >= tasks.GAP_WAIT * 0.8  # it waited for the missing one
     assert [c["command"] for _, c in sent_commands] == ["resync"]
-    assert client.llen(tasks.INBOX.format(node="h1")) == 0
+    assert client.llen(INBOX_KEY.format(node="h1")) == 0
 
 
 def test_it_leaves_the_inbox_to_the_lock_holder(client, agent: FakeAgent) -> None:
-    client.set(tasks.LOCK.format(node="h1"), "someone-else", px=5000)
+    client.set(LOCK_KEY.format(node="h1"), "someone-else", px=5000)
     _push(client, agent.snapshot(make_inventory("h1", namespaces=1)))
     assert tasks.drain("h1", client) == 0
     assert Node.objects.get(name="h1").last_seq == 0
-    assert client.llen(tasks.INBOX.format(node="h1")) == 1
+    assert client.llen(INBOX_KEY.format(node="h1")) == 1
 
 
 def test_it_routes_by_the_claimed_node_only_when_it_is_a_name() -> None:
@@ -73,7 +74,7 @@ def test_it_routes_by_the_claimed_node_only_when_it_is_a_name() -> None:
 def test_it_takes_malformed_items_out_and_applies_the_rest(
     client, agent: FakeAgent, caplog: pytest.LogCaptureFixture
 ) -> None:
-    inbox = tasks.INBOX.format(node="h1")
+    inbox = INBOX_KEY.format(node="h1")
     client.rpush(inbox, b"not json", json.dumps(["only a body"]), json.dumps([1, None]))
     _push(client, agent.snapshot(make_inventory("h1", namespaces=1)))
     assert tasks.drain("h1", client) == 4

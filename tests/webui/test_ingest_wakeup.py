@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from agent.publisher import DRAIN_TASK, INBOX_KEY, KICK_KEY, CeleryTransport
+from agent.inbox import DRAIN_TASK, INBOX_KEY, KICK_KEY
+from agent.publisher import CeleryTransport
 from tests.distributed.harness import PrivateRedis, redis_client
 from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
 from webui.topology import tasks

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import FakeAgent, make_inventory
 from webui.changelog.models import ChangeRecord
-from webui.topology.ingest import mark_stale
+from webui.topology.liveness import mark_stale
 from webui.topology.models import Node
 
 pytestmark = pytest.mark.django_db

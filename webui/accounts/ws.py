@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
@@ -43,7 +42,15 @@ def origin_allowed(origin: str | None) -> bool:
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
-class TokenAuthMiddleware(BaseMiddleware):
+class TokenAuthMiddleware:
+    """Sets ``user`` and ``auth_method`` in a copy of the scope for the inner application.
+
+    A plain ASGI middleware rather than channels.middleware.BaseMiddleware (which does only the
+    copy and the call): its stubs type the scope as a TypedDict without room for ``auth_method``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         scope = dict(scope)
         token = token_from_scope(scope)
@@ -56,7 +63,7 @@ class TokenAuthMiddleware(BaseMiddleware):
             scope["auth_method"] = "refused-origin"
         else:
             scope["auth_method"] = "session"
-        return await super().__call__(scope, receive, send)
+        return await self.inner(scope, receive, send)
 
 
 def TokenOrSessionAuthMiddlewareStack(inner: Any) -> Any:

@@ -78,10 +78,10 @@ class LoginView(auth_views.LoginView):
 
     template_name = "nsmap/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("dashboard:graph")
+    next_page = "dashboard:graph"  # a URL name: resolve_url reverses it
 
 
 class LogoutView(auth_views.LogoutView):
     """POST-only logout (Django 5), back to the login page."""
 
-    next_page = reverse_lazy("dashboard:login")
+    next_page = "dashboard:login"

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from webui.live import embedded, trace
 from webui.live.broadcast import GROUP
-from webui.topology.ingest import mark_stale
+from webui.topology.liveness import mark_stale
 from webui.topology.queries import current_seq, load_graph
 
 log = logging.getLogger("nsmap.live")

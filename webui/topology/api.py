@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from webui.accounts.auth import api_login_required
-from webui.topology.ingest import mark_stale
+from webui.topology.liveness import mark_stale
 from webui.topology.queries import load_graph, node_summaries
 
 

@@ -36,7 +36,7 @@ class OutOfStep(Exception):
 
 
 def _defaults(cls: type) -> list[tuple[str, Any]]:
-    out = []
+    out: list[tuple[str, Any]] = []
     for f in fields(cls):
         if f.default is not MISSING:
             out.append((f.name, lambda v=f.default: v))

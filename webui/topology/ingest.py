@@ -1,7 +1,11 @@
 """The ingest service: one agent message in, the observed state and the change log updated in one
 transaction, a numbered patch broadcast after commit.
 
-Rules (docs/CONTRACTS.md, issue 3):
+This module admits and sequences messages (parse, authenticate, run and seq checks, grouping,
+the result); webui/topology/apply.py writes what a group changes, webui/topology/bulk.py holds the
+bulk SQL, webui/changelog/writer.py the change records, webui/topology/liveness.py staleness.
+
+Rules (docs/CONTRACTS.md):
 - A message is checked before anything is written: JSON, protocol shape, a known node, its HMAC
   (unless ``trusted``: the embedded in-process agent), not from a retired run, not replayed
   (seq <= last seq of the same run). A rejection is logged on ``nsmap.ingest`` at WARNING as
@@ -22,47 +26,25 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from agent import signing
 from agent.protocol import ProtocolError, validate_message
-from webui.changelog.models import ChangeRecord
-from webui.changelog.replay import changed_groups
 from webui.live import trace
-from webui.live.broadcast import broadcast_patch
-from webui.topology import agents, diff
-from webui.topology.graph import build_patch
-from webui.topology.models import GraphVersion, Interface, Namespace, Node, NodeState
-from webui.topology.records import (
-    INTERFACE_PLAIN,
-    INTERFACE_VALUES,
-    NAMESPACE_FIELDS,
-    NAMESPACE_VALUES,
-    display_name,
-    interface_columns,
-    interface_record,
-    namespace_columns,
-    namespace_record,
-)
+from webui.topology import agents, apply, diff
+from webui.topology.models import Node, NodeState
 
 log = logging.getLogger("nsmap.ingest")
 
 Status = Literal["applied", "unchanged", "heartbeat", "waiting", "resync", "gap", "rejected"]
 RESYNC_INTERVAL = timedelta(seconds=5)  # ask again for a snapshot at most this often
 RETIRED_RUNS_KEPT = 20
-BATCH = 500
-
-# the columns an update rewrites: every record field, and the ones derived from them
-NAMESPACE_UPDATE = (*NAMESPACE_FIELDS[1:], "label", "changed")
-INTERFACE_UPDATE = (*INTERFACE_PLAIN, "namespace", "master_key", "peer_key", "changed")
-
 
 NODE_FIELDS = (
     "run",
@@ -95,35 +77,6 @@ class Rejected(Exception):
     def __init__(self, reason: str, node: str | None = None) -> None:
         super().__init__(reason)
         self.node = node
-
-
-@dataclass(slots=True)
-class _Effects:
-    """What one transaction produced, for the patch and the change log."""
-
-    host_changes: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
-    plan: diff.Plan = field(default_factory=diff.Plan)
-    affected_if_ids: set[int] = field(default_factory=set)  # relations changed: in the patch too
-
-    @property
-    def upserted_ns(self) -> set[str]:
-        return {c.key for c in self.plan.of("namespace", "added", "changed")}
-
-    @property
-    def removed_ns(self) -> set[str]:
-        return {c.key for c in self.plan.of("namespace", "removed")}
-
-    @property
-    def affected_if_keys(self) -> set[str]:  # upserted: in the patch
-        return {c.key for c in self.plan.of("interface", "added", "changed", "moved")}
-
-    @property
-    def removed_if(self) -> set[str]:  # a moved interface is gone at its old key
-        removed = {c.key for c in self.plan.of("interface", "removed")}
-        return removed | {c.before["key"] for c in self.plan.of("interface", "moved") if c.before}
-
-    def changed_graph(self) -> bool:
-        return bool(self.host_changes or self.plan or self.affected_if_ids)
 
 
 def ingest(body: str | bytes, signature: str | None, *, trusted: bool = False, final: bool = True) -> Result:
@@ -319,8 +272,8 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: b
         changes = [c for m in group if m.type == "delta" for c in m.data["changes"]]
         kind = "delta" if changes else "heartbeat"
         data = {**last.data, "type": kind, "changes": changes}
-    effects = _Effects()
-    host_before = _host_state(node)
+    effects = apply.Effects()
+    host_before = apply.host_state(node)
     if run != node.run:
         if node.run:
             node.retired_runs = [*node.retired_runs, node.run][-RETIRED_RUNS_KEPT:]
@@ -335,7 +288,7 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: b
     want_snapshot = False
     if kind == "snapshot":
         try:
-            effects = _apply_snapshot(node, data, now)
+            effects = apply.apply_snapshot(node, data, now)
         except diff.OutOfStep as exc:
             raise Rejected(f"protocol error: inconsistent snapshot: {exc}") from None
         node.synced = True
@@ -344,11 +297,11 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: b
         status = "applied" if effects.plan else "unchanged"
     elif in_step and kind == "delta":
         try:
-            effects = _apply_delta(node, data["changes"], now)  # out of step: before writing
+            effects = apply.apply_delta(node, data["changes"], now)  # out of step: before writing
             status = "applied" if effects.plan else "unchanged"
         except diff.OutOfStep as exc:
             log.warning("node %s out of step at seq %d: %s; asking for a snapshot", name, last.seq, exc)
-            effects = _Effects()
+            effects = apply.Effects()
             node.synced = False
             want_snapshot, status = True, "resync"
     elif in_step:
@@ -365,473 +318,22 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: b
     elif want_snapshot:
         status = "waiting"
 
-    host_after = _host_state(node)
+    host_after = apply.host_state(node)
     if host_after != host_before:
         effects.host_changes.append((host_before, host_after))
     node.save(update_fields=NODE_FIELDS)
 
-    graph_seq = None
-    if effects.changed_graph():
-        graph_seq = _next_graph_seq()
-        context = _context(
-            name, now, graph_seq, f"agent:{name}", observed=float(data["time"]), run=data["run"], seq=data["seq"]
-        )
-        _write_change_log(node, context, effects)
-        patch = _patch(node, graph_seq, effects)
-        marks = {"agent": max(float(m.data["time"]) for m in group), "group": began, "applied": time.time()}
-        transaction.on_commit(lambda: _publish(patch, marks, len(group)))
+    graph_seq = apply.log_and_broadcast(
+        node,
+        effects,
+        now,
+        observed=float(data["time"]),
+        run=data["run"],
+        seq=data["seq"],
+        made=max(float(m.data["time"]) for m in group),
+        began=began,
+        messages=len(group),
+    )
     if status == "resync":
         log.info("node %s: %s seq %d of run %s not applied (asked for a snapshot)", name, kind, last.seq, run)
     return Result(status, "", name, graph_seq, len(effects.plan.changes), asked)
-
-
-def _publish(patch: dict[str, Any], own: dict[str, float], messages: int) -> None:
-    """Broadcast a patch after commit; with NSMAP_TRACE on, log the moments it passed: the
-    transaction's (tx, locked, written, commit) and its own group's (when its newest message was
-    made, and when applying the group began and ended: a batch applies several groups in one
-    transaction)."""
-    marks = trace.marks(**own, commit=time.time())
-    broadcast_patch(patch)
-    if marks is not None:
-        size = sum(len(v) for part in ("upsert", "remove") for v in patch[part].values())
-        trace.emit("patch", patch["seq"], {**marks, "sent": time.time(), "messages": messages, "size": size})
-
-
-def _host_state(node: Node) -> dict[str, Any]:
-    return {"name": node.name, "state": node.state, "run": node.run or None}
-
-
-def _next_graph_seq() -> int:
-    """Take the next patch number: one UPDATE ... RETURNING that also locks the GraphVersion row
-    until commit (taken last in a transaction, so held briefly). Numbers never skip: a rolled
-    back transaction gives its number back."""
-    table = connection.ops.quote_name(GraphVersion._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")
-        row = cursor.fetchone()
-    if row is None:  # the row of migration 0002 is gone (e.g. a flushed test database)
-        GraphVersion.objects.get_or_create(pk=1)
-        return _next_graph_seq()
-    return int(row[0])
-
-
-# -- applying --------------------------------------------------------------------------------------
-
-
-def _apply_snapshot(node: Node, data: dict[str, Any], now: datetime) -> _Effects:
-    ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
-    if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
-    before_ns = {r["key"]: namespace_record(r) for r in ns_rows}
-    before_if = {r["key"]: interface_record(r) for r in if_rows}
-    after_ns = {n["key"]: diff.normalize("namespace", n) for n in data["namespaces"]}
-    after_if = {i["key"]: diff.normalize("interface", i) for i in data["interfaces"]}
-    plan = diff.plan(before_ns, before_if, after_ns, after_if)
-    return _Effects(plan=plan, affected_if_ids=_write(node, plan, ns_rows, if_rows, now, full=True))
-
-
-def _apply_delta(node: Node, changes: list[dict[str, Any]], now: datetime) -> _Effects:
-    touched_ns = {c["key"] for c in changes if c["kind"] == "namespace"}
-    touched_if = {c["key"] for c in changes if c["kind"] == "interface"}
-    removed_ns = {c["key"] for c in changes if c["kind"] == "namespace" and c["op"] == "remove"}
-    # the namespaces the delta names, and those its interfaces live in (existence and ids)
-    wanted_ns = touched_ns | {
-        c["data"]["namespace"] for c in changes if c["kind"] == "interface" and c["op"] == "upsert"
-    }
-    ns_rows = list(Namespace.objects.filter(node=node, key__in=sorted(wanted_ns)).values(*NAMESPACE_VALUES))
-    interfaces = Interface.objects.filter(node=node)
-    if removed_ns:
-        interfaces = interfaces.filter(Q(key__in=sorted(touched_if)) | Q(namespace__key__in=sorted(removed_ns)))
-    else:
-        interfaces = interfaces.filter(key__in=sorted(touched_if))
-    if_rows = list(interfaces.values(*INTERFACE_VALUES)) if touched_if or removed_ns else []
-    before_ns = {r["key"]: namespace_record(r) for r in ns_rows if r["key"] in touched_ns}
-    before_if = {r["key"]: interface_record(r) for r in if_rows}
-    after_ns, after_if = diff.apply_changes(before_ns, before_if, changes)
-    others = {r["key"] for r in ns_rows} - touched_ns
-    plan = diff.plan(before_ns, before_if, after_ns, after_if, other_namespaces=others)
-    return _Effects(plan=plan, affected_if_ids=_write(node, plan, ns_rows, if_rows, now, full=False))
-
-
-def _preparers(meta_fields: list[Any]) -> list[Any]:
-    """Per field, how to turn a Python value into a query parameter. Only JSON and date-time
-    fields need Django's preparation (the rest pass as they are, which is what most of the
-    time of bulk_create goes into); the date-times of one ingest are all the same ``now``."""
-    out: list[Any] = []
-    for f in meta_fields:
-        if isinstance(f, models.JSONField | models.DateTimeField | models.DateField):
-            cache: dict[Any, Any] = {}
-
-            def prepare(value: Any, f: Any = f, cache: dict[Any, Any] = cache) -> Any:
-                if isinstance(value, datetime):
-                    if value not in cache:
-                        cache[value] = f.get_db_prep_save(value, connection)
-                    return cache[value]
-                return f.get_db_prep_save(value, connection)
-
-            out.append(prepare)
-        else:
-            out.append(None)
-    return out
-
-
-def _prepare_rows(meta_fields: list[Any], rows: list[list[Any]]) -> list[list[Any]]:
-    preparers = _preparers(meta_fields)
-    active = [(i, p) for i, p in enumerate(preparers) if p is not None]
-    for row in rows:
-        for i, prepare in active:
-            row[i] = prepare(row[i])
-    return rows
-
-
-def fast_update(model: type[models.Model], objs: list[models.Model], fields: tuple[str, ...] | list[str]) -> None:
-    """``bulk_update`` without its CASE WHEN expressions: one prepared UPDATE ... WHERE id = %s
-    run with executemany. Django's bulk_update spends seconds resolving expressions for a few
-    thousand rows; this keeps a 4,000-interface snapshot well under the 2 s target."""
-    if not objs:
-        return
-    meta_fields = [model._meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        quote(model._meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in meta_fields),
-        quote(model._meta.pk.column),
-    )
-    rows = _prepare_rows(meta_fields, [[getattr(obj, f.attname) for f in meta_fields] for obj in objs])
-    for row, obj in zip(rows, objs, strict=True):
-        row.append(obj.pk)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-def fast_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    """``bulk_create`` from plain dicts (field attname -> value): multi-row INSERTs as large as
-    the backend's parameter limit allows, no model instances, SQL compiled once per size.
-    Rows get no ids back."""
-    if not rows:
-        return
-    names = list(rows[0])
-    meta_fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in meta_fields)
-    )
-    one = "(" + ", ".join(["%s"] * len(meta_fields)) + ")"
-    limit = connection.features.max_query_params or 65535
-    per_statement = max(1, min(1000, limit // len(meta_fields)))
-    prepared = _prepare_rows(meta_fields, [[row[n] for n in names] for row in rows])
-    if connection.vendor == "postgresql" and len(prepared) > 50:
-        # COPY: PostgreSQL's bulk path, several times faster than multi-row INSERTs here
-        columns = ", ".join(quote(f.column) for f in meta_fields)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in prepared:
-                copy.write_row(row)
-        return
-    with connection.cursor() as cursor:
-        for start in range(0, len(prepared), per_statement):
-            batch = prepared[start : start + per_statement]
-            cursor.execute(head + ", ".join([one] * len(batch)), [value for row in batch for value in row])
-
-
-def _delete(model: type[models.Model], column: str, values: list[Any], node: Node | None = None) -> None:
-    """Plain DELETEs by ``column`` (of ``node``'s rows): what the plan removes has no
-    dependants left, so Django's collector (a SELECT and UPDATE per relation and chunk) only
-    costs time; a row still referenced fails the deferred foreign key at commit."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    where = "node_id = %s AND " if node is not None else ""
-    with connection.cursor() as cursor:
-        for chunk in _chunks(values):
-            marks = ", ".join(["%s"] * len(chunk))
-            params = [node.pk, *chunk] if node is not None else chunk
-            cursor.execute(f"DELETE FROM {table} WHERE {where}{connection.ops.quote_name(column)} IN ({marks})", params)
-
-
-def _chunks(items: list[Any], size: int = BATCH) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _write(
-    node: Node,
-    plan: diff.Plan,
-    ns_rows: list[dict[str, Any]],
-    if_rows: list[dict[str, Any]],
-    now: datetime,
-    *,
-    full: bool,
-) -> set[int]:
-    """Write a plan: namespaces first, then interfaces, then removals, then the relations.
-    Returns the ids of the other interfaces whose relations changed (they are in the patch too)."""
-    ns_id = {r["key"]: r["id"] for r in ns_rows}
-    if_id = {r["key"]: r["id"] for r in if_rows}
-
-    added_ns = [
-        {"node_id": node.pk, "first_seen": now, "changed": now, **namespace_columns(c.after)}  # type: ignore[arg-type]
-        for c in plan.of("namespace", "added")
-    ]
-    fast_insert(Namespace, added_ns)
-    changed_ns = [
-        Namespace(id=ns_id[c.key], changed=now, **namespace_columns(c.after))  # type: ignore[arg-type]
-        for c in plan.of("namespace", "changed")
-    ]
-    fast_update(Namespace, changed_ns, NAMESPACE_UPDATE)
-    if added_ns:
-        if full or len(added_ns) > BATCH:
-            ns_id.update(Namespace.objects.filter(node=node).values_list("key", "id"))
-        else:
-            keys = [n["key"] for n in added_ns]
-            ns_id.update(Namespace.objects.filter(node=node, key__in=keys).values_list("key", "id"))
-
-    # interfaces that go away: remember who pointed at them (their graph JSON loses an edge)
-    removed_if_ids = [if_id[c.key] for c in plan.of("interface", "removed")]
-    moved = plan.of("interface", "moved")
-    pointing: set[int] = set()
-    for chunk in _chunks(removed_if_ids + [if_id[c.before["key"]] for c in moved if c.before]):
-        pointing.update(
-            Interface.objects.filter(node=node)
-            .filter(Q(peer_id__in=chunk) | Q(master_id__in=chunk))
-            .values_list("id", flat=True)
-        )
-    _delete(Interface, "id", removed_if_ids)  # relations to them: cleared by _link (FKs are deferred)
-    pointing -= set(removed_if_ids)
-
-    updated = [
-        Interface(
-            id=if_id[c.key if c.action == "changed" else c.before["key"]],  # type: ignore[index]
-            namespace_id=ns_id[c.after["namespace"]],  # type: ignore[index]
-            changed=now,
-            **interface_columns(c.after),  # type: ignore[arg-type]
-        )
-        for c in plan.of("interface", "changed", "moved")
-    ]
-    fast_update(Interface, updated, INTERFACE_UPDATE)
-    added_if = [
-        {
-            "node_id": node.pk,
-            "namespace_id": ns_id[c.after["namespace"]],  # type: ignore[index]
-            "first_seen": now,
-            "changed": now,
-            "peer_id": None,
-            "master_id": None,
-            **interface_columns(c.after),  # type: ignore[arg-type]
-        }
-        for c in plan.of("interface", "added")
-    ]
-    fast_insert(Interface, added_if)
-
-    removed_ns = [c.key for c in plan.of("namespace", "removed")]
-    _delete(Namespace, "key", removed_ns, node)  # their interfaces are gone or moved by now
-
-    upserted_keys = {c.key for c in plan.of("interface", "added", "changed", "moved")}
-    new_keys = {c.key for c in plan.of("interface", "added", "moved")}
-    return _link(node, upserted_keys, new_keys, pointing, full=full) | pointing
-
-
-def _link(node: Node, upserted: set[str], new_keys: set[str], pointing: set[int], *, full: bool) -> set[int]:
-    """Set peer/master relations from the reported keys in the database itself (one UPDATE,
-    no rows through Python); returns the ids whose relations changed.
-
-    Candidates: every interface of the node after a snapshot; after a delta the upserted
-    interfaces, those that name a new key as peer or master (the other end arrived later), and
-    those that pointed at a moved or removed one.
-    """
-    table = connection.ops.quote_name(Interface._meta.db_table)
-
-    def lookup(column: str) -> str:
-        return f"(SELECT x.id FROM {table} x WHERE x.node_id = {table}.node_id AND x.key = {table}.{column})"
-
-    peer, master = lookup("peer_key"), lookup("master_key")
-    update = (
-        f"UPDATE {table} SET peer_id = {peer}, master_id = {master} "
-        f"WHERE node_id = %s AND ({{}}) AND (peer_id IS DISTINCT FROM {peer} OR master_id IS DISTINCT FROM {master}) "
-        "RETURNING id"
-    )
-    if full:
-        conditions: list[tuple[str, list[Any]]] = [("1 = 1", [])]
-    else:
-        conditions = [(f"id IN ({', '.join(['%s'] * len(c))})", c) for c in _chunks(sorted(pointing))]
-        for chunk in _chunks(sorted(upserted)):
-            conditions.append((f"key IN ({', '.join(['%s'] * len(chunk))})", chunk))
-        for chunk in _chunks(sorted(new_keys)):
-            marks = ", ".join(["%s"] * len(chunk))
-            conditions.append((f"peer_key IN ({marks}) OR master_key IN ({marks})", chunk + chunk))
-    # as few statements as the backend's parameter limit allows (usually one)
-    limit = (connection.features.max_query_params or 65535) - 1
-    statements: list[tuple[list[str], list[Any]]] = []
-    for condition, params in conditions:
-        if not statements or len(statements[-1][1]) + len(params) > limit:
-            statements.append(([], []))
-        statements[-1][0].append(f"({condition})")
-        statements[-1][1].extend(params)
-    changed: set[int] = set()
-    with connection.cursor() as cursor:
-        for parts, params in statements:
-            cursor.execute(update.format(" OR ".join(parts)), [node.pk, *params])
-            changed.update(row[0] for row in cursor.fetchall())
-    return changed
-
-
-# -- change log and patch --------------------------------------------------------------------------
-
-
-def _context(
-    node: str,
-    now: datetime,
-    graph_seq: int,
-    actor: str,
-    *,
-    observed: float | None = None,
-    run: str | None = None,
-    seq: int | None = None,
-) -> dict[str, Any]:
-    """The columns every change record of one write shares (no message: run and seq NULL)."""
-    return {
-        "time": now,
-        "observed": observed,
-        "node": node,
-        "actor": actor,
-        "run": run,
-        "seq": seq,
-        "graph_seq": graph_seq,
-    }
-
-
-def _host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
-    if after is None:
-        return "removed"
-    return "added" if before["state"] == NodeState.OFFLINE and not before["run"] else "changed"
-
-
-def _write_change_log(node: Node, common: dict[str, Any], effects: _Effects) -> None:
-    rows = [
-        {
-            "object_kind": "host",
-            "object_key": node.name,
-            "object_id": node.name,
-            "name": node.name,
-            "action": _host_action(before, after),
-            "before": before,
-            "after": after,
-            "fields": changed_groups(before, after),
-            "request_id": None,
-            "position": 0,
-            **common,
-        }
-        for before, after in effects.host_changes
-    ]
-    for position, change in enumerate(effects.plan.changes, start=len(rows)):
-        record = change.after if change.after is not None else change.before
-        assert record is not None
-        rows.append(
-            {
-                "object_kind": change.kind,
-                "object_key": change.key,
-                "object_id": f"{node.name}/{change.key}",
-                "name": display_name(change.kind, record)[:255],
-                "action": change.action,
-                "before": change.before,
-                "after": change.after,
-                "fields": changed_groups(change.before, change.after),
-                "request_id": None,
-                "position": position,
-                **common,
-            }
-        )
-    fast_insert(ChangeRecord, rows)
-
-
-def _patch(node: Node, graph_seq: int, effects: _Effects) -> dict[str, Any]:
-    namespaces = _rows(Namespace.objects.filter(node=node), NAMESPACE_VALUES, effects.upserted_ns, set())
-    interfaces = _rows(
-        Interface.objects.filter(node=node), INTERFACE_VALUES, effects.affected_if_keys, effects.affected_if_ids
-    )
-    hosts = [_node_row(node)] if effects.host_changes else []
-    return build_patch(
-        graph_seq,
-        hosts=hosts,
-        namespaces=namespaces,
-        interfaces=interfaces,
-        removed_namespaces=[f"{node.name}/{k}" for k in effects.removed_ns],
-        removed_interfaces=[f"{node.name}/{k}" for k in effects.removed_if],
-    )
-
-
-def _rows(rows: models.QuerySet[Any], fields: tuple[str, ...], keys: set[str], ids: set[int]) -> list[dict[str, Any]]:
-    """The node's rows with one of ``keys`` or ``ids``, as graph JSON wants them: looked up by
-    key and id in chunks, or, when there are very many (a first snapshot), by reading all of
-    the node's rows once."""
-    rows = rows.values(*fields, "node__name")
-    if len(keys) + len(ids) > 4 * BATCH:
-        return [r for r in rows if r["key"] in keys or r["id"] in ids]
-    out: list[dict[str, Any]] = []
-    for chunk in _chunks(sorted(keys)):
-        out.extend(rows.filter(key__in=chunk))
-    for chunk in _chunks(sorted(ids - {r["id"] for r in out})):
-        out.extend(rows.filter(id__in=chunk))
-    return out
-
-
-def _node_row(node: Node) -> dict[str, Any]:
-    return {"name": node.name, "state": node.state, "last_heartbeat": node.last_heartbeat, "run": node.run}
-
-
-def forget_node(name: str, actor: str = "cli") -> bool:
-    """Delete a node and everything observed on it, logging each object as removed (so the
-    history still knows when they went) and broadcasting the removals. False: no such node."""
-    now = timezone.now()
-    with transaction.atomic():
-        node = Node.objects.select_for_update().filter(name=name).first()
-        if node is None:
-            return False
-        ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
-        if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
-        plan = diff.plan(
-            {r["key"]: namespace_record(r) for r in ns_rows}, {r["key"]: interface_record(r) for r in if_rows}, {}, {}
-        )
-        effects = _Effects(host_changes=[(_host_state(node), None)], plan=plan)
-        graph_seq = _next_graph_seq()
-        _write_change_log(node, _context(name, now, graph_seq, actor), effects)
-        node.delete()
-        patch = build_patch(
-            graph_seq,
-            removed_namespaces=[f"{name}/{k}" for k in effects.removed_ns],
-            removed_interfaces=[f"{name}/{k}" for k in effects.removed_if],
-            removed_hosts=[name],
-        )
-        transaction.on_commit(lambda: broadcast_patch(patch))
-    log.info("node %s forgotten by %s (%d namespaces, %d interfaces)", name, actor, len(ns_rows), len(if_rows))
-    return True
-
-
-# -- liveness --------------------------------------------------------------------------------------
-
-
-def mark_stale(now: datetime | None = None) -> list[str]:
-    """Nodes without a message for NSMAP_STALE_AFTER seconds become "stale" (patch + change log).
-
-    Cheap when nothing is due (one indexed query), so it runs on API/WebSocket connects as well as
-    periodically (Celery beat in distributed mode, a thread of nsmap_serve in embedded mode).
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.NSMAP_STALE_AFTER)
-    due = Node.objects.filter(state=NodeState.ONLINE, last_heartbeat__lt=cutoff)
-    if not due.exists():
-        return []
-    names: list[str] = []
-    with transaction.atomic():
-        nodes = list(due.select_for_update().order_by("id"))
-        if not nodes:
-            return []
-        graph_seq = _next_graph_seq()
-        for node in nodes:
-            before = _host_state(node)
-            node.state = NodeState.STALE
-            node.save(update_fields=["state", "changed"])
-            names.append(node.name)
-            effects = _Effects(host_changes=[(before, _host_state(node))])
-            _write_change_log(node, _context(node.name, now, graph_seq, "server"), effects)
-        patch = build_patch(graph_seq, hosts=[_node_row(n) for n in nodes])
-        transaction.on_commit(lambda: broadcast_patch(patch))
-    log.info("nodes stale (no message for %ss): %s", settings.NSMAP_STALE_AFTER, ", ".join(names))
-    return names

@@ -26,14 +26,25 @@ import time
 import uuid
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from agent.publisher import DRAIN_TASK, INBOX_KEY, INGEST_TASK, KICK_KEY
+from agent.inbox import (
+    DRAIN_TASK,
+    INBOX_KEY,
+    INGEST_TASK,
+    KICK_KEY,
+    LOCK_KEY,
+    RELEASE_SCRIPT,
+    decode_item,
+    encode_item,
+    inbox_node,
+)
 from agent.settings import NODE_NAME_RE
 from webui.live import trace
-from webui.topology.ingest import ingest, ingest_batch, mark_stale
+from webui.topology.ingest import ingest, ingest_batch
+from webui.topology.liveness import mark_stale
 
 log = logging.getLogger("nsmap.ingest")
 
@@ -43,10 +54,6 @@ GAP_WAIT = 0.5  # seconds a message may wait in the inbox for its predecessor
 LOCK_MS = 10_000  # a dead drainer's lock expires after this (renewed after every batch)
 BATCH_MAX = 500
 DRAIN_BUDGET = 2.0  # seconds one task keeps draining, so that it is acknowledged in time
-INBOX = INBOX_KEY
-KICK = KICK_KEY
-LOCK = "nsmap:inbox-lock:{node}"
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
 _client: Any = None
@@ -63,6 +70,8 @@ def redis_client() -> Any:
     if _client is None:
         import redis
 
+        if settings.REDIS_URL is None:
+            raise RuntimeError("the inboxes are in Redis: distributed mode (REDIS_URL) only")
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=30, socket_keepalive=True)
     return _client
 
@@ -77,20 +86,6 @@ def node_of(body: Any) -> str | None:
     return node if isinstance(node, str) and NODE_NAME_RE.fullmatch(node) else None
 
 
-def inbox_item(raw: bytes) -> tuple[str, str | None] | None:
-    """(body, signature) of an inbox item, or None when it is not one."""
-    try:
-        item = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(item, list) or len(item) != 2:
-        return None
-    body, signature = item
-    if not isinstance(body, str) or not (signature is None or isinstance(signature, str)):
-        return None
-    return body, signature
-
-
 def drain(node: str, client: Any = None) -> int:
     """Apply what waits in ``node``'s inbox unless another worker is doing it; returns the number
     of messages taken out.
@@ -103,7 +98,7 @@ def drain(node: str, client: Any = None) -> int:
     it sends a wake-up itself.
     """
     client = client or redis_client()
-    inbox, lock = INBOX.format(node=node), LOCK.format(node=node)
+    inbox, lock = INBOX_KEY.format(node=node), LOCK_KEY.format(node=node)
     token = uuid.uuid4().hex
     taken = 0
     deadline = time.monotonic() + DRAIN_BUDGET
@@ -111,12 +106,12 @@ def drain(node: str, client: Any = None) -> int:
         try:
             taken += _drain_locked(client, inbox, lock, deadline)
         finally:
-            client.eval(_RELEASE, 1, lock, token)
+            client.eval(RELEASE_SCRIPT, 1, lock, token)
         if time.monotonic() > deadline:
             if client.llen(inbox):
                 drain_task.apply_async(args=[node])
             break
-        client.delete(KICK.format(node=node))
+        client.delete(KICK_KEY.format(node=node))
         if not client.llen(inbox):
             break
     return taken
@@ -131,7 +126,7 @@ def _drain_locked(client: Any, inbox: str, lock: str, deadline: float) -> int:
         now = time.monotonic()
         items = []  # (index in raw, message); a malformed item is logged and taken out
         for index, r in enumerate(raw):
-            item = inbox_item(r)
+            item = decode_item(r)
             if item is None:
                 log.warning("ingest rejected node=? reason=malformed inbox item in %s: %.80r", inbox, r)
             else:
@@ -184,7 +179,7 @@ TASK_OPTIONS: dict[str, Any] = {
 
 
 @shared_task(name=DRAIN_TASK, **TASK_OPTIONS)
-def drain_task(self, node: str) -> int:
+def drain_task(self: Task[Any, Any], node: str) -> int:
     """Apply what ``node``'s agent put into its inbox (sent by agent.publisher.CeleryTransport)."""
     trace.begin(task=time.time())
     if not isinstance(node, str) or not NODE_NAME_RE.fullmatch(node):
@@ -194,7 +189,7 @@ def drain_task(self, node: str) -> int:
 
 
 @shared_task(name=INGEST_TASK, **TASK_OPTIONS)
-def ingest_task(self, body: str, signature: str | None = None, pushed: bool = False) -> str:
+def ingest_task(self: Task[Any, Any], body: str, signature: str | None = None, pushed: bool = False) -> str:
     """Apply one agent message given as the task's arguments."""
     trace.begin(task=time.time())
 
@@ -206,7 +201,7 @@ def ingest_task(self, body: str, signature: str | None = None, pushed: bool = Fa
             return result.status
         client = redis_client()
         if not pushed:
-            client.rpush(INBOX.format(node=node), json.dumps([body, signature]))
+            client.rpush(INBOX_KEY.format(node=node), encode_item(body, signature))
         drain(node, client)
         return "queued"
 
@@ -227,6 +222,6 @@ def drain_inboxes_task() -> int:
         return 0
     client = redis_client()
     total = 0
-    for key in client.scan_iter(match=INBOX.format(node="*")):
-        total += drain(key.decode().split(":", 2)[2], client)
+    for key in client.scan_iter(match=INBOX_KEY.format(node="*")):
+        total += drain(inbox_node(key), client)
     return total

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from agent.settings import NODE_NAME_RE
-from webui.topology.ingest import forget_node
+from webui.topology.liveness import forget_node
 from webui.topology.models import Node
 
 

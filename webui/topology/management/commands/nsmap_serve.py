@@ -122,7 +122,7 @@ class Command(BaseCommand):
     def _stale_loop(self, stop: threading.Event) -> None:
         from django.db import close_old_connections
 
-        from webui.topology.ingest import mark_stale
+        from webui.topology.liveness import mark_stale
 
         interval = max(1.0, settings.NSMAP_STALE_AFTER / 2)
         while not stop.wait(interval):

@@ -1,0 +1,90 @@
+"""The change log's rows, written inside the transaction that made the changes (the ingest, a node
+going stale, a node forgotten), so the log and the observed state never disagree.
+
+One row per host change and per change of a plan (webui/topology/diff.py), numbered by
+``position`` within the write; every row of one write shares the columns of ``context``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from webui.changelog.models import ChangeRecord
+from webui.changelog.replay import changed_groups
+from webui.topology.bulk import fast_insert
+from webui.topology.diff import Plan
+from webui.topology.models import NodeState
+from webui.topology.records import display_name
+
+# a host's state before and after (None: the host is gone)
+HostChange = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+def context(
+    node: str,
+    now: datetime,
+    graph_seq: int,
+    actor: str,
+    *,
+    observed: float | None = None,
+    run: str | None = None,
+    seq: int | None = None,
+) -> dict[str, Any]:
+    """The columns every change record of one write shares (no message: run and seq NULL)."""
+    return {
+        "time": now,
+        "observed": observed,
+        "node": node,
+        "actor": actor,
+        "run": run,
+        "seq": seq,
+        "graph_seq": graph_seq,
+    }
+
+
+def host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
+    if after is None:
+        return "removed"
+    return "added" if before["state"] == NodeState.OFFLINE and not before["run"] else "changed"
+
+
+def write_change_log(
+    node: str, common: dict[str, Any], host_changes: list[HostChange], plan: Plan | None = None
+) -> None:
+    """Record the host changes, then the plan's changes, of ``node`` (its name)."""
+    rows = [
+        {
+            "object_kind": "host",
+            "object_key": node,
+            "object_id": node,
+            "name": node,
+            "action": host_action(before, after),
+            "before": before,
+            "after": after,
+            "fields": changed_groups(before, after),
+            "request_id": None,
+            "position": 0,
+            **common,
+        }
+        for before, after in host_changes
+    ]
+    for position, change in enumerate(plan.changes if plan is not None else [], start=len(rows)):
+        record = change.after if change.after is not None else change.before
+        assert record is not None
+        rows.append(
+            {
+                "object_kind": change.kind,
+                "object_key": change.key,
+                "object_id": f"{node}/{change.key}",
+                "name": display_name(change.kind, record)[:255],
+                "action": change.action,
+                "before": change.before,
+                "after": change.after,
+                "fields": changed_groups(change.before, change.after),
+                "request_id": None,
+                "position": position,
+                **common,
+            }
+        )
+    fast_insert(ChangeRecord, rows)
