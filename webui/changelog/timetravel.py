@@ -104,6 +104,11 @@ def _save(timeline: Timeline, time: datetime, records: int, *, floor: bool = Fal
         return None
 
 
+def _checkpoint(timeline: Timeline, batch: list[dict[str, Any]]) -> int:
+    timeline.apply(batch)
+    return _save(timeline, batch[-1]["time"], len(batch)) is not None
+
+
 def take_checkpoints(now: datetime | None = None, *, force: bool = False) -> int:
     """Write the checkpoints that are due: one per NSMAP_CHECKPOINT_RECORDS records since the last
     one (several when the log ran ahead, e.g. on first use), and one for what is left when the last
@@ -115,22 +120,17 @@ def take_checkpoints(now: datetime | None = None, *, force: bool = False) -> int
     pending = ChangeRecord.objects.filter(graph_seq__gt=timeline.graph_seq)
     if not pending.exists():
         return 0
-    written, count, seq_time = 0, 0, None
+    written = 0
     batch: list[dict[str, Any]] = []
-    current_seq = None
     for record in _records(timeline.graph_seq, None):
         # a checkpoint never splits one patch: flush only between graph_seq values
-        if record["graph_seq"] != current_seq and count >= every:
-            timeline.apply(batch)
-            written += _save(timeline, seq_time, count) is not None
-            batch, count = [], 0
+        if len(batch) >= every and record["graph_seq"] != batch[-1]["graph_seq"]:
+            written += _checkpoint(timeline, batch)
+            batch = []
         batch.append(record)
-        count += 1
-        current_seq, seq_time = record["graph_seq"], record["time"]
     due = force or last is None or now - last.time >= timedelta(minutes=settings.NSMAP_CHECKPOINT_MINUTES)
-    if batch and (count >= every or due):
-        timeline.apply(batch)
-        written += _save(timeline, seq_time, count) is not None
+    if batch and (len(batch) >= every or due):
+        written += _checkpoint(timeline, batch)
     return written
 
 
