@@ -28,12 +28,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from agent.protocol import Inventory, canonical_order, make_message
+from agent.protocol import Change, Inventory, canonical_order, make_message
 from agent.signing import sign
 
 log = logging.getLogger("nsmap.agent.publisher")
-
-Change = dict[str, Any]
 
 INGEST_TASK = "nsmap.ingest"
 INGEST_QUEUE = "ingest"

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from agent.discovery import scan_order
 from agent.netlink import Addr, Link
 from agent.peers import ObservedNamespace, RawDump, assemble_interfaces
-from agent.protocol import Interface, Inventory, Namespace, record_to_json
+from agent.protocol import Change, Interface, Inventory, Namespace, removal, upsert
 
 Place = tuple[int, int]  # (namespace inode, ifindex)
-Change = dict[str, Any]
 Token = tuple[str, int, int]  # ("i", inode, ifindex) or ("n", nsid, ifindex): where a link points
 
 
@@ -312,17 +310,17 @@ class TopologyState:
             if new is None:
                 if old is not None:
                     del self.interfaces[place]
-                    changes.append({"op": "remove", "kind": "interface", "key": old.key, "data": None})
+                    changes.append(removal("interface", old.key))
             elif new != old:
                 self.interfaces[place] = new
-                changes.append({"op": "upsert", "kind": "interface", "key": new.key, "data": record_to_json(new)})
+                changes.append(upsert(new))
         return changes
 
     def add_namespace(self, observed: ObservedNamespace, path: str) -> list[Change]:
         """A namespace found after the scan, with its links already dumped."""
         record = observed.record
         inode = record.inode
-        changes = [{"op": "upsert", "kind": "namespace", "key": record.key, "data": record_to_json(record)}]
+        changes: list[Change] = [upsert(record)]
         self.namespaces[inode] = record
         self.paths[inode] = path
         self.places_of.setdefault(inode, set())
@@ -346,7 +344,7 @@ class TopologyState:
         if old is None or old == record:
             return []
         self.namespaces[record.inode] = record
-        return [{"op": "upsert", "kind": "namespace", "key": record.key, "data": record_to_json(record)}]
+        return [upsert(record)]
 
     def remove_namespace(self, inode: int) -> list[Change]:
         """The namespace is gone: its interfaces go, ends that pointed into it turn unresolved."""
@@ -363,12 +361,12 @@ class TopologyState:
                 affected |= holders
         changes = self.recompute(affected)
         for place in [p for p in self.interfaces if p[0] == inode]:  # nothing should be left
-            changes.append({"op": "remove", "kind": "interface", "key": self.interfaces.pop(place).key, "data": None})
+            changes.append(removal("interface", self.interfaces.pop(place).key))
         del self.namespaces[inode]
         self.paths.pop(inode, None)
         self.places_of.pop(inode, None)
         self.raw.pop(inode, None)
-        changes.append({"op": "remove", "kind": "namespace", "key": record.key, "data": None})
+        changes.append(removal("namespace", record.key))
         return changes
 
 

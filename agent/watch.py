@@ -49,8 +49,8 @@ from agent.netlink import (
     RtnlSocket,
 )
 from agent.peers import ObservedNamespace, RawDump
-from agent.protocol import Inventory, NamespaceKind, canonical_order, diff_inventories
-from agent.state import Change, Place, TopologyState
+from agent.protocol import Change, Inventory, NamespaceKind, canonical_order, diff_inventories
+from agent.state import Place, TopologyState
 
 log = logging.getLogger("nsmap.agent.watch")
 
