@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agent.env import celery_broker_url
 from agent.protocol import Change, Inventory, canonical_order, make_message
 from agent.signing import sign
 
@@ -94,7 +95,7 @@ class CeleryTransport:
         from celery import Celery
 
         self.node = node
-        self.app = Celery("nsmap-agent", broker=broker_url, set_as_current=False)
+        self.app = Celery("nsmap-agent", broker=celery_broker_url(broker_url), set_as_current=False)
         self.app.conf.update(
             broker_connection_timeout=connect_timeout,
             broker_connection_retry=False,
