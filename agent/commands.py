@@ -170,7 +170,7 @@ class CommandConsumer:
                     conn.ensure_connection(max_retries=1)
                     # the redis transport's own knob (polling_interval) would also sleep that
                     # long between empty polls, delaying a command: set the BRPOP wait alone
-                    conn.default_channel.brpop_timeout = self.poll_seconds
+                    conn.default_channel.brpop_timeout = self.poll_seconds  # type: ignore[attr-defined]  # kombu's Redis channel has it; the declared StdChannel does not
                     with conn.Consumer([queue], callbacks=[self._on_message], accept=["json"]):
                         delay = 0.5
                         while not self._stop:

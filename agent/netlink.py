@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 # netlink.h
 NETLINK_ROUTE = 0
@@ -108,7 +108,7 @@ class Link:
 @dataclass(slots=True)
 class Addr:
     ifindex: int
-    family: int
+    family: Literal[4, 6]
     address: str
     prefixlen: int
     scope: str
@@ -413,7 +413,7 @@ def _error_code(buf: Buffer, start: int, end: int) -> int:
     """The positive errno an NLMSG_ERROR or NLMSG_DONE carries (0: an ack, a clean end)."""
     if end - start < 4:
         raise MalformedMessage("error message truncated")
-    return -S32.unpack_from(buf, start)[0]
+    return -int(S32.unpack_from(buf, start)[0])
 
 
 @dataclass(slots=True)
@@ -467,7 +467,7 @@ class RtnlSocket:
         """
         first = self.seq + 1
         self.seq += len(bodies)
-        request = []
+        request: list[bytes] = []
         for seq, body in enumerate(bodies, first):
             request += (NLMSG_HDR.pack(NLMSG_HDR.size + len(body), kind, flags, seq, 0), body)
         self.sock.send(b"".join(request))

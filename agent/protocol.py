@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 PROTOCOL_VERSION = 1
 
@@ -303,4 +303,4 @@ def validate_message(data: Any) -> dict[str, Any]:
                     raise ProtocolError(f"malformed {change['kind']} record: {exc!r}") from exc
     elif data["type"] != "heartbeat":
         raise ProtocolError(f"unknown message type {data['type']!r}")
-    return data
+    return cast("dict[str, Any]", data)  # check_version() proved it a dict

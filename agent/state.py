@@ -7,7 +7,7 @@ publishes the changes it returns; everything here is unit-tested without root
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from agent.discovery import scan_order
@@ -240,7 +240,7 @@ class TopologyState:
 
     # -- updates ---------------------------------------------------------------------------------
 
-    def apply_links(self, fetched: dict[Place, tuple[Link | None, list[Addr]]]) -> set[Place]:
+    def apply_links(self, fetched: Mapping[Place, tuple[Link | None, list[Addr]]]) -> set[Place]:
         """Store re-read links (None: gone); return every place whose record must be recomputed."""
         affected = set(fetched) | self.neighbours(fetched)  # old pointers
         for place, (link, addrs) in fetched.items():

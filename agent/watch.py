@@ -259,8 +259,8 @@ class Watcher:
         if inode is None:
             # a namespace with an id we have not found: look once; one we cannot find (held
             # only by an fd or a private mount) is not looked for again until the next rescan
-            if event.nsid not in self._unknown_nsids_seen:
-                self._unknown_nsids_seen.add(event.nsid)  # type: ignore[arg-type]
+            if event.nsid is not None and event.nsid not in self._unknown_nsids_seen:
+                self._unknown_nsids_seen.add(event.nsid)
                 self._schedule_ns_pass(0.0)
             return
         if event.link is not None and event.type in (RTM_NEWLINK, RTM_DELLINK):
