@@ -129,7 +129,8 @@ Buffer = bytes | bytearray | memoryview
 
 
 def messages(buf: Buffer, size: int) -> list[tuple[int, int, int, int, int]]:
-    """(type, flags, seq, payload start, message end) of each message in buf[:size]."""
+    """(type, flags, seq, payload start, message end) of each message in buf[:size]; a tail
+    shorter than a header is no message and is ignored (the kernel never sends one)."""
     out = []
     pos = 0
     while pos + NLMSG_HDR.size <= size:
