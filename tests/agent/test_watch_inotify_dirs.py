@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.agent.test_watch_support import bind_namespace, pump_until, sh, watching
+from tests.agent.watch_support import bind_namespace, pump_until, sh, watching
 
 pytestmark = pytest.mark.kernel
 
