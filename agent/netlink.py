@@ -11,6 +11,12 @@ peers resolve without per-namespace translation (rtnl_fill_link_netnsid uses the
 
 Kernel constants come from include/uapi/linux/{netlink,rtnetlink,if_link,if_addr,net_namespace}.h.
 Every parse function raises MalformedMessage on truncated or corrupt input, never anything else.
+
+Why one module (about 650 lines): the constants, the decoders and the two sockets are one
+contract with the kernel. Dumps and events share the decoders and their layout caches, and the
+sockets need both, so halves would import each other's constants; together, this file alone
+answers how nsmap reads rtnetlink. The decoders are pure and tested without root
+(tests/agent/test_netlink_parsing.py).
 """
 
 from __future__ import annotations

@@ -17,6 +17,12 @@ Why this shape (DESIGN.md, "Kernel facts"):
 
 ``TopologyState`` (agent/state.py) is the bookkeeping, no I/O and unit-tested; the namespace
 directories are watched by agent/inotify.py; ``Watcher`` here does the I/O and the timing.
+
+Why the Watcher is one piece (about 550 lines): its parts (reading events, the namespace pass,
+re-reading links, the reconcile) run on one thread and share its timers, its dirty sets and its
+sockets, and their order is the correctness argument (events drained before a reconcile reads,
+inotify read after a walk, a flood turning into a rescan). Split further, each part would reach
+into the others' private state, which is what moving the state and inotify out removed.
 """
 
 from __future__ import annotations
