@@ -9,7 +9,8 @@ the default (compose passes ``${VAR:-}`` as an empty string).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -48,34 +49,37 @@ def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise EnvError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
 
 
-def _bounds(low: float, high: float) -> str:
-    return f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
+Number = TypeVar("Number", int, float)
+
+
+def _number(
+    env: Mapping[str, str], name: str, parse: Callable[[str], Number], what: str, low: float, high: float
+) -> Number | None:
+    """The variable parsed by ``parse`` (``what`` it must be: "a number", "an integer") within
+    [low, high]; None when unset."""
+    raw = _raw(env, name)
+    if raw is None:
+        return None
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise EnvError(f"{name}={raw!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise EnvError(f"{name}={raw!r} must be finite")
+    if not low <= value <= high:
+        bounds = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
+        raise EnvError(f"{name}={raw!r} must be {what} {bounds}")
+    return value
 
 
 def read_float(env: Mapping[str, str], name: str, default: float, *, low: float, high: float = math.inf) -> float:
-    raw = _raw(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise EnvError(f"{name}={raw!r} is not a number") from None
-    if not math.isfinite(value) or not low <= value <= high:  # NaN fails both comparisons
-        raise EnvError(f"{name}={raw!r} must be a finite number {_bounds(low, high)}")
-    return value
+    value = _number(env, name, float, "a number", low, high)
+    return default if value is None else value
 
 
 def read_int(env: Mapping[str, str], name: str, default: int, *, low: int, high: float = math.inf) -> int:
-    raw = _raw(env, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise EnvError(f"{name}={raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise EnvError(f"{name}={raw!r} must be an integer {_bounds(low, high)}")
-    return value
+    value = _number(env, name, int, "an integer", low, high)
+    return default if value is None else value
 
 
 def read_choice(env: Mapping[str, str], name: str, default: str, choices: Sequence[str]) -> str:
