@@ -27,6 +27,7 @@ services:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict agent
 	$(VENV)/bin/mypy webui
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run

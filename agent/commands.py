@@ -169,8 +169,9 @@ class CommandConsumer:
                 with Connection(self.broker_url, connect_timeout=2, transport_options={"socket_timeout": 5}) as conn:
                     conn.ensure_connection(max_retries=1)
                     # the redis transport's own knob (polling_interval) would also sleep that
-                    # long between empty polls, delaying a command: set the BRPOP wait alone
-                    conn.default_channel.brpop_timeout = self.poll_seconds
+                    # long between empty polls, delaying a command: set the BRPOP wait alone (an
+                    # attribute of kombu's Redis channel, not of the StdChannel its type declares)
+                    conn.default_channel.brpop_timeout = self.poll_seconds  # type: ignore[attr-defined]
                     with conn.Consumer([queue], callbacks=[self._on_message], accept=["json"]):
                         delay = 0.5
                         while not self._stop:

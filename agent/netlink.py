@@ -11,6 +11,12 @@ peers resolve without per-namespace translation (rtnl_fill_link_netnsid uses the
 
 Kernel constants come from include/uapi/linux/{netlink,rtnetlink,if_link,if_addr,net_namespace}.h.
 Every parse function raises MalformedMessage on truncated or corrupt input, never anything else.
+
+Why one module (about 650 lines): the constants, the decoders and the two sockets are one
+contract with the kernel. Dumps and events share the decoders and their layout caches, and the
+sockets need both, so halves would import each other's constants; together, this file alone
+answers how nsmap reads rtnetlink. The decoders are pure and tested without root
+(tests/agent/test_netlink_parsing.py).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 # netlink.h
 NETLINK_ROUTE = 0
@@ -108,7 +114,7 @@ class Link:
 @dataclass(slots=True)
 class Addr:
     ifindex: int
-    family: int
+    family: Literal[4, 6]
     address: str
     prefixlen: int
     scope: str
@@ -129,7 +135,8 @@ Buffer = bytes | bytearray | memoryview
 
 
 def messages(buf: Buffer, size: int) -> list[tuple[int, int, int, int, int]]:
-    """(type, flags, seq, payload start, message end) of each message in buf[:size]."""
+    """(type, flags, seq, payload start, message end) of each message in buf[:size]; a tail
+    shorter than a header is no message and is ignored (the kernel never sends one)."""
     out = []
     pos = 0
     while pos + NLMSG_HDR.size <= size:
@@ -413,7 +420,7 @@ def _error_code(buf: Buffer, start: int, end: int) -> int:
     """The positive errno an NLMSG_ERROR or NLMSG_DONE carries (0: an ack, a clean end)."""
     if end - start < 4:
         raise MalformedMessage("error message truncated")
-    return -S32.unpack_from(buf, start)[0]
+    return -int(S32.unpack_from(buf, start)[0])
 
 
 @dataclass(slots=True)
@@ -467,7 +474,7 @@ class RtnlSocket:
         """
         first = self.seq + 1
         self.seq += len(bodies)
-        request = []
+        request: list[bytes] = []
         for seq, body in enumerate(bodies, first):
             request += (NLMSG_HDR.pack(NLMSG_HDR.size + len(body), kind, flags, seq, 0), body)
         self.sock.send(b"".join(request))

@@ -68,7 +68,7 @@ def assemble_interfaces(
         addresses: dict[int, list[Address]] = {}
         for addr in ns.addresses:
             addresses.setdefault(addr.ifindex, []).append(
-                Address(family=addr.family, address=addr.address, prefixlen=addr.prefixlen, scope=addr.scope)  # type: ignore[arg-type]
+                Address(family=addr.family, address=addr.address, prefixlen=addr.prefixlen, scope=addr.scope)
             )
         for link in sorted(ns.links, key=lambda item: item.ifindex):
             interface = Interface(

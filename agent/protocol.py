@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 
 PROTOCOL_VERSION = 1
 
@@ -205,26 +205,49 @@ def interface_to_json(i: Interface) -> dict[str, Any]:
     }
 
 
-def record_to_json(record: Namespace | Interface) -> dict[str, Any]:
-    return namespace_to_json(record) if isinstance(record, Namespace) else interface_to_json(record)
+class Upsert(TypedDict):
+    op: Literal["upsert"]
+    kind: RecordKind
+    key: str
+    data: dict[str, Any]  # the record's JSON (namespace_to_json / interface_to_json)
+
+
+class Removal(TypedDict):
+    op: Literal["remove"]
+    kind: RecordKind
+    key: str
+    data: None
+
+
+# One entry of a delta's ``changes``. TypedDicts are the JSON objects themselves: no conversion
+# on the way out, and ``change["op"] == "upsert"`` tells the checker that ``data`` is a record.
+Change = Upsert | Removal
+
+
+def upsert(record: Namespace | Interface) -> Upsert:
+    """The change that stores ``record`` (keys in wire order: op, kind, key, data)."""
+    if isinstance(record, Namespace):
+        return {"op": "upsert", "kind": "namespace", "key": record.key, "data": namespace_to_json(record)}
+    return {"op": "upsert", "kind": "interface", "key": record.key, "data": interface_to_json(record)}
+
+
+def removal(kind: RecordKind, key: str) -> Removal:
+    """The change that deletes the record ``key``."""
+    return {"op": "remove", "kind": kind, "key": key, "data": None}
 
 
 def diff_records(
     kind: RecordKind, before: list[Namespace] | list[Interface], after: list[Namespace] | list[Interface]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[Change], list[Change]]:
     """(upserts, removals) that turn the records ``before`` into ``after``."""
     previous = {r.key: r for r in before}
     current = {r.key: r for r in after}
-    upserts = [
-        {"op": "upsert", "kind": kind, "key": key, "data": record_to_json(record)}
-        for key, record in current.items()
-        if previous.get(key) != record
-    ]
-    removals = [{"op": "remove", "kind": kind, "key": key, "data": None} for key in previous.keys() - current.keys()]
+    upserts: list[Change] = [upsert(record) for key, record in current.items() if previous.get(key) != record]
+    removals: list[Change] = [removal(kind, key) for key in previous.keys() - current.keys()]
     return upserts, removals
 
 
-def canonical_order(changes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def canonical_order(changes: Iterable[Change]) -> list[Change]:
     """The last change per record, namespace upserts first, then interface upserts, interface
     removals, namespace removals.
 
@@ -232,7 +255,7 @@ def canonical_order(changes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     state (a namespace removed and found again in one batch stays); this order never references
     a namespace before it exists or after it is gone.
     """
-    last: dict[tuple[str, str], dict[str, Any]] = {}
+    last: dict[tuple[str, str], Change] = {}
     for change in changes:
         ident = (change["kind"], change["key"])
         last.pop(ident, None)
@@ -241,7 +264,7 @@ def canonical_order(changes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(last.values(), key=lambda c: rank.get((c["op"], c["kind"]), 3))
 
 
-def diff_inventories(old: Inventory, new: Inventory) -> list[dict[str, Any]]:
+def diff_inventories(old: Inventory, new: Inventory) -> list[Change]:
     """The delta ``changes`` that turn ``old`` into ``new``."""
     namespaces = diff_records("namespace", old.namespaces, new.namespaces)
     interfaces = diff_records("interface", old.interfaces, new.interfaces)
@@ -280,4 +303,4 @@ def validate_message(data: Any) -> dict[str, Any]:
                     raise ProtocolError(f"malformed {change['kind']} record: {exc!r}") from exc
     elif data["type"] != "heartbeat":
         raise ProtocolError(f"unknown message type {data['type']!r}")
-    return data
+    return cast("dict[str, Any]", data)  # check_version() proved it a dict

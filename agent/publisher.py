@@ -28,13 +28,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agent.env import celery_broker_url
 from agent.inbox import DRAIN_TASK, INBOX_KEY, INGEST_QUEUE, KICK_KEY, KICK_TTL_MS, PUSH_SCRIPT, encode_item
-from agent.protocol import Inventory, canonical_order, make_message
+from agent.protocol import Change, Inventory, MessageType, canonical_order, make_message
 from agent.signing import sign
 
 log = logging.getLogger("nsmap.agent.publisher")
-
-Change = dict[str, Any]
 
 DEFAULT_BUFFER_LIMIT = 200_000  # distinct pending changes while the broker is away
 RETRY_MIN, RETRY_MAX = 0.1, 2.0
@@ -83,7 +82,7 @@ class CeleryTransport:
         from celery import Celery
 
         self.node = node
-        self.app = Celery("nsmap-agent", broker=broker_url, set_as_current=False)
+        self.app = Celery("nsmap-agent", broker=celery_broker_url(broker_url), set_as_current=False)
         self.app.conf.update(
             broker_connection_timeout=connect_timeout,
             broker_connection_retry=False,
@@ -265,9 +264,9 @@ class Publisher:
         self._make("heartbeat")
         return 0.0, True
 
-    def _make(self, type_: str, **body: Any) -> None:
+    def _make(self, type_: MessageType, **body: Any) -> None:
         self.seq += 1
-        message = make_message(type_, self.node, self.run_id, self.seq, self.wall(), **body)  # type: ignore[arg-type]
+        message = make_message(type_, self.node, self.run_id, self.seq, self.wall(), **body)
         text = json.dumps(message, separators=(",", ":"))
         self.head = (self.seq, text, sign(text.encode(), self.key) if self.key else None, type_)
 
@@ -287,7 +286,7 @@ class Publisher:
         except Exception as exc:  # any transport failure: keep it, retry with backoff
             with self.cond:
                 self.failures += 1
-                delay = min(RETRY_MAX, RETRY_MIN * (2 ** min(self.failures - 1, 8)))
+                delay = min(RETRY_MAX, RETRY_MIN * (1 << min(self.failures - 1, 8)))
                 self.retry_at = self.clock() + delay
                 if self.failures == 1 or self.failures % 20 == 0:
                     log.warning("cannot publish %s seq %d (%s); retrying, still watching", type_, seq, exc)

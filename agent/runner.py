@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent.commands import Command, CommandConsumer, CommandExecutor
+from agent.env import celery_broker_url
 from agent.namespaces import NAMED_DIRS
 from agent.protocol import NamespaceKind
 from agent.publisher import CeleryTransport, Publisher, Transport
@@ -51,7 +52,8 @@ class AgentRunner:
         self.named_dirs = tuple(named_dirs)
         self.watcher = self._new_watcher()
         self.executor = CommandExecutor({"resync": self._resync})
-        self.consumer = CommandConsumer(commands_url, node, self.executor) if commands_url else None
+        # the consumer speaks kombu, which spells a unix:// Redis URL its own way
+        self.consumer = CommandConsumer(celery_broker_url(commands_url), node, self.executor) if commands_url else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = threading.Event()

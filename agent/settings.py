@@ -1,27 +1,35 @@
 """The agent's settings from the environment; nonsense fails at start, loudly, with the variable named.
 
 A typo such as NSMAP_RECONCILE_SECONDS=3o must not silently become a default: an agent that
-reconciles never, or floods the broker, is worse than one that refuses to start.
+reconciles never, or floods the broker, is worse than one that refuses to start. The readers are
+agent/env.py's, shared with webui/settings.py.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from agent.env import EnvError, read_float, read_redis_url, read_str
 
 NODE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # it becomes the queue node.<NAME>
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+socket")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MIN_KEY_LENGTH = 16
 
+SettingsError = EnvError  # a setting is missing or makes no sense; the message names the variable
 
-class SettingsError(ValueError):
-    """A setting is missing or makes no sense; the message names the variable."""
+
+def read_node_name(env: Mapping[str, str]) -> str:
+    """NODE_NAME, else the short host name; it names a Celery queue, so only a few characters."""
+    node = read_str(env, "NODE_NAME", "") or socket.gethostname().split(".")[0]
+    if not NODE_NAME_RE.match(node):
+        raise SettingsError(
+            f"NODE_NAME={node!r}: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return node
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,43 +44,17 @@ class AgentSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AgentSettings:
         env = os.environ if env is None else env
-        node = env.get("NODE_NAME", "").strip() or socket.gethostname().split(".")[0]
-        if not NODE_NAME_RE.match(node):
-            raise SettingsError(
-                f"NODE_NAME={node!r}: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
-            )
-        redis_url = env.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
-        parts = urlsplit(redis_url)
-        if parts.scheme not in REDIS_SCHEMES or (parts.scheme.startswith("redis") and not parts.hostname):
-            raise SettingsError(f"REDIS_URL={redis_url!r}: expected redis://HOST[:PORT][/DB] (or rediss://, unix://)")
-        try:
-            parts.port  # noqa: B018  (raises on a bad port)
-        except ValueError as exc:
-            raise SettingsError(f"REDIS_URL={redis_url!r}: {exc}") from exc
-        key = (env.get("NSMAP_NODE_KEY") or "").strip()  # empty is unset (compose's ${VAR:-})
+        key = read_str(env, "NSMAP_NODE_KEY", "")
         if key and len(key) < MIN_KEY_LENGTH:
             raise SettingsError(
                 f"NSMAP_NODE_KEY is {len(key)} characters; a node key has at least {MIN_KEY_LENGTH} "
                 "(`python manage.py nsmap_node add NAME` prints one); unset it to send unsigned"
             )
         return cls(
-            node=node,
-            redis_url=redis_url,
+            node=read_node_name(env),
+            redis_url=read_redis_url(env) or DEFAULT_REDIS_URL,
             node_key=key or None,
-            reconcile_seconds=_number(env, "NSMAP_RECONCILE_SECONDS", 30.0, 1.0, 86400.0),
-            heartbeat_seconds=_number(env, "NSMAP_HEARTBEAT_SECONDS", 5.0, 0.1, 3600.0),
-            coalesce_ms=_number(env, "NSMAP_COALESCE_MS", 5.0, 0.0, 1000.0),
+            reconcile_seconds=read_float(env, "NSMAP_RECONCILE_SECONDS", 30.0, low=1.0, high=86400.0),
+            heartbeat_seconds=read_float(env, "NSMAP_HEARTBEAT_SECONDS", 5.0, low=0.1, high=3600.0),
+            coalesce_ms=read_float(env, "NSMAP_COALESCE_MS", 5.0, low=0.0, high=1000.0),
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is out of range [{low:g}, {high:g}]")
-    return value

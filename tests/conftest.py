@@ -2,6 +2,8 @@
 server tests (tests/webui) and the end-to-end tests the rest.
 
 Nothing here is autouse: every directory loads this file and takes only what its tests ask for.
+The naming guard (below) makes a test function not named ``test_it_*`` fail the run instead of
+being silently left out (pyproject.toml collects only ``test_it_*``).
 - ``topo``: a tests.kernel_topology.Topology with a fresh, free prefix, closed after the test even
   if it failed. It needs root: ``needs_root`` skips the test, naming root, otherwise (tests/e2e
   words the skip its own way; tests/agent also fails a test that left anything of it behind).
@@ -15,6 +17,7 @@ representative set of modules in every run when PostgreSQL is reachable.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +28,26 @@ import pytest
 from tests.distributed.harness import REDIS_SERVER, PrivateRedis, Processes
 from tests.factories import FakeAgent
 from tests.kernel_topology import Topology, require_root
+
+# -- the naming guard ------------------------------------------------------------------------------
+
+MISNAMED = pytest.StashKey[list[str]]()
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Note every function in a test module (or test class) that looks like a test but is not
+    named test_it_*; pytest itself would skip it without a word."""
+    if name.startswith("test") and not name.startswith("test_it_") and inspect.isfunction(obj):
+        collector.config.stash.setdefault(MISNAMED, []).append(f"{collector.nodeid}::{name}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    misnamed = config.stash.get(MISNAMED, [])
+    if misnamed:
+        raise pytest.UsageError(
+            "these look like tests but are not named test_it_* (the rule in pyproject.toml), so they "
+            "would never run: " + ", ".join(misnamed)
+        )
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import socket
 import struct
 import time
 import uuid
-from dataclasses import asdict
 from typing import Any
 
 from agent import netlink as nl
@@ -93,13 +92,17 @@ def make_inventory(
     return inv
 
 
-def upsert(record: Namespace | Interface) -> dict[str, Any]:
-    kind = "namespace" if isinstance(record, Namespace) else "interface"
-    return {"op": "upsert", "kind": kind, "key": record.key, "data": asdict(record)}
+upsert = protocol.upsert  # a delta's changes, built the way the agent builds them
+remove = protocol.removal
 
-
-def remove(kind: str, key: str) -> dict[str, Any]:
-    return {"op": "remove", "kind": kind, "key": key, "data": None}
+# Every Redis URL form the agent and the server both accept (agent/env.py), with what kombu gets.
+REDIS_URL_FORMS = [
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("redis://:pw@10.0.0.5:6380/2", "redis://:pw@10.0.0.5:6380/2"),
+    ("rediss://user:pw@redis.example:6380", "rediss://user:pw@redis.example:6380"),
+    ("unix:///run/redis/redis.sock", "redis+socket:///run/redis/redis.sock"),
+    ("unix://:pw@/run/redis/redis.sock?db=3", "redis+socket://:pw@/run/redis/redis.sock?virtual_host=3"),
+]
 
 
 # -- the publisher's tests: one root namespace "ns:1" (inode 1), a clock moved by hand --------------

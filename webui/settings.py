@@ -16,7 +16,7 @@ Variables:
   ALLOWED_HOSTS      comma separated (default "127.0.0.1,localhost,[::1]"; "*" allowed)
   CSRF_TRUSTED_ORIGINS comma separated origins (scheme://host[:port]), default none
   DATABASE_URL       dj-database-url form (default sqlite:///<project>/db.sqlite3)
-  REDIS_URL          redis://, rediss:// or unix:// URL; unset = embedded mode
+  REDIS_URL          redis://, rediss:// or unix:// URL (agent/env.py); unset = embedded mode
   NODE_NAME          this host's node name for the local agent (default: the hostname)
   NSMAP_STALE_AFTER  seconds without a heartbeat before a node is "stale" (default 20)
   NSMAP_INGEST_BATCH 0/1: distributed workers drain a per-node inbox in batches (default 1)
@@ -35,77 +35,54 @@ import contextlib
 import os
 import re
 import secrets
-import socket
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from agent.settings import NODE_NAME_RE
+from agent import env
+from agent.settings import read_node_name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("NSMAP_VAR_DIR", str(BASE_DIR / "var")))
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_T = TypeVar("_T")
+
+
+def _checked(read: Callable[[], _T]) -> _T:
+    """agent/env.py's readers (shared with the agent, which has no Django) raise EnvError."""
+    try:
+        return read()
+    except env.EnvError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def env_bool(name: str, default: bool) -> bool:
     """A boolean variable; anything but the usual spellings is an error, not False."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+    return _checked(lambda: env.read_bool(os.environ, name, default))
 
 
 def env_number(name: str, default: float, *, minimum: float = 0.0, integer: bool = False) -> float:
     """A positive number of seconds (or a count); a word or a negative value is an error."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value: float = int(raw) if integer else float(raw)
-    except ValueError:
-        kind = "an integer" if integer else "a number"
-        raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}") from None
-    if value != value or value in (float("inf"), float("-inf")) or value < minimum:  # NaN, inf
-        raise ImproperlyConfigured(f"{name}={raw!r} must be a finite number >= {minimum}")
-    return value
+    if integer:
+        return _checked(lambda: env.read_int(os.environ, name, int(default), low=int(minimum)))
+    return _checked(lambda: env.read_float(os.environ, name, default, low=minimum))
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    return env.read_list(os.environ, name, default)
 
 
 # -- mode ------------------------------------------------------------------------------------------
 
-REDIS_URL = os.environ.get("REDIS_URL", "").strip() or None
-if REDIS_URL is not None:
-    _redis = urlsplit(REDIS_URL)
-    if _redis.scheme not in ("redis", "rediss", "unix") or (_redis.scheme != "unix" and not _redis.hostname):
-        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} is not a redis://host[:port][/db] URL")
-    try:
-        _redis.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} has a bad port") from None
+REDIS_URL = _checked(lambda: env.read_redis_url(os.environ))
 EMBEDDED = REDIS_URL is None
 
 DEBUG = env_bool("DEBUG", False)
 
-NODE_NAME = os.environ.get("NODE_NAME", "").strip() or socket.gethostname().split(".")[0]
-if not NODE_NAME_RE.fullmatch(NODE_NAME):
-    raise ImproperlyConfigured(
-        f"NODE_NAME={NODE_NAME!r}: use 1-63 letters, digits, '.', '_' or '-' (it names a Celery queue)"
-    )
+NODE_NAME = _checked(lambda: read_node_name(os.environ))
 
 NSMAP_STALE_AFTER = env_number("NSMAP_STALE_AFTER", 20.0, minimum=1.0)
 NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
@@ -276,8 +253,9 @@ else:
 
 # -- celery (webui/celery.py reads the CELERY_ names) --------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-# kombu's Redis transport, except that garbage on a queue is dropped and logged, not fatal
+CELERY_BROKER_URL = env.celery_broker_url(REDIS_URL) if REDIS_URL else "memory://"
+# kombu's Redis transport, except that garbage on a queue is dropped and logged, not fatal. (A unix://
+# REDIS_URL reaches kombu as redis+socket://, and kombu lets that prefix choose its stock transport.)
 CELERY_BROKER_TRANSPORT = None if EMBEDDED else "webui.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED
@@ -316,9 +294,9 @@ CELERY_TASK_SERIALIZER = "json"
 
 # -- logging ---------------------------------------------------------------------------------------
 
-_log_level = os.environ.get("NSMAP_LOG_LEVEL", "INFO").upper()
-if _log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-    raise ImproperlyConfigured(f"NSMAP_LOG_LEVEL={_log_level!r} is not a log level")
+_log_level = _checked(
+    lambda: env.read_choice(os.environ, "NSMAP_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

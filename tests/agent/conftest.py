@@ -3,7 +3,7 @@
 ``topo`` is the shared one (tests/conftest.py: real namespaces, tests/kernel_topology.py), and
 here it also fails the test's teardown if anything of it is left; ``scan()`` runs the agent's
 real discovery (the live agent's code path); ``watcher`` is the live agent's Watcher driven from
-the test's thread (tests/agent/test_watch_support.py). Kernel tests skip, with a reason naming
+the test's thread (tests/agent/watch_support.py). Kernel tests skip, with a reason naming
 root, when not run as root.
 """
 
@@ -47,7 +47,7 @@ def scan() -> Callable[[], View]:
 @pytest.fixture
 def watcher() -> Iterator[tuple[Any, Any]]:
     """A started Watcher (events only: no periodic reconcile) and its Recorder, closed after the test."""
-    from tests.agent.test_watch_support import watching
+    from tests.agent.watch_support import watching
 
     with watching() as pair:
         yield pair

@@ -11,7 +11,7 @@ import pytest
 
 from agent.commands import Command, CommandConsumer, CommandExecutor
 from tests.agent.test_runner_broker import send_command
-from tests.agent.test_watch_support import wait_for
+from tests.agent.watch_support import wait_for
 
 
 @pytest.fixture

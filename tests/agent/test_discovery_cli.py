@@ -1,5 +1,10 @@
 """`python -m agent scan [--json]` as a subprocess: the wire schema, a readable table, and a
-clear partial answer without privileges (exit 3, documented in `scan --help`), never a traceback."""
+clear partial answer without privileges (exit 3, documented in `scan --help`), never a traceback.
+
+The unprivileged runs use a copy of the agent package in a folder every user can read, and the
+base interpreter (the scan needs only the standard library): the checkout and its .venv may sit
+in a folder other users cannot enter (root's home, a `mktemp -d`), which `nobody` could not import
+the agent from."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,15 +28,40 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXIT_OK, EXIT_PARTIAL = 0, 3  # agent/__main__.py: 0 complete, 3 partial (see errors), 1 failed
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
 NO_CAPS = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]  # still uid 0, but no capability
+BASE_PYTHON = os.path.realpath(sys._base_executable)  # the venv's interpreter, without the venv
+SETPRIV_CANNOT_EXEC = (126, 127)
 
 
-def agent(*args: str, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+def agent(*args: str, prefix: list[str] | None = None, home: str = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m agent ARGS``: from the checkout, or with ``prefix`` (a privilege drop) from
+    ``home``, a world-readable copy of the agent package (``readable_agent``)."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    argv = [*(prefix or []), sys.executable, "-m", "agent", *args]
+    if prefix:
+        argv = [*prefix, BASE_PYTHON, "-s", "-m", "agent", *args]
+        env["PYTHONPATH"] = home
+    else:
+        argv = [sys.executable, "-m", "agent", *args]
+    proc = subprocess.run(argv, cwd=home, env=env, capture_output=True, text=True, timeout=120, check=False)
+    if prefix and proc.returncode in SETPRIV_CANNOT_EXEC and "failed to execute" in proc.stderr:
+        pytest.skip(f"the dropped user cannot execute the interpreter {BASE_PYTHON}: {proc.stderr.strip()}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def readable_agent() -> Iterator[str]:
+    """A folder every user can enter holding a copy of the agent package; removed afterwards."""
+    base = tempfile.mkdtemp(prefix="nsmap-agent-copy-")
     try:
-        return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    except PermissionError as exc:  # an interpreter this user may not execute (e.g. under /root)
-        pytest.skip(f"cannot run {argv[0]}: {exc}")
+        shutil.copytree(
+            os.path.join(ROOT, "agent"), os.path.join(base, "agent"), ignore=shutil.ignore_patterns("__pycache__")
+        )
+        for folder, _dirs, files in os.walk(base):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        yield base
+    finally:
+        shutil.rmtree(base)
 
 
 def test_it_prints_one_json_object_in_the_wire_schema(topo: Topology) -> None:
@@ -66,14 +98,14 @@ def test_it_prints_a_table_with_exact_peers(topo: Topology) -> None:
 
 
 @pytest.mark.parametrize("who", ["nobody", "root-without-capabilities"])
-def test_it_explains_a_partial_view_without_privileges(topo: Topology, who: str) -> None:
+def test_it_explains_a_partial_view_without_privileges(topo: Topology, readable_agent: str, who: str) -> None:
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is needed to drop privileges")
     a = topo.add_netns("a")
     host = topo.name("h0")
     topo.veth(host, topo.root, "eth0", a)
 
-    proc = agent("scan", "--json", prefix=NOBODY if who == "nobody" else NO_CAPS)
+    proc = agent("scan", "--json", prefix=NOBODY if who == "nobody" else NO_CAPS, home=readable_agent)
 
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == EXIT_PARTIAL, (proc.returncode, proc.stderr)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from agent.protocol import validate_message
-from agent.publisher import Publisher
+from agent.publisher import RETRY_MAX, RETRY_MIN, Publisher
 from tests.factories import Clock, small_inventory, veth_upsert
 
 
 class FlakyBroker:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.up = True
         self.sent: list[tuple[str, str | None]] = []
         self.attempts = 0
+        self.clock = clock
+        self.attempted_at: list[float] = []  # publisher time of each attempt (with a clock)
 
     def send(self, body: str, signature: str | None) -> None:
         self.attempts += 1
+        if self.clock is not None:
+            self.attempted_at.append(self.clock.now)
         if not self.up:
             raise ConnectionError("broker unreachable")
         self.sent.append((body, signature))
@@ -43,7 +48,8 @@ def drive(publisher: Publisher, clock: Clock, seconds: float) -> None:
 
 
 def make(limit: int = 1000):
-    clock, broker = Clock(), FlakyBroker()
+    clock = Clock()
+    broker = FlakyBroker(clock)
     publisher = Publisher(broker, "h1", coalesce_ms=5, heartbeat_seconds=5, buffer_limit=limit, clock=clock)
     publisher.reset(small_inventory())
     drive(publisher, clock, 0.01)
@@ -81,13 +87,20 @@ def test_it_replaces_a_message_stuck_through_a_long_outage_with_a_snapshot():
     assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_it_backs_off_instead_of_spinning():
+def test_it_keeps_retrying_and_backs_off_instead_of_spinning():
     publisher, clock, broker = make()
     broker.up = False
     publisher.submit([veth_upsert(5)])
     before = broker.attempts
     drive(publisher, clock, 60)
     assert broker.attempts - before < 45  # at most every 2 s once backed off
+    times = broker.attempted_at[before:]
+    gaps = [round(later - earlier, 6) for earlier, later in pairwise(times)]  # float noise off
+    assert len(times) >= 60 / RETRY_MAX, f"only {len(times)} attempts in 60 s of outage: it stopped retrying"
+    assert gaps[0] == RETRY_MIN, f"first retry after {gaps[0]} s, not {RETRY_MIN}"
+    assert gaps == sorted(gaps), f"the waits between attempts shrank: {gaps}"
+    assert max(gaps) == RETRY_MAX, f"the wait never reached or overshot {RETRY_MAX} s: {gaps}"
+    assert clock.now - times[-1] <= RETRY_MAX, "it gave up before the outage ended"
 
 
 def test_it_drops_deltas_and_sends_a_snapshot_when_the_buffer_overflows():

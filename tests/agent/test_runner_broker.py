@@ -15,7 +15,7 @@ from agent.protocol import Inventory, diff_inventories, validate_message
 from agent.publisher import CeleryTransport
 from agent.runner import AgentRunner
 from agent.signing import verify
-from tests.agent.test_watch_support import keys_of, scoped
+from tests.agent.watch_support import keys_of, scoped
 
 pytestmark = pytest.mark.kernel
 

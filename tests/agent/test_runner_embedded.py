@@ -12,7 +12,7 @@ import pytest
 from agent.protocol import validate_message
 from agent.publisher import CallableTransport
 from agent.runner import AgentRunner
-from tests.agent.test_watch_support import wait_for
+from tests.agent.watch_support import wait_for
 
 pytestmark = pytest.mark.kernel
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agent.env import celery_broker_url
 from agent.settings import AgentSettings, SettingsError
+from tests.factories import REDIS_URL_FORMS
 
 KEY = "0123456789abcdef0123"
 
@@ -44,6 +46,10 @@ def test_it_reads_every_variable():
         ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"REDIS_URL": "redis://"}, "REDIS_URL"),
         ({"REDIS_URL": "redis://host:notaport/0"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis://host:6379/zero"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis+socket:///run/redis.sock"}, "REDIS_URL"),
+        ({"REDIS_URL": "unix://run/redis.sock"}, "REDIS_URL"),
+        ({"REDIS_URL": "unix:///run/redis.sock?db=x"}, "REDIS_URL"),
         ({"NSMAP_NODE_KEY": "short"}, "NSMAP_NODE_KEY"),
         ({"NSMAP_RECONCILE_SECONDS": "3o"}, "NSMAP_RECONCILE_SECONDS"),
         ({"NSMAP_RECONCILE_SECONDS": "0"}, "NSMAP_RECONCILE_SECONDS"),
@@ -57,3 +63,9 @@ def test_it_reads_every_variable():
 def test_it_refuses_nonsense_naming_the_variable(env, named):
     with pytest.raises(SettingsError, match=named):
         AgentSettings.from_env(env)
+
+
+@pytest.mark.parametrize(("url", "kombu_url"), REDIS_URL_FORMS)
+def test_it_accepts_every_redis_url_form_the_server_accepts(url, kombu_url):
+    assert AgentSettings.from_env({"REDIS_URL": url}).redis_url == url
+    assert celery_broker_url(url) == kombu_url

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.agent.test_watch_support import assert_converges, difference, view, watching
+from tests.agent.watch_support import assert_converges, difference, view, watching
 
 pytestmark = pytest.mark.kernel
 

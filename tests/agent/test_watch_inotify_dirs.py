@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.agent.test_watch_support import bind_namespace, pump_until, sh, watching
+from tests.agent.watch_support import bind_namespace, pump_until, sh, watching
 
 pytestmark = pytest.mark.kernel
 
@@ -66,4 +66,4 @@ def test_it_ignores_unrelated_files_next_to_a_missing_directory(topo, private_di
         if w.stats["events"] == events:
             assert w.stats["ns_passes"] == passes
         os.makedirs(os.path.join(base, "docker", "netns"))
-        assert pump_until(w, lambda: w.dir_watches[0].on_target, timeout=3)
+        assert pump_until(w, lambda: w.dirs.watches[0].on_target, timeout=3)

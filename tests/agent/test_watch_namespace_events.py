@@ -8,7 +8,7 @@ import time
 import pytest
 
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import assert_converges, no_rescan, pump_until, watching
+from tests.agent.watch_support import assert_converges, no_rescan, pump_until, watching
 
 pytestmark = pytest.mark.kernel
 

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import pump, pump_until, sh, watching
+from tests.agent.watch_support import pump, pump_until, sh, watching
 
 pytestmark = pytest.mark.kernel
 

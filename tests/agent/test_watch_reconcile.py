@@ -10,7 +10,7 @@ import pytest
 
 from agent.namespaces import find_namespaces
 from agent.protocol import namespace_key
-from tests.agent.test_watch_support import difference, keys_of, pump_until
+from tests.agent.watch_support import difference, keys_of, pump_until
 
 pytestmark = pytest.mark.kernel
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.agent.inventory_view import assert_pair
-from tests.agent.test_watch_support import assert_converges, no_rescan, view
+from tests.agent.watch_support import assert_converges, no_rescan, view
 
 pytestmark = pytest.mark.kernel
 

@@ -16,7 +16,7 @@ from agent.discovery import Discoverer
 from agent.protocol import Address
 from agent.publisher import CallableTransport
 from agent.runner import AgentRunner
-from tests.agent.test_watch_support import wait_for
+from tests.agent.watch_support import wait_for
 from tests.kernel_topology import Topology
 from webui.changelog.models import Checkpoint
 from webui.changelog.timetravel import graph_at, take_checkpoints

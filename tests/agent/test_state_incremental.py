@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from agent.netlink import Addr, Link
 from agent.peers import ObservedNamespace, assemble_interfaces
 from agent.protocol import Namespace, namespace_key
-from agent.watch import Place, TopologyState
+from agent.state import Place, TopologyState
 
 ROOT, ROOT_SELF_NSID = 1000, 99
 

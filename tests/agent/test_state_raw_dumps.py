@@ -9,7 +9,7 @@ import socket
 
 from agent import netlink as nl
 from agent.peers import ObservedNamespace, RawDump
-from agent.watch import TopologyState
+from agent.state import TopologyState
 from tests.factories import addr_body, make_namespace, message, veth_body
 
 INODE, PEER_INODE, PEER_NSID = 4026532100, 4026532200, 3
