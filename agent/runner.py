@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent.commands import Command, CommandConsumer, CommandExecutor
+from agent.lab import LabCommands, Outcome
 from agent.namespaces import NAMED_DIRS
 from agent.protocol import NamespaceKind
 from agent.publisher import CeleryTransport, Publisher, Transport
@@ -41,8 +42,10 @@ class AgentRunner:
         key: str | None = None,
         commands_url: str | None = None,
         named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS,
+        lab: LabCommands | None = None,
     ) -> None:
         self.node = node
+        self.lab = lab
         self.transport = transport
         self.publisher = Publisher(
             transport, node, key=key, coalesce_ms=coalesce_ms, heartbeat_seconds=heartbeat_seconds
@@ -51,7 +54,7 @@ class AgentRunner:
         self.named_dirs = tuple(named_dirs)
         self.watcher = self._new_watcher()
         self.executor = CommandExecutor({"resync": self._resync})
-        self.consumer = CommandConsumer(commands_url, node, self.executor) if commands_url else None
+        self.consumer = CommandConsumer(commands_url, node, self.executor, lab=lab) if commands_url else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -127,6 +130,8 @@ class AgentRunner:
         self.publisher.flush(min(2.0, timeout))
         self.publisher.stop(timeout)
         self.transport.close()
+        if self.lab is not None:
+            self.lab.actions.close()
 
     def watcher_stats(self) -> dict[str, Any]:
         """The watcher's counters and CPU per kind of work (ms): what an operator or a benchmark
@@ -150,6 +155,12 @@ class AgentRunner:
         """Embedded mode: the server hands a command's JSON text here (validated, never trusted)."""
         return self.executor.handle(body)
 
+    def handle_lab_command(self, body: str, signature: str | None) -> Outcome:
+        """Embedded mode: a signed lab command handed over in-process (authenticated all the same)."""
+        if self.lab is None:
+            return Outcome("rejected", "this agent runs no lab commands (no NSMAP_NODE_KEY)")
+        return self.lab.handle(body, signature)
+
     def _resync(self, _command: Command) -> None:
         self.request_snapshot()
 
@@ -172,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if settings.node_key is None:
         log.warning("NSMAP_NODE_KEY is not set: messages go unsigned (a distributed server rejects them)")
+    try:
+        lab = lab_commands(settings.node, settings.node_key, settings.redis_url)
+    except ValueError as exc:
+        print(f"nsmap agent: {exc}", file=sys.stderr)
+        return 2
     runner = AgentRunner(
         CeleryTransport(settings.redis_url, node=settings.node),
         settings.node,
@@ -180,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         coalesce_ms=settings.coalesce_ms,
         key=settings.node_key,
         commands_url=settings.redis_url,
+        lab=lab,
     )
     stopping = threading.Event()
 
@@ -200,6 +217,20 @@ def main(argv: list[str] | None = None) -> int:
     failed = runner.failed
     runner.stop()
     return 1 if failed is not None else 0
+
+
+def lab_commands(node: str, key: str | None, redis_url: str) -> LabCommands | None:
+    """The lab-command runner when this node has a key (commands must be signed with it), else None.
+
+    Results go through a transport of their own: CeleryTransport keeps per-send state and the
+    publisher's runs on another thread.
+    """
+    if key is None:
+        return None
+    from agent.actions import Actions, Policy
+
+    policy = Policy.from_env()  # ValueError naming the variable
+    return LabCommands(node, key, Actions(node, policy), report=CeleryTransport(redis_url, node=node).send)
 
 
 def _redacted(url: str) -> str:
