@@ -28,11 +28,12 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,7 @@ MARK = "nsmap:"
 NETNS_DIR = "/run/netns"
 TEMP_PREFIX = "nsmap"  # + 10 hex: 15 bytes; only ever in the root namespace, for milliseconds
 OPEN_SOCKETS = 16
+IDLE_SECONDS = 1.0  # sockets into other namespaces are closed this long after the last command
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 ALLOW_FOREIGN_ENV = "NSMAP_AGENT_ALLOW_FOREIGN"
@@ -155,15 +157,27 @@ class Kernel:
     def __init__(self, node: str = "") -> None:
         self.node = node
         self.sockets: OrderedDict[int, IPRoute] = OrderedDict()
+        self.used: dict[int, float] = {}
         self.root_inode = os.stat("/proc/self/ns/net").st_ino
 
     def close(self) -> None:
         while self.sockets:
             self.sockets.popitem()[1].close()
 
+    def close_idle(self, idle_seconds: float) -> None:
+        """Close the sockets into other namespaces unused for ``idle_seconds``.
+
+        An open socket holds its namespace: one deleted meanwhile by someone else would live on,
+        and with it the veth ends whose peers should have vanished with it.
+        """
+        now = time.monotonic()
+        for inode in [i for i in self.sockets if i != self.root_inode and now - self.used.get(i, 0.0) >= idle_seconds]:
+            self.forget(inode)
+
     def forget(self, inode: int) -> None:
         """Close the socket into a namespace (it would keep a deleted namespace alive)."""
         ipr = self.sockets.pop(inode, None)
+        self.used.pop(inode, None)
         if ipr is not None:
             ipr.close()
 
@@ -174,9 +188,10 @@ class Kernel:
             ipr = IPRoute() if ns.is_root else IPRoute(netns=ns.path, flags=0)
             self.sockets[ns.inode] = ipr
             while len(self.sockets) > OPEN_SOCKETS:
-                self.sockets.popitem(last=False)[1].close()
+                self.forget(next(iter(self.sockets)))
         else:
             self.sockets.move_to_end(ns.inode)
+        self.used[ns.inode] = time.monotonic()
         return ipr
 
     # ids the graph uses (agent/protocol.py keys, prefixed with the node like the server does)
@@ -213,7 +228,7 @@ class Kernel:
             if exc.code == errno.ENODEV:
                 raise ActionRefused(field, f"there is no interface with index {index} in {ns.label}") from None
             raise
-        return self._link(ns, msg)
+        return self.parse_link(ns, msg)
 
     def link_by_name(self, ns: Namespace, name: str) -> Link | None:
         try:
@@ -222,14 +237,14 @@ class Kernel:
             if exc.code == errno.ENODEV:
                 return None
             raise
-        return self._link(ns, msgs[0])
+        return self.parse_link(ns, msgs[0])
 
     def interface(self, ref: InterfaceRef, field: str) -> Link:
         ns = self.namespace(NamespaceRef(inode=ref.ns_inode), field)
         return self.link(ns, ref.ifindex, field)
 
     @staticmethod
-    def _link(ns: Namespace, msg: Any) -> Link:
+    def parse_link(ns: Namespace, msg: Any) -> Link:
         return Link(
             ns=ns,
             index=int(msg["index"]),
@@ -330,6 +345,7 @@ class Executor:
             bridge = self.k.interface(action.b.bridge, "args.b.bridge")
             if bridge.kind != "bridge":
                 raise ActionRefused("args.b.bridge", f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
+            self.not_uplink(bridge, "args.b.bridge")  # a port on the host's uplink bridge joins its LAN
             b_ns = bridge.ns
         else:
             b_ns = self.k.namespace(action.b.namespace, "args.b.namespace")
@@ -382,7 +398,8 @@ class Executor:
         except (NetlinkError, OSError) as exc:
             undone = True
             if created:
-                undone = self._delete_quietly(*where["a"]) or self._delete_quietly(*where["b"])
+                # by the names this command gave them only: a name is recorded once the rename worked
+                undone = all([self._delete_quietly(*where["a"]), self._delete_quietly(*where["b"])])
             reason = _errno_text(exc) if isinstance(exc, NetlinkError) else str(exc)
             raise ActionFailed(f"the kernel refused a step of veth.create: {reason}", undone) from None
 
@@ -524,6 +541,7 @@ class Executor:
             bridge = self.k.interface(action.bridge, "args.bridge")
             if bridge.kind != "bridge":
                 raise ActionRefused("args.bridge", f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
+            self.not_uplink(bridge, "args.bridge")
             if bridge.ns.inode != link.ns.inode:
                 raise ActionRefused(
                     "args.bridge", f"{bridge.name} is in {bridge.ns.label}, {link.name} in {link.ns.label}"
@@ -568,7 +586,7 @@ class Executor:
         pids = namespaces.pids_by_namespace().get(ns.inode, [])
         foreign = [
             link.name
-            for link in (self.k._link(ns, msg) for msg in self.k.ipr(ns).get_links())
+            for link in (self.k.parse_link(ns, msg) for msg in self.k.ipr(ns).get_links())
             if not (link.flags & IFF_LOOPBACK) and not link.owned and link.name not in self.policy.allow_foreign
         ]
         if not action.force:
@@ -631,24 +649,50 @@ def parse_ping(text: str) -> dict[str, Any] | None:
 
 
 class Actions:
-    """The one helper thread all verbs run on; its sockets stay open between commands."""
+    """The one helper thread all verbs run on; its sockets stay open while commands keep coming."""
 
-    def __init__(self, node: str = "", policy: Policy | None = None) -> None:
+    def __init__(self, node: str = "", policy: Policy | None = None, idle_seconds: float = IDLE_SECONDS) -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsmap-actions")
         self.node = node
         self.policy = policy or Policy()
+        self.idle_seconds = idle_seconds
         self._executor: Executor | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
 
     def _on_thread(self, action: Action, command_id: str) -> dict[str, Any]:
         if self._executor is None:
             self._executor = Executor(Kernel(self.node), self.policy)
         return self._executor.run(action, command_id)
 
+    def _close_idle(self) -> None:
+        if self._executor is not None:
+            self._executor.k.close_idle(self.idle_seconds)
+
     def run(self, action: Action, command_id: str) -> dict[str, Any]:
         """Execute on the helper thread; raises ActionRefused / ActionFailed with the reason."""
-        return self.pool.submit(self._on_thread, action, command_id).result()
+        try:
+            return self.pool.submit(self._on_thread, action, command_id).result()
+        finally:
+            self._arm()
+
+    def _arm(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.idle_seconds, self._submit_close_idle)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _submit_close_idle(self) -> None:
+        with suppress(RuntimeError):  # shut down meanwhile
+            self.pool.submit(self._close_idle)
 
     def close(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+
         def shut() -> None:
             if self._executor is not None:
                 self._executor.k.close()
