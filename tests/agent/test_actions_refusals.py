@@ -165,6 +165,27 @@ def test_it_refuses_an_interface_carrying_a_default_route_even_if_nsmap_made_it(
     assert topo.link(topo.root, up)["ifname"] == up
 
 
+def test_it_refuses_a_port_on_a_bridge_carrying_a_default_route(topo: Topology, lab: Lab, pair):
+    a, b, made = pair
+    uplink = topo.name("br")
+    topo.bridge(topo.root, uplink)
+    topo.up(topo.root, uplink)
+    topo.ip(topo.root, "route", "add", "default", "dev", uplink, "table", "4243")  # a table no rule uses
+    bridge = lab.if_id(topo.root, uplink)
+    refused(
+        topo,
+        lab,
+        (a, b),
+        "veth.create",
+        {"a": {"namespace": a.name, "name": "x0"}, "b": {"bridge": bridge, "name": "x1"}},
+        "default route",
+    )
+    refused(
+        topo, lab, (a, b), "bridge.attach", {"interface": made["a"]["interface"], "bridge": bridge}, "default route"
+    )
+    assert "master" not in topo.link(a, "v0")
+
+
 def test_it_refuses_loopback(topo: Topology, lab: Lab, pair):
     a, b, _ = pair
     refused(topo, lab, (a, b), "link.set", {"interface": lab.if_id(a, "lo"), "up": True}, "loopback")
