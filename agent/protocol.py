@@ -288,9 +288,11 @@ def validate_message(data: Any) -> dict[str, Any]:
 # Lab commands (server -> agent) and their results (agent -> server); docs/CONTRACTS.md "Lab verbs".
 # A command travels as Celery task LAB_COMMAND_TASK on queue node.<NODE_NAME> with args
 # [body, signature]: signature = agent.signing.sign(body, node key), over the exact text. A result
-# travels like every agent message ([body, signature] into the node's inbox), outside the seq stream.
+# is signed the same way and sent as task COMMAND_RESULT_TASK [body, signature] on queue "ingest",
+# outside the snapshot/delta seq stream (a result is not a change of the topology).
 
 LAB_COMMAND_TASK = "nsmap.agent_lab_command"
+COMMAND_RESULT_TASK = "nsmap.command_result"
 COMMAND_FIELDS = frozenset({"v", "type", "id", "verb", "args", "actor", "request_id", "time"})
 RESULT_FIELDS = frozenset({"v", "type", "node", "id", "status", "error", "result", "timings", "time"})
 CommandStatus = Literal["running", "done", "failed"]

@@ -22,7 +22,7 @@ from agent.commands import Command, CommandConsumer, CommandExecutor
 from agent.lab import LabCommands, Outcome
 from agent.namespaces import NAMED_DIRS
 from agent.protocol import NamespaceKind
-from agent.publisher import CeleryTransport, Publisher, Transport
+from agent.publisher import INGEST_QUEUE, CeleryTransport, Publisher, Transport
 from agent.settings import AgentSettings, SettingsError
 from agent.watch import Watcher
 
@@ -222,15 +222,23 @@ def main(argv: list[str] | None = None) -> int:
 def lab_commands(node: str, key: str | None, redis_url: str) -> LabCommands | None:
     """The lab-command runner when this node has a key (commands must be signed with it), else None.
 
-    Results go through a transport of their own: CeleryTransport keeps per-send state and the
-    publisher's runs on another thread.
+    Results go to the server as their own Celery task (protocol.COMMAND_RESULT_TASK), from a
+    producer of their own: the publisher's transport keeps per-send state on another thread.
     """
     if key is None:
         return None
+    from celery import Celery
+
     from agent.actions import Actions, Policy
+    from agent.protocol import COMMAND_RESULT_TASK
 
     policy = Policy.from_env()  # ValueError naming the variable
-    return LabCommands(node, key, Actions(node, policy), report=CeleryTransport(redis_url, node=node).send)
+    app = Celery("nsmap-agent-results", broker=redis_url, set_as_current=False)
+
+    def report(body: str, signature: str | None) -> None:
+        app.send_task(COMMAND_RESULT_TASK, args=[body, signature], queue=INGEST_QUEUE, retry=False)
+
+    return LabCommands(node, key, Actions(node, policy), report=report)
 
 
 def _redacted(url: str) -> str:
