@@ -116,9 +116,9 @@ def submit(user: Any, data: Any, request_id: str = "") -> Submitted:
             command = Command.objects.create(**fields)
     except IntegrityError:  # the same key, concurrently: the other request's command stands
         return Submitted(Command.objects.get(actor=user, idempotency_key=key), False)
+    transaction.on_commit(lambda: announce(command))  # first: the page sees "requested" before any later status
     if not offline:
         transaction.on_commit(lambda: send(command.pk))
-    transaction.on_commit(lambda: announce(command))
     return Submitted(command, True)
 
 
