@@ -370,18 +370,18 @@ def _end(
     on_bridge = bridge_allowed and "bridge" in end.data
     where = "bridge" if on_bridge else "namespace"
     end.only(where, "name", "address", "mtu", "up")
-    ref = end.get(where, interface_ref if on_bridge else namespace_ref)
+    bridge = end.get("bridge", interface_ref) if on_bridge else None
+    namespace = None if on_bridge else end.get("namespace", namespace_ref)
     name = end.get("name", interface_name)
     address = end.get("address", cidr, required=False)
     size = end.get("mtu", mtu("veth"), required=False)
-    up = end.get("up", flag, required=False)
-    if ref is None or name is None:
+    up = bool(end.get("up", flag, required=False))
+    size = MTU_DEFAULT if size is None else size
+    if name is None:
         return None
-    options = {"address": address, "mtu": MTU_DEFAULT if size is None else size, "up": bool(up)}
-    if isinstance(ref, InterfaceRef):
-        return BridgeEnd(bridge=ref, name=name, **options)  # type: ignore[arg-type]
-    assert isinstance(ref, NamespaceRef)
-    return End(namespace=ref, name=name, **options)  # type: ignore[arg-type]
+    if bridge is not None:
+        return BridgeEnd(bridge, name, address, size, up)
+    return End(namespace, name, address, size, up) if namespace is not None else None
 
 
 def _veth_create(args: _Args) -> VethCreate | None:
