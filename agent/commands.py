@@ -80,29 +80,34 @@ def parse_command(body: Any) -> Command:
     return Command(command=name, id=canonical)
 
 
-def parse_celery_message(body: Any, headers: Mapping[str, Any] | None) -> str:
-    """The command text out of a Celery protocol v2 message: body [args, kwargs, embed], args [text]."""
-    task = (headers or {}).get("task")
-    if task != COMMAND_TASK:
-        raise CommandError(f"task {task!r:.60} is not {COMMAND_TASK!r}")
+def _task_args(body: Any, task: str) -> list[Any]:
+    """The positional args of a Celery protocol v2 body [args, kwargs, embed] (no kwargs allowed)."""
     if not isinstance(body, (list, tuple)) or len(body) != 3:
         raise CommandError("not a Celery protocol 2 body [args, kwargs, embed]")
     args, kwargs, _embed = body
     if kwargs:
-        raise CommandError("the command task takes no keyword arguments")
-    if not isinstance(args, (list, tuple)) or len(args) != 1 or not isinstance(args[0], str):
+        raise CommandError(f"the {task} task takes no keyword arguments")
+    if not isinstance(args, (list, tuple)):
+        raise CommandError(f"the {task} task's args are a list")
+    return list(args)
+
+
+def parse_celery_message(body: Any, headers: Mapping[str, Any] | None) -> str:
+    """The command text out of a Celery protocol v2 message: args [text]."""
+    task = (headers or {}).get("task")
+    if task != COMMAND_TASK:
+        raise CommandError(f"task {task!r:.60} is not {COMMAND_TASK!r}")
+    args = _task_args(body, "command")
+    if len(args) != 1 or not isinstance(args[0], str):
         raise CommandError("the command task takes exactly one argument, the JSON text")
-    return args[0]
+    text: str = args[0]
+    return text
 
 
 def parse_lab_celery_message(body: Any) -> tuple[str, str | None]:
     """A lab command's text and signature out of a Celery protocol v2 body: args [text, signature]."""
-    if not isinstance(body, (list, tuple)) or len(body) != 3:
-        raise CommandError("not a Celery protocol 2 body [args, kwargs, embed]")
-    args, kwargs, _embed = body
-    if kwargs:
-        raise CommandError("the lab command task takes no keyword arguments")
-    if not isinstance(args, (list, tuple)) or len(args) != 2 or not isinstance(args[0], str):
+    args = _task_args(body, "lab command")
+    if len(args) != 2 or not isinstance(args[0], str):
         raise CommandError("the lab command task takes two arguments, the JSON text and its signature")
     if args[1] is not None and not isinstance(args[1], str):
         raise CommandError("a lab command's signature is a hex string")

@@ -7,6 +7,7 @@ command that must be refused; nothing else here goes near it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,6 +31,15 @@ def pair(topo: Topology, lab: Lab) -> tuple[Netns, Netns, dict[str, Any]]:
     return a, b, made
 
 
+@pytest.fixture
+def refuse(
+    topo: Topology, lab: Lab, pair: tuple[Netns, Netns, dict[str, Any]]
+) -> Callable[[str, dict[str, Any], str], None]:
+    """``refuse(verb, args, match)``: the command is refused with ``match`` and namespaces a, b
+    and the host's uplinks are unchanged."""
+    return lambda verb, args, match: refused(topo, lab, pair[:2], verb, args, match)
+
+
 def refused(topo: Topology, lab: Lab, spaces: tuple[Netns, ...], verb: str, args: dict[str, Any], match: str) -> None:
     before = kernel_state(topo, *spaces) + uplink_state(topo)
     with pytest.raises((ActionRefused, ArgsError), match=match):
@@ -45,39 +55,30 @@ def refused(topo: Topology, lab: Lab, spaces: tuple[Netns, ...], verb: str, args
 @pytest.mark.parametrize(
     ("name", "match"), [("a" * 16, "16 bytes"), ("v 0", "whitespace"), ("v/0", "'/'"), ("..", "not a name")]
 )
-def test_it_refuses_a_bad_name_and_changes_nothing(topo: Topology, lab: Lab, pair, name: str, match: str):
+def test_it_refuses_a_bad_name_and_changes_nothing(topo: Topology, lab: Lab, pair, refuse, name: str, match: str):
     a, b, made = pair
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse(
         "veth.create",
         {"a": {"namespace": a.name, "name": name}, "b": {"namespace": b.name, "name": "x"}},
         match,
     )
-    refused(topo, lab, (a, b), "link.set", {"interface": made["a"]["interface"], "name": name}, match)
+    refuse("link.set", {"interface": made["a"]["interface"], "name": name}, match)
 
 
-def test_it_refuses_a_bad_cidr_and_changes_nothing(topo: Topology, lab: Lab, pair):
-    a, b, made = pair
-    refused(
-        topo,
-        lab,
-        (a, b),
+def test_it_refuses_a_bad_cidr_and_changes_nothing(topo: Topology, lab: Lab, pair, refuse):
+    _a, _b, made = pair
+    refuse(
         "address.add",
         {"interface": made["a"]["interface"], "address": "10.4.0.300/24"},
         "not an IPv4",
     )
-    refused(topo, lab, (a, b), "address.add", {"interface": made["a"]["interface"], "address": "10.4.0.3"}, "no prefix")
+    refuse("address.add", {"interface": made["a"]["interface"], "address": "10.4.0.3"}, "no prefix")
 
 
-def test_it_refuses_an_mtu_out_of_range_and_changes_nothing(topo: Topology, lab: Lab, pair):
+def test_it_refuses_an_mtu_out_of_range_and_changes_nothing(topo: Topology, lab: Lab, pair, refuse):
     a, b, made = pair
-    refused(topo, lab, (a, b), "link.set", {"interface": made["a"]["interface"], "mtu": 65536}, "outside 68..65535")
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse("link.set", {"interface": made["a"]["interface"], "mtu": 65536}, "outside 68..65535")
+    refuse(
         "veth.create",
         {"a": {"namespace": a.name, "name": "x0", "mtu": 67}, "b": {"namespace": b.name, "name": "x1"}},
         "outside",
@@ -87,62 +88,53 @@ def test_it_refuses_an_mtu_out_of_range_and_changes_nothing(topo: Topology, lab:
 # what only the kernel can answer
 
 
-def test_it_refuses_a_name_taken_in_the_target_and_changes_nothing(topo: Topology, lab: Lab, pair):
+def test_it_refuses_a_name_taken_in_the_target_and_changes_nothing(topo: Topology, lab: Lab, pair, refuse):
     a, b, made = pair
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse(
         "veth.create",
         {"a": {"namespace": a.name, "name": "x0"}, "b": {"namespace": b.name, "name": "v1"}},
         "'v1' is taken",
     )
-    refused(topo, lab, (a, b), "link.set", {"interface": made["a"]["interface"], "name": "lo"}, "'lo' is taken")
+    refuse("link.set", {"interface": made["a"]["interface"], "name": "lo"}, "'lo' is taken")
     topo.veth("v0", b, "w", b)  # b now has a v0 of its own (not nsmap's)
-    refused(topo, lab, (a, b), "link.move", {"interface": made["a"]["interface"], "namespace": b.name}, "'v0' is taken")
+    refuse("link.move", {"interface": made["a"]["interface"], "namespace": b.name}, "'v0' is taken")
     assert not [n for n in topo.ipj(topo.root, "link", "show") if n["ifname"].startswith("nsmap")], (
         "a temporary name is left"
     )
 
 
-def test_it_refuses_an_unknown_namespace_or_interface_and_changes_nothing(topo: Topology, lab: Lab, pair):
-    a, b, made = pair
+def test_it_refuses_an_unknown_namespace_or_interface_and_changes_nothing(topo: Topology, lab: Lab, pair, refuse):
+    a, _b, made = pair
     gone = topo.name("gone")
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse(
         "veth.create",
         {"a": {"namespace": a.name, "name": "x0"}, "b": {"namespace": gone, "name": "x1"}},
         "no named namespace",
     )
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse(
         "link.move",
         {"interface": made["a"]["interface"], "namespace": "h1/ns:1"},
         "no namespace ns:1",
     )
-    refused(topo, lab, (a, b), "link.delete", {"interface": f"h1/if:{a.inode}:99999"}, "no interface with index 99999")
-    refused(topo, lab, (a, b), "ping", {"namespace": gone, "address": "10.4.0.1"}, "no named namespace")
+    refuse("link.delete", {"interface": f"h1/if:{a.inode}:99999"}, "no interface with index 99999")
+    refuse("ping", {"namespace": gone, "address": "10.4.0.1"}, "no named namespace")
 
 
-def test_it_refuses_an_mtu_beyond_the_interfaces_own_limit(topo: Topology, lab: Lab, pair):
-    a, b, _ = pair
+def test_it_refuses_an_mtu_beyond_the_interfaces_own_limit(topo: Topology, lab: Lab, pair, refuse):
+    a, _b, _ = pair
     topo.tap(a, "t0")  # tun's own max_mtu is below the validator's 65535
     ref = lab.if_id(a, "t0")
     limit = topo.link(a, "t0")["max_mtu"]
     if limit >= 65535:
         pytest.skip(f"tun's max_mtu is {limit} on this kernel: no limit narrower than the validator's to test")
-    refused(topo, lab, (a, b), "link.set", {"interface": ref, "mtu": limit + 1}, f"outside 68..{limit}")
+    refuse("link.set", {"interface": ref, "mtu": limit + 1}, f"outside 68..{limit}")
 
 
 # never the host's uplinks
 
 
-def test_it_refuses_every_verb_on_the_hosts_uplink_before_acting(topo: Topology, lab: Lab, pair):
-    a, b, _ = pair
+def test_it_refuses_every_verb_on_the_hosts_uplink_before_acting(topo: Topology, lab: Lab, pair, refuse):
+    a, _b, _ = pair
     eth0 = lab.if_id(topo.root, "eth0")
     for verb, args in [
         ("link.delete", {"interface": eth0}),
@@ -151,59 +143,54 @@ def test_it_refuses_every_verb_on_the_hosts_uplink_before_acting(topo: Topology,
         ("address.add", {"interface": eth0, "address": "10.4.9.9/32"}),
         ("bridge.detach", {"interface": eth0}),
     ]:
-        refused(topo, lab, (a, b), verb, args, "device|physical|default route")
+        refuse(verb, args, "device|physical|default route")
 
 
-def test_it_refuses_an_interface_carrying_a_default_route_even_if_nsmap_made_it(topo: Topology, lab: Lab, pair):
-    a, b, _ = pair
+def test_it_refuses_an_interface_carrying_a_default_route_even_if_nsmap_made_it(topo: Topology, lab: Lab, pair, refuse):
+    a, _b, _ = pair
     up = topo.name("u0")
     topo.veth(up, topo.root, "u1", a)
     topo.alias(topo.root, up, "nsmap:made-by-the-test")  # ownership alone would allow the delete
     topo.up(topo.root, up)
     topo.ip(topo.root, "route", "add", "default", "dev", up, "table", "4242")  # a table no rule uses
-    refused(topo, lab, (a, b), "link.delete", {"interface": lab.if_id(topo.root, up)}, "default route")
+    refuse("link.delete", {"interface": lab.if_id(topo.root, up)}, "default route")
     assert topo.link(topo.root, up)["ifname"] == up
 
 
-def test_it_refuses_a_port_on_a_bridge_carrying_a_default_route(topo: Topology, lab: Lab, pair):
-    a, b, made = pair
+def test_it_refuses_a_port_on_a_bridge_carrying_a_default_route(topo: Topology, lab: Lab, pair, refuse):
+    a, _b, made = pair
     uplink = topo.name("br")
     topo.bridge(topo.root, uplink)
     topo.up(topo.root, uplink)
     topo.ip(topo.root, "route", "add", "default", "dev", uplink, "table", "4243")  # a table no rule uses
     bridge = lab.if_id(topo.root, uplink)
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse(
         "veth.create",
         {"a": {"namespace": a.name, "name": "x0"}, "b": {"bridge": bridge, "name": "x1"}},
         "default route",
     )
-    refused(
-        topo, lab, (a, b), "bridge.attach", {"interface": made["a"]["interface"], "bridge": bridge}, "default route"
-    )
+    refuse("bridge.attach", {"interface": made["a"]["interface"], "bridge": bridge}, "default route")
     assert "master" not in topo.link(a, "v0")
 
 
-def test_it_refuses_loopback(topo: Topology, lab: Lab, pair):
-    a, b, _ = pair
-    refused(topo, lab, (a, b), "link.set", {"interface": lab.if_id(a, "lo"), "up": True}, "loopback")
-    refused(topo, lab, (a, b), "link.delete", {"interface": lab.if_id(a, "lo")}, "loopback")
+def test_it_refuses_loopback(topo: Topology, lab: Lab, pair, refuse):
+    a, _b, _ = pair
+    refuse("link.set", {"interface": lab.if_id(a, "lo"), "up": True}, "loopback")
+    refuse("link.delete", {"interface": lab.if_id(a, "lo")}, "loopback")
 
 
 # what nsmap did not create
 
 
-def test_it_refuses_to_move_rename_or_delete_a_foreign_interface(topo: Topology, lab: Lab, pair):
+def test_it_refuses_to_move_rename_or_delete_a_foreign_interface(topo: Topology, lab: Lab, pair, refuse):
     a, b, _ = pair
     topo.veth("f0", a, "f1", b)  # made with `ip link`, not by nsmap
     f0 = lab.if_id(a, "f0")
-    refused(topo, lab, (a, b), "link.delete", {"interface": f0}, "nsmap did not create f0")
-    refused(topo, lab, (a, b), "link.move", {"interface": f0, "namespace": b.name}, "nsmap did not create f0")
-    refused(topo, lab, (a, b), "link.set", {"interface": f0, "name": "g0"}, "nsmap did not create f0")
+    refuse("link.delete", {"interface": f0}, "nsmap did not create f0")
+    refuse("link.move", {"interface": f0, "namespace": b.name}, "nsmap did not create f0")
+    refuse("link.set", {"interface": f0, "name": "g0"}, "nsmap did not create f0")
     topo.bridge(a, "fbr")
-    refused(topo, lab, (a, b), "bridge.delete", {"interface": lab.if_id(a, "fbr")}, "nsmap did not create fbr")
+    refuse("bridge.delete", {"interface": lab.if_id(a, "fbr")}, "nsmap did not create fbr")
 
 
 def test_it_acts_on_a_foreign_interface_listed_as_an_exception(topo: Topology, pair):
@@ -222,13 +209,10 @@ def test_it_refuses_a_nonsense_exception_list():
         Policy.from_env({"NSMAP_AGENT_ALLOW_FOREIGN": "ok,a b"})
 
 
-def test_it_refuses_an_attach_across_namespaces(topo: Topology, lab: Lab, pair):
-    a, b, made = pair
+def test_it_refuses_an_attach_across_namespaces(topo: Topology, lab: Lab, pair, refuse):
+    _a, b, made = pair
     bridge = lab.do("bridge.create", {"namespace": b.name, "name": "br0"})
-    refused(
-        topo,
-        lab,
-        (a, b),
+    refuse(
         "bridge.attach",
         {"interface": made["a"]["interface"], "bridge": bridge["interface"]},
         "is in",
