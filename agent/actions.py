@@ -395,7 +395,7 @@ class Executor:
             if bridge is not None:
                 ends["b"]["bridge"] = self.k.if_id(bridge.ns, bridge.index)
             return ends
-        except (NetlinkError, OSError) as exc:
+        except Exception as exc:  # whatever broke, the pair must not stay half made
             undone = True
             if created:
                 # by the names this command gave them only: a name is recorded once the rename worked

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from agent.actions import ActionRefused
-from tests.agent.actions_support import Lab
+from agent.actions import ActionFailed, ActionRefused
+from tests.agent.actions_support import Lab, kernel_state
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.kernel
@@ -149,3 +149,21 @@ def test_it_pings_and_reports_loss_when_nothing_answers(topo: Topology, lab: Lab
     assert made["a"]["up"]
     result = lab.do("ping", {"namespace": lab.ns_id(a), "address": "10.3.0.9", "count": 2, "timeout": 2})
     assert (result["sent"], result["received"], result["loss"], result["rtt_ms"]) == (2, 0, 100.0, None)
+
+
+def test_it_deletes_the_half_made_pair_when_a_later_step_fails(topo: Topology, lab: Lab):
+    a, b = topo.add_netns("a"), topo.add_netns("b")
+    topo.ip(b, "link", "set", "lo", "up")
+    subprocess.run(["ip", "netns", "exec", b.name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"], check=True)
+    before = kernel_state(topo, a, b)
+    with pytest.raises(ActionFailed, match=r"refused a step of veth\.create: Permission denied") as failed:
+        lab.do(
+            "veth.create",  # b's end is moved and renamed before its IPv6 address is refused
+            {
+                "a": {"namespace": a.name, "name": "v0"},
+                "b": {"namespace": b.name, "name": "v1", "address": "fd00:7::1/64"},
+            },
+        )
+    assert failed.value.undone, str(failed.value)
+    assert kernel_state(topo, a, b) == before, "the pair was left behind"
+    assert not [n for n in topo.ipj(topo.root, "link", "show") if n["ifname"].startswith("nsmap")]
