@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent.actions import ActionFailed, ActionRefused, Actions
+from agent.commands import MAX_BODY
 from agent.protocol import CommandStatus, ProtocolError, make_command_result, validate_command
 from agent.signing import sign, verify
 from agent.verbs import ArgsError, parse_args
 
 log = logging.getLogger("nsmap.agent.lab")
 
-MAX_BODY = 64 * 1024
 MAX_AGE = 300.0  # seconds a command stays valid after the server made it
 MAX_SKEW = 60.0  # seconds a command's time may lie ahead of this host's clock
 REMEMBERED_IDS = 4096  # more than MAX_AGE can hold at any sane rate
@@ -45,7 +45,7 @@ class Outcome:
 
 
 class LabCommands:
-    """Checks and runs lab commands for one node; thread-safe as long as one thread calls ``handle``."""
+    """Checks and runs lab commands for one node; call ``handle`` from one thread at a time."""
 
     def __init__(
         self,

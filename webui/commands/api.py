@@ -8,6 +8,7 @@ session (DRF's SessionAuthentication, which enforces CSRF) or ``Authorization: B
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.db.models import QuerySet
 from rest_framework import status
@@ -87,7 +88,7 @@ class CommandList(CommandsView):
 
 
 class CommandDetail(CommandsView):
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: Request, pk: UUID) -> Response:
         command = Command.objects.filter(pk=pk).first()
         if command is None:
             raise NotFound("no such command")
