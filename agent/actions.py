@@ -44,6 +44,7 @@ from pyroute2 import netns as pyroute2_netns
 
 from agent import namespaces
 from agent.verbs import (
+    MARK,
     Action,
     AddressChange,
     BridgeCreate,
@@ -63,7 +64,6 @@ from agent.verbs import (
     interface_name,
 )
 
-MARK = "nsmap:"
 NETNS_DIR = "/run/netns"
 TEMP_PREFIX = "nsmap"  # + 10 hex: 15 bytes; only ever in the root namespace, for milliseconds
 OPEN_SOCKETS = 16

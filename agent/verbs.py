@@ -28,6 +28,7 @@ MTU_DEFAULT = 1500
 PING_COUNT = (1, 20, 3)  # low, high, default
 PING_TIMEOUT = (1, 30, 5)  # seconds for the whole run
 MAX_REF = 200  # longer than any graph id or name that can be valid
+MARK = "nsmap:"  # + command id: the alias nsmap gives what it creates (agent/actions.py)
 
 NS_ID = re.compile(r"^(?:(?P<node>[A-Za-z0-9][A-Za-z0-9._-]{0,62})/)?ns:(?P<inode>[1-9][0-9]{0,19})$")
 IF_ID = re.compile(

@@ -14,11 +14,15 @@ import hmac
 import json
 import logging
 import time
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agent.protocol import (
@@ -28,7 +32,7 @@ from agent.protocol import (
     validate_command_result,
 )
 from agent.signing import sign, verify
-from agent.verbs import ArgsError, parse_args
+from agent.verbs import MARK, ArgsError, parse_args
 from webui.commands.models import FINISHED, Command, CommandStatus
 from webui.live import embedded
 from webui.live.broadcast import send as broadcast
@@ -242,3 +246,27 @@ def announce(command: Command) -> None:
     """``{"type": "command", "command": ...}`` to every open page (webui.live.consumers)."""
     text = json.dumps({"type": "command", "command": to_json(command)}, separators=(",", ":"))
     broadcast({"type": "topology.command", "text": text})
+
+
+ATTRIBUTION_WINDOW = timedelta(seconds=30)  # a kernel event this long after a command finished is still its effect
+
+
+def attribution(aliases: Iterable[str | None], now: datetime | None = None) -> dict[str, tuple[str, str | None]]:
+    """For the change log: {alias: (actor, request_id)} for the aliases ``nsmap:<command id>`` whose
+    command is in flight or finished within ATTRIBUTION_WINDOW; later changes of the same interface
+    are not that command's doing. Meant for the ingest's change-log writer (one query per batch)."""
+    ids: dict[str, str] = {}
+    for alias in aliases:
+        if alias and alias.startswith(MARK):
+            try:
+                ids[str(uuid.UUID(alias[len(MARK) :]))] = alias
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
+    rows = Command.objects.filter(pk__in=list(ids)).filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
+    return {
+        ids[str(pk)]: (actor, request_id or None)
+        for pk, actor, request_id in rows.values_list("pk", "actor_name", "request_id")
+    }
