@@ -1,9 +1,9 @@
 # One image for web (daphne), worker (celery) and agent (python -m agent run); see docker-compose.yml.
 FROM python:3.11-slim
 
-# iproute2: the agent's commands and `ip netns`; no compilers needed (all wheels are binary).
+# iproute2: `ip netns`; iputils-ping: the ping verb (agent/actions.py); no compilers needed (all wheels are binary).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends iproute2 \
+    && apt-get install -y --no-install-recommends iproute2 iputils-ping \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONUNBUFFERED=1 \

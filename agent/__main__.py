@@ -1,4 +1,4 @@
-"""`python -m agent scan [--json]` and `python -m agent run`.
+"""`python -m agent scan [--json]`, `python -m agent run` and `python -m agent do VERB ARGS`.
 
 Imports stay lazy: `scan --json` is a short-lived process and starts fast only if it loads
 nothing it does not use (no Celery, no pyroute2).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 
 from agent.protocol import Interface, Inventory
@@ -27,6 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--json", action="store_true", help="one JSON object (the wire schema)")
     scan.add_argument("--node", help="node name to report (default: NODE_NAME or the hostname)")
     commands.add_parser("run", help="follow the kernel and publish to the server", add_help=False)
+    do = commands.add_parser(
+        "do",
+        help="run a lab verb on this host (agent/do_cli.py)",
+        description="Exit status: 0 done, 2 bad input or refused (nothing changed), 1 the kernel failed a step.",
+    )
+    do.add_argument("verb", help="veth.create, link.move, link.delete, link.set, address.add, ... ping")
+    do.add_argument("args", nargs="+", help="one JSON object, or KEY=VALUE words with dotted keys (a.name=veth0)")
+    do.add_argument("--node", help="node name in the graph ids printed (default: NODE_NAME or the hostname)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "run":
         from agent.runner import main as run_main
@@ -34,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "do":
+        from agent.do_cli import run_do
+
+        return run_do(args.verb, args.args, args.node or os.environ.get("NODE_NAME") or socket.gethostname())
     return run_scan(args.json, args.node or os.environ.get("NODE_NAME"))
 
 

@@ -3,7 +3,8 @@
 The agent runs as root on every host, so a command is untrusted input even when it comes from
 our own server: wrong type, unknown command, extra fields, oversized bodies, replays and
 malformed Celery envelopes are rejected with a clear reason, and nothing is executed.
-Today the only command is "resync" (publish a fresh snapshot).
+The only command here is "resync" (publish a fresh snapshot); lab commands (task
+LAB_COMMAND_TASK on the same queue) go to agent/lab.py, which authenticates them.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.protocol import PROTOCOL_VERSION
+from agent.protocol import LAB_COMMAND_TASK, PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from agent.lab import LabCommands
 
 log = logging.getLogger("nsmap.agent.commands")
 
@@ -76,19 +80,38 @@ def parse_command(body: Any) -> Command:
     return Command(command=name, id=canonical)
 
 
-def parse_celery_message(body: Any, headers: Mapping[str, Any] | None) -> str:
-    """The command text out of a Celery protocol v2 message: body [args, kwargs, embed], args [text]."""
-    task = (headers or {}).get("task")
-    if task != COMMAND_TASK:
-        raise CommandError(f"task {task!r:.60} is not {COMMAND_TASK!r}")
+def _task_args(body: Any, task: str) -> list[Any]:
+    """The positional args of a Celery protocol v2 body [args, kwargs, embed] (no kwargs allowed)."""
     if not isinstance(body, (list, tuple)) or len(body) != 3:
         raise CommandError("not a Celery protocol 2 body [args, kwargs, embed]")
     args, kwargs, _embed = body
     if kwargs:
-        raise CommandError("the command task takes no keyword arguments")
-    if not isinstance(args, (list, tuple)) or len(args) != 1 or not isinstance(args[0], str):
+        raise CommandError(f"the {task} task takes no keyword arguments")
+    if not isinstance(args, (list, tuple)):
+        raise CommandError(f"the {task} task's args are a list")
+    return list(args)
+
+
+def parse_celery_message(body: Any, headers: Mapping[str, Any] | None) -> str:
+    """The command text out of a Celery protocol v2 message: args [text]."""
+    task = (headers or {}).get("task")
+    if task != COMMAND_TASK:
+        raise CommandError(f"task {task!r:.60} is not {COMMAND_TASK!r}")
+    args = _task_args(body, "command")
+    if len(args) != 1 or not isinstance(args[0], str):
         raise CommandError("the command task takes exactly one argument, the JSON text")
-    return args[0]
+    text: str = args[0]
+    return text
+
+
+def parse_lab_celery_message(body: Any) -> tuple[str, str | None]:
+    """A lab command's text and signature out of a Celery protocol v2 body: args [text, signature]."""
+    args = _task_args(body, "lab command")
+    if len(args) != 2 or not isinstance(args[0], str):
+        raise CommandError("the lab command task takes two arguments, the JSON text and its signature")
+    if args[1] is not None and not isinstance(args[1], str):
+        raise CommandError("a lab command's signature is a hex string")
+    return args[0], args[1]
 
 
 class CommandExecutor:
@@ -138,10 +161,18 @@ class CommandConsumer:
     exchange and routing key both named after the queue), so either side may declare it first.
     """
 
-    def __init__(self, broker_url: str, node: str, executor: CommandExecutor, poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        node: str,
+        executor: CommandExecutor,
+        poll_seconds: float = 5.0,
+        lab: LabCommands | None = None,
+    ) -> None:
         self.broker_url = broker_url
         self.queue_name = f"node.{node}"
         self.executor = executor
+        self.lab = lab
         # how long one BRPOP waits on the broker: a command arrives at once either way, but
         # each empty wait costs kombu about a millisecond (0.1% of a core at one a second);
         # stopping waits for the one in progress
@@ -150,6 +181,17 @@ class CommandConsumer:
         self._thread: threading.Thread | None = None
 
     def _on_message(self, body: Any, message: Any) -> None:
+        headers = getattr(message, "headers", None) or {}
+        if self.lab is not None and headers.get("task") == LAB_COMMAND_TASK:
+            try:
+                text, signature = parse_lab_celery_message(body)
+            except CommandError as exc:
+                log.warning("rejected lab message on %s: %s", self.queue_name, exc)
+                self.lab.rejected += 1
+            else:
+                self.lab.handle(text, signature)
+            message.ack()
+            return
         try:
             text = parse_celery_message(body, getattr(message, "headers", None))
         except CommandError as exc:

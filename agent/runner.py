@@ -20,6 +20,8 @@ from typing import Any
 
 from agent.commands import Command, CommandConsumer, CommandExecutor
 from agent.env import celery_broker_url
+from agent.inbox import INGEST_QUEUE
+from agent.lab import LabCommands, Outcome
 from agent.namespaces import NAMED_DIRS
 from agent.protocol import NamespaceKind
 from agent.publisher import CeleryTransport, Publisher, Transport
@@ -42,8 +44,10 @@ class AgentRunner:
         key: str | None = None,
         commands_url: str | None = None,
         named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS,
+        lab: LabCommands | None = None,
     ) -> None:
         self.node = node
+        self.lab = lab
         self.transport = transport
         self.publisher = Publisher(
             transport, node, key=key, coalesce_ms=coalesce_ms, heartbeat_seconds=heartbeat_seconds
@@ -53,7 +57,9 @@ class AgentRunner:
         self.watcher = self._new_watcher()
         self.executor = CommandExecutor({"resync": self._resync})
         # the consumer speaks kombu, which spells a unix:// Redis URL its own way
-        self.consumer = CommandConsumer(celery_broker_url(commands_url), node, self.executor) if commands_url else None
+        self.consumer = (
+            CommandConsumer(celery_broker_url(commands_url), node, self.executor, lab=lab) if commands_url else None
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -129,6 +135,8 @@ class AgentRunner:
         self.publisher.flush(min(2.0, timeout))
         self.publisher.stop(timeout)
         self.transport.close()
+        if self.lab is not None:
+            self.lab.actions.close()
 
     def watcher_stats(self) -> dict[str, Any]:
         """The watcher's counters and CPU per kind of work (ms): what an operator or a benchmark
@@ -152,6 +160,12 @@ class AgentRunner:
         """Embedded mode: the server hands a command's JSON text here (validated, never trusted)."""
         return self.executor.handle(body)
 
+    def handle_lab_command(self, body: str, signature: str | None) -> Outcome:
+        """Embedded mode: a signed lab command handed over in-process (authenticated all the same)."""
+        if self.lab is None:
+            return Outcome("rejected", "this agent runs no lab commands (no NSMAP_NODE_KEY)")
+        return self.lab.handle(body, signature)
+
     def _resync(self, _command: Command) -> None:
         self.request_snapshot()
 
@@ -174,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if settings.node_key is None:
         log.warning("NSMAP_NODE_KEY is not set: messages go unsigned (a distributed server rejects them)")
+    try:
+        lab = lab_commands(settings.node, settings.node_key, settings.redis_url)
+    except ValueError as exc:
+        print(f"nsmap agent: {exc}", file=sys.stderr)
+        return 2
     runner = AgentRunner(
         CeleryTransport(settings.redis_url, node=settings.node),
         settings.node,
@@ -182,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         coalesce_ms=settings.coalesce_ms,
         key=settings.node_key,
         commands_url=settings.redis_url,
+        lab=lab,
     )
     stopping = threading.Event()
 
@@ -202,6 +222,28 @@ def main(argv: list[str] | None = None) -> int:
     failed = runner.failed
     runner.stop()
     return 1 if failed is not None else 0
+
+
+def lab_commands(node: str, key: str | None, redis_url: str) -> LabCommands | None:
+    """The lab-command runner when this node has a key (commands must be signed with it), else None.
+
+    Results go to the server as their own Celery task (protocol.COMMAND_RESULT_TASK), from a
+    producer of their own: the publisher's transport keeps per-send state on another thread.
+    """
+    if key is None:
+        return None
+    from celery import Celery
+
+    from agent.actions import Actions, Policy
+    from agent.protocol import COMMAND_RESULT_TASK
+
+    policy = Policy.from_env()  # ValueError naming the variable
+    app = Celery("nsmap-agent-results", broker=redis_url, set_as_current=False)
+
+    def report(body: str, signature: str | None) -> None:
+        app.send_task(COMMAND_RESULT_TASK, args=[body, signature], queue=INGEST_QUEUE, retry=False)
+
+    return LabCommands(node, key, Actions(node, policy), report=report)
 
 
 def _redacted(url: str) -> str:

@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
 
 app = Celery("webui")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["webui.topology", "webui.changelog"])
+app.autodiscover_tasks(["webui.topology", "webui.changelog", "webui.commands"])
 
 
 @task_prerun.connect

@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "webui.accounts",
     "webui.topology",
     "webui.changelog",
+    "webui.commands",
     "webui.live",
     "webui.dashboard",
 ]

@@ -63,3 +63,15 @@ def private_dir(topo: Topology) -> Iterator[tuple[str, list[str]]]:
     for path in reversed(mounts):
         subprocess.run(["umount", "-l", path], capture_output=True, timeout=30)
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def lab(topo: Topology) -> Iterator[Any]:
+    """The agent's lab-verb executor (tests/agent/actions_support.py Lab), closed before ``topo``."""
+    from tests.agent.actions_support import Lab
+
+    helper = Lab(topo)
+    try:
+        yield helper
+    finally:
+        helper.actions.close()

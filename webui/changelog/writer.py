@@ -12,6 +12,7 @@ from typing import Any
 
 from webui.changelog.models import ChangeRecord
 from webui.changelog.replay import changed_groups
+from webui.commands.service import attribute_changes
 from webui.topology.bulk import fast_insert
 from webui.topology.diff import Plan
 from webui.topology.models import NodeState
@@ -43,6 +44,11 @@ def context(
     }
 
 
+def _mark(record: dict[str, Any] | None) -> str | None:
+    """The alias an interface record carries (nsmap marks what it creates with it)."""
+    return record.get("alias") if record else None
+
+
 def host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
     if after is None:
         return "removed"
@@ -69,22 +75,27 @@ def write_change_log(
         }
         for before, after in host_changes
     ]
-    for position, change in enumerate(plan.changes if plan is not None else [], start=len(rows)):
+    changes = plan.changes if plan is not None else []
+    by_command = attribute_changes(node, [(f"{node}/{c.key}", _mark(c.after or c.before)) for c in changes])
+    for position, change in enumerate(changes, start=len(rows)):
         record = change.after if change.after is not None else change.before
         assert record is not None
+        object_id = f"{node}/{change.key}"
+        actor, command = by_command.get(object_id, (common["actor"], None))
         rows.append(
             {
                 "object_kind": change.kind,
                 "object_key": change.key,
-                "object_id": f"{node}/{change.key}",
+                "object_id": object_id,
                 "name": display_name(change.kind, record)[:255],
                 "action": change.action,
                 "before": change.before,
                 "after": change.after,
                 "fields": changed_groups(change.before, change.after),
-                "request_id": None,
                 "position": position,
                 **common,
+                "actor": actor,
+                "request_id": command,
             }
         )
     fast_insert(ChangeRecord, rows)

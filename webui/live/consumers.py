@@ -105,6 +105,11 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 self.hole_since = time.monotonic()
         trace.emit("ws", seq, {"recv": received, "out": time.time()})
 
+    async def topology_command(self, event: dict[str, Any]) -> None:
+        """Group message from webui.commands.service.announce: a command's status, as {"text"}."""
+        async with self.sending:
+            await self.send(text_data=event["text"])
+
     async def _flush(self) -> None:
         while self.last_seq + 1 in self.pending:
             self.last_seq += 1

@@ -56,3 +56,35 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     if loop is None or loop.is_closed() or not loop.is_running():
         return None
     return loop
+
+
+_lab: Callable[[str, str], Any] | None = None
+
+
+def register_local_lab(handler: Callable[[str, str], Any] | None) -> None:
+    """Install (or with None remove) the local agent's lab-command entry ``(body, signature)``.
+
+    The handler must return at once (webui.commands sends from the request's commit): the
+    embedded server gives it a thread of its own (nsmap_serve)."""
+    global _lab
+    with _lock:
+        _lab = handler
+
+
+def has_local_lab() -> bool:
+    with _lock:
+        return _lab is not None
+
+
+def send_lab_to_local_agent(body: str, signature: str) -> bool:
+    """Hand a signed lab command to the local agent; False when none takes lab commands here."""
+    with _lock:
+        handler = _lab
+    if handler is None:
+        return False
+    try:
+        handler(body, signature)
+    except Exception:
+        log.exception("the local agent failed to take a lab command")
+        return False
+    return True

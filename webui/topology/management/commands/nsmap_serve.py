@@ -72,6 +72,7 @@ class Command(BaseCommand):
             stop.set()
             if runner is not None:
                 embedded.register_local_agent(None)
+                embedded.register_local_lab(None)
                 runner.stop()
 
     def _start_agent(self) -> Any:
@@ -83,12 +84,14 @@ class Command(BaseCommand):
         except ImportError as exc:
             self.stderr.write(f"nsmap: the local agent is not available ({exc}); serving without it")
             return None
+        from webui.commands.local import local_lab, serve_local_lab
         from webui.live import embedded
         from webui.topology.ingest import ingest
 
         try:
             agent_settings = AgentSettings.from_env()
-        except SettingsError as exc:
+            lab = local_lab(settings.NODE_NAME)
+        except (SettingsError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
 
         def transport(body: str, signature: str | None) -> None:
@@ -100,12 +103,15 @@ class Command(BaseCommand):
             reconcile_seconds=agent_settings.reconcile_seconds,
             heartbeat_seconds=agent_settings.heartbeat_seconds,
             coalesce_ms=agent_settings.coalesce_ms,
+            lab=lab,
         )
         embedded.register_local_agent(runner.handle_command)
+        serve_local_lab(runner)
         try:
             runner.start()
         except PermissionError as exc:
             embedded.register_local_agent(None)
+            embedded.register_local_lab(None)
             self.stderr.write(
                 f"nsmap: the local agent cannot read the kernel ({exc}); run as root "
                 "(CAP_NET_ADMIN, CAP_SYS_ADMIN). Serving without it."
@@ -113,6 +119,7 @@ class Command(BaseCommand):
             return None
         except Exception as exc:
             embedded.register_local_agent(None)
+            embedded.register_local_lab(None)
             log.exception("the local agent failed to start")
             self.stderr.write(f"nsmap: the local agent failed to start ({exc}); serving without it")
             return None

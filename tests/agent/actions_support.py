@@ -1,0 +1,54 @@
+"""Support for the lab-verb kernel tests (fixture ``lab`` in tests/agent/conftest.py): the agent's real
+executor, and the kernel's truth around it.
+
+``Lab`` runs verbs through the same path as the agent (agent/verbs.py parse, then
+agent/actions.py on its helper thread); ``kernel_state`` is iproute2's own view (`ip -j`) of the
+namespaces a test made, to show that a refused command changed nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from agent.actions import Actions, Policy
+from agent.verbs import parse_args
+from tests.kernel_topology import Netns, Topology
+
+NODE = "h1"
+
+
+class Lab:
+    def __init__(self, topo: Topology, policy: Policy | None = None) -> None:
+        self.topo = topo
+        self.actions = Actions(NODE, policy)
+
+    def do(self, verb: str, args: dict[str, Any]) -> dict[str, Any]:
+        return self.actions.run(parse_args(verb, args, NODE), str(uuid.uuid4()))
+
+    def if_id(self, ns: Netns, dev: str) -> str:
+        """The graph id of ``dev`` in ``ns`` (what the page sends)."""
+        return f"{NODE}/if:{ns.inode}:{self.topo.link(ns, dev)['ifindex']}"
+
+    def ns_id(self, ns: Netns) -> str:
+        return f"{NODE}/ns:{ns.inode}"
+
+    def netns(self, name: str) -> Netns:
+        """A namespace the agent created by name, as a Netns the Topology can query."""
+        return Netns(path=f"/run/netns/{name}", name=name)
+
+
+def kernel_state(topo: Topology, *spaces: Netns) -> list[Any]:
+    """Links and addresses of ``spaces`` as iproute2 reports them (the host's own only by name)."""
+    state: list[Any] = []
+    for ns in spaces:
+        state.append(topo.ipj(ns, "-d", "link", "show"))
+        state.append(topo.ipj(ns, "addr", "show"))
+    return state
+
+
+def uplink_state(topo: Topology) -> list[Any]:
+    """eth0 and lo of the host, which no test may change."""
+    return [topo.ipj(topo.root, "-d", "link", "show", "dev", dev) for dev in ("eth0", "lo")] + [
+        topo.ipj(topo.root, "addr", "show", "dev", dev) for dev in ("eth0", "lo")
+    ]

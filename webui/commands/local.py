@@ -1,0 +1,42 @@
+"""Embedded mode: lab commands for the agent running in this process.
+
+The server signs them with ``service.local_key`` and hands them over in-process; the agent
+checks them exactly as a remote agent would (agent/lab.py) on a thread of its own, so the
+request that sent one never waits for the kernel. Results come back by a direct call.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from agent.actions import Actions, Policy
+from agent.lab import LabCommands
+from webui.commands.service import ResultRejected, apply_result, local_key
+from webui.live import embedded
+
+log = logging.getLogger("nsmap.commands")
+
+
+def report(body: str, signature: str | None) -> None:
+    try:
+        apply_result(body, signature)
+    except ResultRejected as exc:
+        log.warning("rejected a local command result: %s", exc)
+
+
+def local_lab(node: str) -> LabCommands:
+    """The local agent's lab commands; ValueError when NSMAP_AGENT_ALLOW_FOREIGN is nonsense."""
+    return LabCommands(node, local_key(node), Actions(node, Policy.from_env()), report=report)
+
+
+def serve_local_lab(runner: Any) -> ThreadPoolExecutor:
+    """Register ``runner.handle_lab_command`` behind one thread; shut the pool down after unregistering."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsmap-lab")
+
+    def take(body: str, signature: str) -> None:
+        pool.submit(runner.handle_lab_command, body, signature)
+
+    embedded.register_local_lab(take)
+    return pool

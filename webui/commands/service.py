@@ -1,0 +1,292 @@
+"""Lab commands on the server: validate, record, send after commit, apply the agent's results.
+
+The args are checked with the agent's own validator (agent/verbs.py) before anything is
+recorded or sent; the agent checks them again. Every command is signed with the node's key
+(agent/signing.py): a node without one runs no lab command. In embedded mode the local agent's
+key is derived from SECRET_KEY (the agent thread gets it from webui.commands.service.local_key),
+so nothing has to be registered for the one-host case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agent.protocol import (
+    LAB_COMMAND_TASK,
+    ProtocolError,
+    make_command,
+    validate_command_result,
+)
+from agent.signing import sign, verify
+from agent.verbs import MARK, ArgsError, parse_args
+from webui.commands.models import FINISHED, Command, CommandStatus
+from webui.live import embedded
+from webui.live.broadcast import send as broadcast
+from webui.topology.agents import queue_for
+from webui.topology.models import Node, NodeState
+
+log = logging.getLogger("nsmap.commands")
+
+FIELDS = frozenset({"node", "verb", "args", "idempotency_key"})
+MAX_KEY = 100
+
+
+class CommandRejected(ValueError):
+    """Bad request: ``errors`` is {field: reason}; nothing was recorded."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class ResultRejected(ValueError):
+    """A command_result that is forged, malformed or for no known command."""
+
+
+def local_key(node: str) -> str:
+    """The embedded agent's lab key: derived from SECRET_KEY, never stored or sent anywhere."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"nsmap-lab-command:{node}".encode(), hashlib.sha256).hexdigest()
+
+
+def key_for(node: str) -> str | None:
+    if settings.EMBEDDED and node == settings.NODE_NAME:
+        return local_key(node)
+    return Node.objects.filter(name=node).values_list("key", flat=True).first() or None
+
+
+def check_request(data: Any) -> tuple[str, str, dict[str, Any], str]:
+    """(node, verb, args, idempotency_key) from a POST body, or CommandRejected naming each bad field."""
+    if not isinstance(data, dict):
+        raise CommandRejected({"body": "must be a JSON object"})
+    errors: dict[str, str] = {field: "unknown field" for field in sorted(set(data) - FIELDS, key=str)}
+    node = data.get("node")
+    if not isinstance(node, str) or not node:
+        errors["node"] = "required: the node name"
+    elif not Node.objects.filter(name=node).exists() and not (settings.EMBEDDED and node == settings.NODE_NAME):
+        errors["node"] = f"there is no node {node[:63]!r}"
+    key = data.get("idempotency_key", "")
+    if not isinstance(key, str) or len(key) > MAX_KEY or any(not ch.isprintable() for ch in key):
+        errors["idempotency_key"] = f"must be a string of at most {MAX_KEY} printable characters"
+    try:
+        parse_args(data.get("verb"), data.get("args"), node if isinstance(node, str) else "")
+    except ArgsError as exc:
+        errors.update({k: v for k, v in exc.as_dict().items() if k not in errors})
+    if errors or not isinstance(node, str) or not isinstance(key, str):
+        raise CommandRejected(errors)
+    return node, data["verb"], data["args"], key
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    command: Command
+    created: bool  # False: the idempotency key named an earlier command, returned as it is
+
+
+def submit(user: Any, data: Any, request_id: str = "") -> Submitted:
+    """Record a command and send it after commit; a node offline or without a key fails it at once."""
+    node, verb, args, key = check_request(data)
+    if key:
+        earlier = Command.objects.filter(actor=user, idempotency_key=key).first()
+        if earlier is not None:
+            return Submitted(earlier, False)
+    offline = why_unreachable(node)
+    fields: dict[str, Any] = {
+        "node": node,
+        "verb": verb,
+        "args": args,
+        "actor": user,
+        "actor_name": user.get_username(),
+        "request_id": request_id[:100],
+        "idempotency_key": key,
+    }
+    if offline:
+        fields.update(status=CommandStatus.FAILED, error=offline, finished_at=timezone.now())
+    try:
+        with transaction.atomic():
+            command = Command.objects.create(**fields)
+    except IntegrityError:  # the same key, concurrently: the other request's command stands
+        return Submitted(Command.objects.get(actor=user, idempotency_key=key), False)
+    transaction.on_commit(lambda: announce(command))  # first: the page sees "requested" before any later status
+    if not offline:
+        transaction.on_commit(lambda: send(command.pk))
+    return Submitted(command, True)
+
+
+def why_unreachable(node: str) -> str | None:
+    if settings.EMBEDDED and node == settings.NODE_NAME:
+        return None if embedded.has_local_lab() else f"the local agent of {node} is not running"
+    row = Node.objects.filter(name=node).values("state", "key").first()
+    if row is None:
+        return f"there is no node {node!r}"
+    if row["state"] != NodeState.ONLINE:
+        return f"node {node} is {row['state']}: its agent is not reporting, so it cannot act"
+    if not row["key"]:
+        return f"node {node} has no key (manage.py nsmap_node add {node}): its agent runs no lab commands"
+    return None
+
+
+def send(command_id: Any) -> None:
+    """Sign and deliver one requested command (after commit); a delivery failure fails it."""
+    command = Command.objects.get(pk=command_id)
+    key = key_for(command.node)
+    if not key:
+        return finish(command, CommandStatus.FAILED, f"node {command.node} has no key")
+    body = json.dumps(
+        make_command(
+            str(command.pk), command.verb, command.args, command.actor_name, command.request_id or None, time.time()
+        ),
+        separators=(",", ":"),
+    )
+    signature = sign(body.encode(), key)
+    if settings.EMBEDDED and command.node == settings.NODE_NAME:
+        if not embedded.send_lab_to_local_agent(body, signature):
+            return finish(command, CommandStatus.FAILED, f"the local agent of {command.node} is not running")
+    else:
+        from webui.celery import app
+
+        try:
+            app.send_task(LAB_COMMAND_TASK, args=[body, signature], queue=queue_for(command.node))
+        except Exception as exc:
+            log.exception("cannot send command %s to node %s", command.pk, command.node)
+            return finish(command, CommandStatus.FAILED, f"the message broker is unreachable: {exc}")
+    if Command.objects.filter(pk=command.pk, status=CommandStatus.REQUESTED).update(
+        status=CommandStatus.SENT, sent_at=timezone.now()
+    ):
+        command.refresh_from_db()
+        announce(command)
+    return None
+
+
+def finish(command: Command, status: CommandStatus, error: str) -> None:
+    Command.objects.filter(pk=command.pk).exclude(status__in=FINISHED).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+    command.refresh_from_db()
+    announce(command)
+
+
+def apply_result(body: str, signature: str | None) -> Command:
+    """An agent's command_result: verified with the node's key, applied if it moves the command forward."""
+    try:
+        data = json.loads(body)
+        node = data["node"]
+        if not isinstance(node, str):
+            raise TypeError
+    except (ValueError, TypeError, KeyError):
+        raise ResultRejected("a command_result is a JSON object with a node") from None
+    key = key_for(node)
+    if not key or not verify(body.encode(), key, signature):
+        raise ResultRejected(f"bad or missing signature for node {node[:63]!r}")
+    try:
+        result = validate_command_result(data)
+    except ProtocolError as exc:
+        raise ResultRejected(str(exc)) from None
+    with transaction.atomic():
+        command = Command.objects.select_for_update().filter(pk=result["id"], node=node).first()
+        if command is None:
+            raise ResultRejected(f"no command {result['id']} for node {node}")
+        if command.status in FINISHED:
+            return command  # late or repeated report
+        now = timezone.now()
+        command.agent_timings = result["timings"]
+        if result["status"] == "running":
+            if command.status == CommandStatus.RUNNING:
+                return command
+            command.status, command.started_at = CommandStatus.RUNNING, now
+        else:
+            command.status = CommandStatus.DONE if result["status"] == "done" else CommandStatus.FAILED
+            command.error, command.result, command.finished_at = result["error"] or "", result["result"], now
+            command.started_at = command.started_at or now
+        command.sent_at = command.sent_at or now
+        command.save()
+        transaction.on_commit(lambda: announce(command))
+    return command
+
+
+def to_json(command: Command) -> dict[str, Any]:
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": str(command.pk),
+        "node": command.node,
+        "verb": command.verb,
+        "args": command.args,
+        "status": command.status,
+        "error": command.error or None,
+        "result": command.result,
+        "actor": command.actor_name,
+        "request_id": command.request_id or None,
+        "idempotency_key": command.idempotency_key or None,
+        "timings": {
+            "created": stamp(command.created),
+            "sent": stamp(command.sent_at),
+            "started": stamp(command.started_at),
+            "finished": stamp(command.finished_at),
+            "agent": command.agent_timings,
+        },
+    }
+
+
+def announce(command: Command) -> None:
+    """``{"type": "command", "command": ...}`` to every open page (webui.live.consumers)."""
+    text = json.dumps({"type": "command", "command": to_json(command)}, separators=(",", ":"))
+    broadcast({"type": "topology.command", "text": text})
+
+
+ATTRIBUTION_WINDOW = timedelta(seconds=30)  # a kernel event this long after a command finished is still its effect
+
+
+def _referenced(value: Any) -> Iterator[str]:
+    """Every string inside a command's args or result (graph ids among them)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _referenced(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _referenced(item)
+
+
+def attribute_changes(
+    node: str, objects: list[tuple[str, str | None]], now: datetime | None = None
+) -> dict[str, tuple[str, str]]:
+    """For the change log: {object id: ("user:<name>", command id)} for the changed objects of
+    ``node`` that a command in flight (or finished within ATTRIBUTION_WINDOW) names in its args or
+    result, or, failing that, that carry its mark (alias ``nsmap:<command id>``: what it created).
+    One query on the node's recent commands; none in flight costs nothing more."""
+    if not objects:
+        return {}
+    recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
+    commands = list(
+        Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
+        .only("pk", "args", "result", "actor_name")
+    )
+    if not commands:
+        return {}
+    naming: dict[str, Command] = {}
+    for command in sorted(commands, key=lambda c: c.created):  # the latest command wins
+        for text in (*_referenced(command.args), *_referenced(command.result)):
+            naming[text] = command
+    by_mark = {f"{MARK}{command.pk}": command for command in commands}
+    found: dict[str, tuple[str, str]] = {}
+    for object_id, alias in objects:
+        cause = naming.get(object_id) or (by_mark.get(alias) if alias else None)
+        if cause is not None:
+            found[object_id] = (f"user:{cause.actor_name}", str(cause.pk))
+    return found
