@@ -1,0 +1,208 @@
+"""What every REST view shares (settings.REST_FRAMEWORK points here): JSON only, errors as
+``{"error": reason}``, ``Cache-Control: no-store``, gzip when the client accepts it, and the
+pinned paging of the change log.
+
+A new endpoint subclasses ``ApiView`` (or ``ApiListView`` for a paged, filtered query set) and
+documents its answers with ``extend_schema(responses={200: ..., **errors(400)})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.views.decorators.gzip import gzip_page
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import BasePagination
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+SIGN_IN = "authentication required: sign in or send Authorization: Bearer TOKEN"
+BIGINT_MAX = 2**63 - 1  # the largest id or seq the database stores
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of every 4xx answer."""
+
+    error = serializers.CharField(help_text="what was wrong, for a person to read")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="for a 400: each bad query parameter with its reasons",
+    )
+
+
+_ERRORS = {
+    400: "a query parameter is unknown or has a bad value",
+    401: "no session and no valid Authorization: Bearer TOKEN",
+    403: "signed in, but not allowed",
+    404: "no such page",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Schema entries for the error answers of an operation (401 always)."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERRORS[code]) for code in sorted({401, *codes})}
+
+
+def _reason(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{name}: {_reason(value)}" for name, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_reason(item) for item in detail)
+    return str(detail)
+
+
+def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler with the project's error body: ``{"error": reason}`` (and ``fields``)."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = SIGN_IN if isinstance(exc, exceptions.NotAuthenticated) else response.data
+    body: dict[str, Any] = {"error": _reason(detail.get("detail", detail) if isinstance(detail, dict) else detail)}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        body["fields"] = {name: [str(m) for m in (v if isinstance(v, list) else [v])] for name, v in detail.items()}
+    response.data = body
+    return response
+
+
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """JSON whatever the Accept header says (as before DRF): no 406 for ``Accept: text/html``."""
+
+    def select_renderer(
+        self, request: Request, renderers: Sequence[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+class ApiView(APIView):
+    """Answers carry ``Cache-Control: no-store`` (live data, read with a token: no cache keeps a
+    copy) and are gzipped for clients that accept it. Compressing is safe here (BREACH): API
+    JSON carries no CSRF token or other secret next to what a client controls."""
+
+    content_negotiation_class = JsonOnlyNegotiation
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
+        return gzip_page(super().as_view(**initkwargs))
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class _PageQuery(serializers.Serializer[Any]):
+    page = serializers.IntegerField(min_value=1, max_value=2**31 - 1, default=1)
+    upto = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, default=0)
+
+    def __init__(self, *args: Any, max_page_size: int, default_page_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["page_size"] = serializers.IntegerField(
+            min_value=1, max_value=max_page_size, default=default_page_size
+        )
+
+
+class PinnedPagination(BasePagination):
+    """``{"count", "next", "previous", "results"}``, ``page`` from 1, newest first. The first page
+    pins the newest id (``upto``) into the links, so records that arrive while a client pages do
+    not shift the pages it has not read yet. A page past the last one is empty, not an error."""
+
+    default_page_size = 100
+    max_page_size = 5000
+    query_params = ("page", "page_size", "upto")
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: APIView | None = None) -> list[Any]:
+        query = _PageQuery(
+            data=request.query_params, max_page_size=self.max_page_size, default_page_size=self.default_page_size
+        )
+        query.is_valid(raise_exception=True)
+        page, size, upto = query.validated_data["page"], query.validated_data["page_size"], query.validated_data["upto"]
+        if not upto:
+            upto = queryset.model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        rows = queryset.filter(pk__lte=upto)
+        self.request, self.page, self.size, self.upto = request, page, size, upto
+        self.count = rows.count()
+        start = (page - 1) * size
+        return list(rows[start : start + size]) if start < self.count else []
+
+    def _link(self, number: int) -> str:
+        query = {k: v for k, v in self.request.query_params.items() if k not in ("page", "upto")}
+        query.update({"page": str(number), "upto": str(self.upto)})
+        return self.request.build_absolute_uri(self.request.path + "?" + urlencode(query))
+
+    def get_paginated_response(self, data: Any) -> Response:
+        more = self.page * self.size < self.count
+        return Response(
+            {
+                "count": self.count,
+                "next": self._link(self.page + 1) if more else None,
+                "previous": self._link(self.page - 1) if self.page > 1 else None,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "description": "records matching the filters, up to `upto`"},
+                "next": {**link, "description": "the next page (same filters and `upto`); null on the last"},
+                "previous": {**link, "description": "the previous page; null on the first"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+            return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+        return [
+            param("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1}, "page number"),
+            param(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.default_page_size},
+                "records per page",
+            ),
+            param(
+                "upto",
+                {"type": "integer", "format": "int64", "minimum": 0, "maximum": BIGINT_MAX, "default": 0},
+                "only records with an id up to this (0: the newest now); the links carry it",
+            ),
+        ]
+
+
+class ApiListView(ApiView, ListAPIView):  # type: ignore[type-arg]
+    """A paged list whose query parameters are all known: an unknown one is a 400 (a typo in a
+    filter name would otherwise return everything)."""
+
+    pagination_class = PinnedPagination
+
+    def known_params(self) -> set[str]:
+        known: set[str] = {"format"}
+        if getattr(self, "filterset_class", None) is not None:
+            known |= set(self.filterset_class.base_filters)  # type: ignore[attr-defined]
+        if isinstance(self.paginator, PinnedPagination):
+            known |= set(self.paginator.query_params)
+        return known
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        known = self.known_params()
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: [f"unknown parameter; known: {', '.join(sorted(known))}"] for name in unknown}
+            )
+        return super().list(request, *args, **kwargs)
