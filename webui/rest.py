@@ -91,6 +91,8 @@ class ApiView(APIView):
     JSON carries no CSRF token or other secret next to what a client controls."""
 
     content_negotiation_class = JsonOnlyNegotiation
+    # no OPTIONS: DRF's metadata answer describes nothing the schema does not, and Allow stays true
+    http_method_names = [m for m in APIView.http_method_names if m != "options"]
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:

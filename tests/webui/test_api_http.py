@@ -54,3 +54,7 @@ def test_it_answers_json_to_a_client_that_asks_for_html(api, graph) -> None:
 def test_it_refuses_other_methods_with_a_json_reason(api, method: str) -> None:
     response = getattr(api, method)("/api/v1/changes/")
     assert response.status_code == 405 and response.json()["error"]
+
+
+def test_it_names_only_the_methods_it_serves(api) -> None:
+    assert api.get("/api/v1/nodes/")["Allow"] == "GET, HEAD"
