@@ -8,8 +8,8 @@ documents its answers with ``extend_schema(responses={200: ..., **errors(400)})`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
@@ -24,6 +24,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+if TYPE_CHECKING:
+    from rest_framework.views import AsView, GenericView
+
 SIGN_IN = "authentication required: sign in or send Authorization: Bearer TOKEN"
 BIGINT_MAX = 2**63 - 1  # the largest id or seq the database stores
 
@@ -32,7 +35,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
     """The body of every 4xx answer."""
 
     error = serializers.CharField(help_text="what was wrong, for a person to read")
-    fields = serializers.DictField(
+    # a declared field (SerializerMetaclass moves it into .fields); the JSON key is the contract
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="for a 400: each bad query parameter with its reasons",
@@ -77,10 +81,11 @@ class JsonOnlyNegotiation(DefaultContentNegotiation):
     """JSON whatever the Accept header says (as before DRF): no 406 for ``Accept: text/html``."""
 
     def select_renderer(
-        self, request: Request, renderers: Sequence[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
         try:
-            return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+            return super().select_renderer(request, renderers, format_suffix)
         except exceptions.NotAcceptable:
             return renderers[0], renderers[0].media_type
 
@@ -95,7 +100,7 @@ class ApiView(APIView):
     http_method_names = [m for m in APIView.http_method_names if m != "options"]
 
     @classmethod
-    def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
+    def as_view(cls, **initkwargs: Any) -> AsView[GenericView]:
         return gzip_page(super().as_view(**initkwargs))
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -124,7 +129,11 @@ class PinnedPagination(BasePagination):
     max_page_size = 5000
     query_params = ("page", "page_size", "upto")
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: APIView | None = None) -> list[Any]:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("PinnedPagination pages a query set (it pins ids with a filter)")
         query = _PageQuery(
             data=request.query_params, max_page_size=self.max_page_size, default_page_size=self.default_page_size
         )
@@ -186,16 +195,17 @@ class PinnedPagination(BasePagination):
         ]
 
 
-class ApiListView(ApiView, ListAPIView):  # type: ignore[type-arg]
+class ApiListView(ApiView, ListAPIView[Any]):
     """A paged list whose query parameters are all known: an unknown one is a 400 (a typo in a
     filter name would otherwise return everything)."""
 
     pagination_class = PinnedPagination
+    filterset_class: Any = None  # a django_filters.FilterSet (DjangoFilterBackend reads it)
 
     def known_params(self) -> set[str]:
         known: set[str] = {"format"}
-        if getattr(self, "filterset_class", None) is not None:
-            known |= set(self.filterset_class.base_filters)  # type: ignore[attr-defined]
+        if self.filterset_class is not None:
+            known |= set(self.filterset_class.base_filters)
         if isinstance(self.paginator, PinnedPagination):
             known |= set(self.paginator.query_params)
         return known

@@ -79,8 +79,8 @@ class ChangeFilter(django_filters.FilterSet):
 class IsoTimeOutput(serializers.DateTimeField):
     """UTC with a Z and milliseconds, as the graph JSON writes times (webui.topology.graph.iso)."""
 
-    def to_representation(self, value: datetime) -> str | None:
-        return iso(value)
+    def to_representation(self, value: datetime) -> str:
+        return iso(value) or ""  # DRF writes a None itself, without calling this
 
 
 @extend_schema_field(

@@ -16,6 +16,8 @@ from agent.protocol import NamespaceKind, PeerStatus
 from webui.topology.models import NodeState
 
 TIME = "UTC, ISO 8601 with milliseconds and a Z"
+# FIELD_NAMES: a few JSON keys (label, errors) share a name with a Field/Serializer attribute;
+# declared fields are moved into .fields by SerializerMetaclass, so only the type checker minds.
 # named enums of the schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"])
 NAMESPACE_KINDS = list(get_args(NamespaceKind))
 PEER_STATUSES = list(get_args(PeerStatus))
@@ -39,7 +41,7 @@ class NamespaceSerializer(serializers.Serializer[Any]):
     host = serializers.CharField()
     key = serializers.CharField(help_text='"ns:<inode>"')
     kind = serializers.ChoiceField(choices=NAMESPACE_KINDS)
-    label = serializers.CharField(help_text="what a person calls it")
+    label = serializers.CharField(help_text="what a person calls it")  # type: ignore[assignment]  # see FIELD_NAMES
     names = serializers.ListField(child=serializers.CharField(), help_text="names under /run/netns")
     pids = ProcessSerializer(many=True)
     container_id = serializers.CharField(allow_null=True)
@@ -55,7 +57,7 @@ class InterfaceSerializer(serializers.Serializer[Any]):
     key = serializers.CharField(help_text='"if:<namespace inode>:<ifindex>"')
     ifindex = serializers.IntegerField()
     name = serializers.CharField()
-    label = serializers.CharField(help_text='the name, with "@if<peer ifindex>" when known')
+    label = serializers.CharField(help_text='the name, with "@if<peer ifindex>" when known')  # type: ignore[assignment]  # see FIELD_NAMES
     kind = serializers.CharField(help_text='"veth", "bridge", ..., "loopback" or "device"')
     mac = serializers.CharField(allow_null=True)
     mtu = serializers.IntegerField(allow_null=True)
@@ -90,7 +92,7 @@ class NodeSummarySerializer(serializers.Serializer[Any]):
     seq = serializers.IntegerField(help_text="the last message's seq in this run")
     synced = serializers.BooleanField(help_text="a snapshot of the current run was applied")
     complete = serializers.BooleanField(help_text="the last snapshot saw everything")
-    errors = serializers.ListField(child=serializers.CharField(), help_text="what the agent could not see")
+    errors = serializers.ListField(child=serializers.CharField(), help_text="what the agent could not see")  # type: ignore[assignment]  # see FIELD_NAMES
     has_key = serializers.BooleanField(help_text="the node signs its messages (the key is never shown)")
     first_seen = serializers.DateTimeField(help_text=TIME)
     namespaces = serializers.IntegerField(min_value=0)
