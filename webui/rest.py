@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.views.decorators.gzip import gzip_page
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
@@ -78,7 +79,8 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
 
 
 class JsonOnlyNegotiation(DefaultContentNegotiation):
-    """JSON whatever the Accept header says (as before DRF): no 406 for ``Accept: text/html``."""
+    """JSON whatever the Accept header says (as before DRF): no 406 for ``Accept: text/html``;
+    ``?format=`` anything but json is a 400 with a reason."""
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
@@ -88,6 +90,9 @@ class JsonOnlyNegotiation(DefaultContentNegotiation):
             return super().select_renderer(request, renderers, format_suffix)
         except exceptions.NotAcceptable:
             return renderers[0], renderers[0].media_type
+        except Http404:  # DRF's answer to a format no renderer has
+            formats = ", ".join(r.format for r in renderers)
+            raise exceptions.ValidationError({"format": [f"the only format is {formats}"]}) from None
 
 
 class ApiView(APIView):

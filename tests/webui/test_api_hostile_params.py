@@ -27,6 +27,7 @@ HOSTILE = [
     "key=a%00b",
     "actor=" + "x" * 5000,
     "kind=namespace&kind=interface&kind=%00",
+    "format=xml",
 ]
 
 

@@ -58,3 +58,10 @@ def test_it_refuses_other_methods_with_a_json_reason(api, method: str) -> None:
 
 def test_it_names_only_the_methods_it_serves(api) -> None:
     assert api.get("/api/v1/nodes/")["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_it_refuses_a_format_other_than_json_with_a_reason(api, path: str) -> None:
+    assert api.get(f"{path}?format=json").status_code == 200
+    response = api.get(f"{path}?format=xml")
+    assert response.status_code == 400 and "json" in response.json()["error"]
