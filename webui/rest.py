@@ -47,8 +47,7 @@ class ErrorSerializer(serializers.Serializer[Any]):
 _ERRORS = {
     400: "a query parameter is unknown or has a bad value",
     401: "no session and no valid Authorization: Bearer TOKEN",
-    403: "signed in, but not allowed",
-    404: "no such page",
+    403: "signed in, but the role does not allow it",
 }
 
 

@@ -51,17 +51,24 @@ class ChangeFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("since", "since is after until")
+            self.add_error("since", "is after until")
         return data
+
+
+def choice_filter(choices: list[tuple[str, str]], **kwargs: Any) -> django_filters.ChoiceFilter:
+    """A ChoiceFilter whose refusal names the choices."""
+    known = ", ".join(value for value, _ in choices)
+    invalid = {"invalid_choice": f"%(value)s is not one of: {known}"}
+    return django_filters.ChoiceFilter(choices=choices, error_messages=invalid, **kwargs)
 
 
 class ChangeFilter(django_filters.FilterSet):
     node = django_filters.CharFilter(max_length=63, help_text="node name")
-    kind = django_filters.ChoiceFilter(field_name="object_kind", choices=ObjectKind.choices, help_text="object kind")
+    kind = choice_filter(ObjectKind.choices, field_name="object_kind", help_text="object kind")
     key = django_filters.CharFilter(
         method="filter_key", max_length=140, help_text='an object id "<node>/<key>" or a bare key ("if:...")'
     )
-    action = django_filters.ChoiceFilter(choices=Action.choices)
+    action = choice_filter(Action.choices)
     actor = django_filters.CharFilter(max_length=160, help_text='"agent:<node>" or "user:<username>"')
     request_id = django_filters.CharFilter(max_length=64, help_text="the command that caused it")
     since = TimeFilter(field_name="time", lookup_expr="gte", help_text=f"ISO 8601, from (e.g. {EXAMPLE_TIME})")

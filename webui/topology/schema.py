@@ -2,8 +2,8 @@
 
 Used only by the schema (``extend_schema(responses=...)`` in webui.topology.api): the views
 answer with the dicts of webui.topology.graph / queries, built without a serializer per row,
-because a graph holds thousands of rows. tests/webui/test_api_schema.py checks these against
-real answers.
+because a graph holds thousands of rows. tests/webui/test_api_schemathesis.py checks real
+answers against them.
 """
 
 from __future__ import annotations
