@@ -77,6 +77,18 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
     return response
 
 
+def empty_means_absent(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every query parameter of this API takes ``name=``
+    as if it were left out (django-filter skips empty filters; a paging field falls back to its
+    default), so the schema says so (``allowEmptyValue``)."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
 class JsonOnlyNegotiation(DefaultContentNegotiation):
     """JSON whatever the Accept header says (as before DRF): no 406 for ``Accept: text/html``;
     ``?format=`` anything but json is a 400 with a reason."""
@@ -200,8 +212,9 @@ class PinnedPagination(BasePagination):
 
 
 class ApiListView(ApiView, ListAPIView[Any]):
-    """A paged list whose query parameters are all known: an unknown one is a 400 (a typo in a
-    filter name would otherwise return everything)."""
+    """A paged list whose query parameters are all known and given once: an unknown one is a 400
+    (a typo in a filter name would otherwise return everything), and so is a repeated one (which
+    value counts would be a guess)."""
 
     pagination_class = PinnedPagination
     filterset_class: Any = None  # a django_filters.FilterSet (DjangoFilterBackend reads it)
@@ -216,9 +229,11 @@ class ApiListView(ApiView, ListAPIView[Any]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         known = self.known_params()
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            raise exceptions.ValidationError(
-                {name: [f"unknown parameter; known: {', '.join(sorted(known))}"] for name in unknown}
-            )
+        params = request.query_params
+        problems = {
+            name: [f"unknown parameter; known: {', '.join(sorted(known))}"] for name in params if name not in known
+        }
+        problems |= {name: ["given more than once"] for name in params if len(params.getlist(name)) > 1}
+        if problems:
+            raise exceptions.ValidationError(dict(sorted(problems.items())))
         return super().list(request, *args, **kwargs)

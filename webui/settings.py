@@ -329,6 +329,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "webui.rest.empty_means_absent"],
     "ENUM_NAME_OVERRIDES": {
         "NodeStateEnum": "webui.topology.models.NodeState",
         "NamespaceKindEnum": "webui.topology.schema.NAMESPACE_KINDS",

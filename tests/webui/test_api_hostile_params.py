@@ -23,11 +23,15 @@ HOSTILE = [
     "until=9999-12-31T23:59:59-23:59",
     "since=2026-01-01T00:00:00+99:00",
     "since=%00",
+    "until=100%25%28x%29s",
+    "since=%25s%25d",
     "node=%00",
     "key=a%00b",
     "actor=" + "x" * 5000,
     "kind=namespace&kind=interface&kind=%00",
     "format=xml",
+    "node=h1&node=h2",
+    "page=1&page=2",
 ]
 
 
@@ -43,6 +47,12 @@ def test_it_answers_a_4xx_json_reason_to_a_hostile_change_log_query(api, logged,
     assert 400 <= response.status_code < 500, f"{query}: {response.status_code} {response.content[:300]!r}"
     assert response["Content-Type"] == "application/json", f"{query}: {response['Content-Type']}"
     assert response.json()["error"], f"{query}: no reason in {response.content[:300]!r}"
+
+
+def test_it_takes_an_empty_value_as_a_parameter_left_out(api, logged) -> None:
+    everything = api.get("/api/v1/changes/").json()["count"]
+    response = api.get("/api/v1/changes/?page=&page_size=&upto=&kind=&action=&node=&since=&until=")
+    assert response.status_code == 200 and response.json()["count"] == everything
 
 
 def test_it_answers_an_empty_page_past_the_last_one(api, logged) -> None:

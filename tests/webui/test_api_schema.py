@@ -34,6 +34,8 @@ def test_it_documents_every_filter_and_error(api) -> None:
     changes = schema["paths"]["/api/v1/changes/"]["get"]
     assert {p["name"] for p in changes["parameters"]} == FILTERS
     assert all(p["schema"].get("type") for p in changes["parameters"]), "a filter without a type"
+    lengths = {p["name"]: p["schema"].get("maxLength") for p in changes["parameters"]}
+    assert lengths["node"] == 63 and lengths["key"] == 140, "text filters document their length limit"
     assert set(changes["responses"]) == {"200", "400", "401"}
     for path in OPERATIONS - {"/api/v1/changes/"}:
         assert set(schema["paths"][path]["get"]["responses"]) == {"200", "401"}

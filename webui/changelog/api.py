@@ -24,7 +24,8 @@ EXAMPLE_TIME = "2026-11-29T14:02:00Z"
 
 class IsoTimeField(forms.Field):
     """ISO 8601; a time without zone is UTC; one that is not a real instant in UTC (year 0 or
-    10000 once the offset is applied) is refused rather than crashing the query."""
+    10000 once the offset is applied) is refused rather than crashing the query. The value goes
+    into the message as a parameter: django-filter applies ``%`` to every message."""
 
     def to_python(self, value: Any) -> datetime | None:
         if value in (None, ""):
@@ -36,11 +37,13 @@ class IsoTimeField(forms.Field):
         except ValueError:
             parsed = None
         if parsed is None:
-            raise forms.ValidationError(f"{raw!r} is not an ISO 8601 date-time (e.g. {EXAMPLE_TIME})")
+            raise forms.ValidationError(
+                f"%(value)r is not an ISO 8601 date-time (e.g. {EXAMPLE_TIME})", params={"value": raw}
+            )
         try:
             return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         except OverflowError:
-            raise forms.ValidationError(f"{raw!r} is outside the years 1-9999 in UTC") from None
+            raise forms.ValidationError("%(value)r is outside the years 1-9999 in UTC", params={"value": raw}) from None
 
 
 class TimeFilter(django_filters.IsoDateTimeFilter):
@@ -55,6 +58,13 @@ class ChangeFilterForm(forms.Form):
         return data
 
 
+def text_filter(max_length: int, help_text: str, **kwargs: Any) -> django_filters.CharFilter:
+    """A CharFilter whose limits are in the schema too: the column's length, and no NUL (Django's
+    form fields refuse it; PostgreSQL cannot store it)."""
+    schema = {"type": "string", "maxLength": max_length, "pattern": "^[^\\x00]*$", "description": help_text}
+    return extend_schema_field(schema)(django_filters.CharFilter(max_length=max_length, **kwargs))
+
+
 def choice_filter(choices: list[tuple[str, str]], **kwargs: Any) -> django_filters.ChoiceFilter:
     """A ChoiceFilter whose refusal names the choices."""
     known = ", ".join(value for value, _ in choices)
@@ -63,14 +73,12 @@ def choice_filter(choices: list[tuple[str, str]], **kwargs: Any) -> django_filte
 
 
 class ChangeFilter(django_filters.FilterSet):
-    node = django_filters.CharFilter(max_length=63, help_text="node name")
+    node = text_filter(63, "node name")
     kind = choice_filter(ObjectKind.choices, field_name="object_kind", help_text="object kind")
-    key = django_filters.CharFilter(
-        method="filter_key", max_length=140, help_text='an object id "<node>/<key>" or a bare key ("if:...")'
-    )
+    key = text_filter(140, 'an object id "<node>/<key>" or a bare key ("if:...")', method="filter_key")
     action = choice_filter(Action.choices)
-    actor = django_filters.CharFilter(max_length=160, help_text='"agent:<node>" or "user:<username>"')
-    request_id = django_filters.CharFilter(max_length=64, help_text="the command that caused it")
+    actor = text_filter(160, '"agent:<node>" or "user:<username>"')
+    request_id = text_filter(64, "the command that caused it")
     since = TimeFilter(field_name="time", lookup_expr="gte", help_text=f"ISO 8601, from (e.g. {EXAMPLE_TIME})")
     until = TimeFilter(field_name="time", lookup_expr="lte", help_text="ISO 8601, up to; a time without zone is UTC")
 
