@@ -293,6 +293,43 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 
+# -- REST API (Django REST framework, webui/rest.py; schema by drf-spectacular) ----------------------
+
+INSTALLED_APPS += ["rest_framework", "django_filters", "drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    # a Bearer token first: its authenticate_header makes an anonymous request a 401, not a 403
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "webui.accounts.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],  # no browsable API
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "webui.rest.handle_exception",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "nsmap API",
+    "DESCRIPTION": "The graph, the hosts, the change log and lab commands (operators). Sign in, or send "
+    "`Authorization: Bearer TOKEN` (`manage.py nsmap_token USER --role viewer|operator|admin`); a session "
+    'needs its CSRF token to POST. Errors are `{"error": reason}` (a 400 also names each bad field).',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "webui.rest.empty_means_absent"],
+    "ENUM_NAME_OVERRIDES": {
+        "NodeStateEnum": "webui.topology.models.NodeState",
+        "NamespaceKindEnum": "webui.topology.schema.NAMESPACE_KINDS",
+        "PeerStatusEnum": "webui.topology.schema.PEER_STATUSES",
+    },
+    # Swagger UI from drf-spectacular-sidecar's static files (whitenoise), never a CDN
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 # -- logging ---------------------------------------------------------------------------------------
 
 _log_level = _checked(

@@ -1,20 +1,26 @@
-"""URL routes: the REST API here, the pages from webui.dashboard."""
+"""URL routes: the REST API (Django REST framework, webui.rest) and its schema here, the pages
+from webui.dashboard."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from webui.changelog import api as changelog_api
+from webui.changelog.api import ChangesView
 from webui.commands import api as commands_api
-from webui.topology import api as topology_api
+from webui.topology.api import NodesView, TopologyView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/topology/", topology_api.topology, name="api-topology"),
-    path("api/v1/nodes/", topology_api.nodes, name="api-nodes"),
-    path("api/v1/changes/", changelog_api.changes, name="api-changes"),
+    path("api/v1/topology/", TopologyView.as_view(), name="api-topology"),
+    path("api/v1/nodes/", NodesView.as_view(), name="api-nodes"),
+    path("api/v1/changes/", ChangesView.as_view(), name="api-changes"),
     path("api/v1/commands/", commands_api.CommandList.as_view(), name="api-commands"),
     path("api/v1/commands/<uuid:pk>/", commands_api.CommandDetail.as_view(), name="api-command"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # a page for people: anonymous visitors go to the sign-in page, like the dashboard
+    path("api/v1/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("", include("webui.dashboard.urls")),
 ]

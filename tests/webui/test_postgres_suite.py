@@ -26,6 +26,7 @@ MODULES = [
     "tests/webui/test_ingest_rejections.py",
     "tests/webui/test_changelog_records.py",
     "tests/webui/test_api_changes.py",
+    "tests/webui/test_api_hostile_params.py",
     "tests/webui/test_ws_consumer.py",
 ]
 

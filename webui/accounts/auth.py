@@ -1,19 +1,21 @@
 """Who is asking: a session, or an API token (``Authorization: Bearer TOKEN``).
 
-Used by the REST views (``api_login_required``) and the WebSocket middleware (webui.accounts.ws).
-No anonymous access anywhere: the API answers 401 JSON, pages redirect to /login/.
+Used by the REST views (``BearerTokenAuthentication``, in settings.REST_FRAMEWORK next to DRF's
+session authentication) and the WebSocket middleware (webui.accounts.ws). No anonymous access
+anywhere: the API answers 401 JSON, pages redirect to /login/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 
 from webui.accounts.models import Token, hash_token
 
@@ -43,28 +45,33 @@ def user_for_token(token: str | None) -> Any | None:
     return row.user
 
 
-def unauthorized(message: str = "authentication required: sign in or send Authorization: Bearer TOKEN") -> JsonResponse:
-    response = JsonResponse({"error": message}, status=401)
-    response["WWW-Authenticate"] = 'Bearer realm="nsmap"'
-    return response
+class BearerTokenAuthentication(BaseAuthentication):
+    """DRF: ``Authorization: Bearer TOKEN`` with a token of webui.accounts.models.Token. Any
+    Authorization header that is not a valid token is refused (401), not passed on to the
+    session: a script with a revoked token learns it at once."""
 
-
-def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """REST views: a signed-in session or a valid Bearer token, else 401 JSON."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
         header = request.headers.get("Authorization")
-        if header is not None:
-            user = user_for_token(bearer_token(header))
-            if user is None:
-                return unauthorized("invalid or unknown API token")
-            request.user = user
-        elif not request.user.is_authenticated:
-            return unauthorized()
-        return view(request, *args, **kwargs)
+        if header is None:
+            return None
+        user = user_for_token(bearer_token(header))
+        if user is None:
+            raise AuthenticationFailed("invalid or unknown API token")
+        return user, None
 
-    return wrapper
+    def authenticate_header(self, request: Request) -> str:
+        """Makes DRF answer 401 (not 403) to a request without credentials."""
+        return 'Bearer realm="nsmap"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema names BearerTokenAuthentication (tokens: manage.py nsmap_token)."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "an API token from `manage.py nsmap_token USER`"}
 
 
 def ensure_user(username: str) -> tuple[Any, bool]:

@@ -1,146 +1,151 @@
-"""REST /api/v1/changes/: the change log, newest first, paged and filterable.
-
-Filters: node, kind, key (an object id "<node>/<key>" or a bare key), action, actor, request_id,
-since, until (ISO 8601; a time without zone is UTC). Paging: page (1...), page_size (1-5000,
-default 100). The first page pins the newest record (``upto``) into the next/previous links, so
-records arriving while a client pages do not shift the pages it has not read yet.
-A bad filter value is a 400 with a message, never a 500.
+"""REST /api/v1/changes/: the change log, newest first, paged (webui.rest.PinnedPagination) and
+filtered (``ChangeFilter``). A bad or unknown parameter is a 400 with a reason, never a 500.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
+import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_GET
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
 
-from webui.accounts.auth import api_login_required
 from webui.changelog.models import Action, ChangeRecord, ObjectKind
+from webui.rest import ApiListView, errors
 from webui.topology.graph import iso
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 5000
-FILTERS = ("node", "kind", "key", "action", "actor", "request_id", "since", "until")
-KNOWN = {*FILTERS, "page", "page_size", "upto", "format"}
+EXAMPLE_TIME = "2026-11-29T14:02:00Z"
 
 
-class BadRequest(ValueError):
+class IsoTimeField(forms.Field):
+    """ISO 8601; a time without zone is UTC; one that is not a real instant in UTC (year 0 or
+    10000 once the offset is applied) is refused rather than crashing the query. The value goes
+    into the message as a parameter: django-filter applies ``%`` to every message."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        raw = str(value).strip()
+        text = raw.replace(" ", "+") if "T" in raw else raw  # '+' arrives as ' ' in a query
+        try:
+            parsed = parse_datetime(text.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(
+                f"%(value)r is not an ISO 8601 date-time (e.g. {EXAMPLE_TIME})", params={"value": raw}
+            )
+        try:
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except OverflowError:
+            raise forms.ValidationError("%(value)r is outside the years 1-9999 in UTC", params={"value": raw}) from None
+
+
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = IsoTimeField
+
+
+class ChangeFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("since", "is after until")
+        return data
+
+
+def text_filter(max_length: int, help_text: str, **kwargs: Any) -> django_filters.CharFilter:
+    """A CharFilter whose limits are in the schema too: the column's length, and no NUL (Django's
+    form fields refuse it; PostgreSQL cannot store it)."""
+    schema = {"type": "string", "maxLength": max_length, "pattern": "^[^\\x00]*$", "description": help_text}
+    return extend_schema_field(schema)(django_filters.CharFilter(max_length=max_length, **kwargs))
+
+
+def choice_filter(choices: list[tuple[str, str]], **kwargs: Any) -> django_filters.ChoiceFilter:
+    """A ChoiceFilter whose refusal names the choices."""
+    known = ", ".join(value for value, _ in choices)
+    invalid = {"invalid_choice": f"%(value)s is not one of: {known}"}
+    return django_filters.ChoiceFilter(choices=choices, error_messages=invalid, **kwargs)
+
+
+class ChangeFilter(django_filters.FilterSet):
+    node = text_filter(63, "node name")
+    kind = choice_filter(ObjectKind.choices, field_name="object_kind", help_text="object kind")
+    key = text_filter(140, 'an object id "<node>/<key>" or a bare key ("if:...")', method="filter_key")
+    action = choice_filter(Action.choices)
+    actor = text_filter(160, '"agent:<node>" or "user:<username>"')
+    request_id = text_filter(64, "the command that caused it")
+    since = TimeFilter(field_name="time", lookup_expr="gte", help_text=f"ISO 8601, from (e.g. {EXAMPLE_TIME})")
+    until = TimeFilter(field_name="time", lookup_expr="lte", help_text="ISO 8601, up to; a time without zone is UTC")
+
+    class Meta:
+        model = ChangeRecord
+        fields: list[str] = []
+        form = ChangeFilterForm
+
+    def filter_key(self, rows: QuerySet[ChangeRecord], name: str, value: str) -> QuerySet[ChangeRecord]:
+        return rows.filter(Q(object_id=value) | Q(object_key=value))
+
+
+class IsoTimeOutput(serializers.DateTimeField):
+    """UTC with a Z and milliseconds, as the graph JSON writes times (webui.topology.graph.iso)."""
+
+    def to_representation(self, value: datetime) -> str:
+        return iso(value) or ""  # DRF writes a None itself, without calling this
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "additionalProperties": True,
+        "description": "the object as the agent reported it (agent/protocol.py); null when added/removed",
+    }
+)
+class ProtocolRecordField(serializers.JSONField):
     pass
 
 
-def _int(params: Any, name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name}={raw!r} is not an integer") from None
-    if value < low or (high is not None and value > high):
-        raise BadRequest(f"{name}={raw!r} must be between {low} and {high}" if high else f"{name} must be >= {low}")
-    return value
+class ChangeRecordSerializer(serializers.ModelSerializer[ChangeRecord]):
+    time = IsoTimeOutput(help_text="when the server applied it (UTC)")
+    before = ProtocolRecordField()
+    after = ProtocolRecordField()
+
+    class Meta:
+        model = ChangeRecord
+        fields = [
+            "id",
+            "time",
+            "node",
+            "object_kind",
+            "object_key",
+            "object_id",
+            "name",
+            "action",
+            "before",
+            "after",
+            "actor",
+            "request_id",
+            "run",
+            "seq",
+            "position",
+            "graph_seq",
+            "observed",
+        ]
+        read_only_fields = fields
 
 
-def _time(params: Any, name: str) -> datetime | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    text = raw.strip().replace(" ", "+") if "T" in raw else raw.strip()  # '+' arrives as ' ' in a query
-    try:
-        value = parse_datetime(text.replace("Z", "+00:00"))
-    except ValueError:
-        value = None
-    if value is None:
-        raise BadRequest(f"{name}={raw!r} is not an ISO 8601 date-time (e.g. 2026-11-29T14:02:00Z)")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def filtered(params: Any) -> QuerySet[ChangeRecord]:
-    """The records matching the query parameters (raises BadRequest with a reason)."""
-    unknown = sorted(set(params.keys()) - KNOWN)
-    if unknown:
-        raise BadRequest(f"unknown parameter(s) {', '.join(unknown)}; filters: {', '.join(FILTERS)}")
-    rows = ChangeRecord.objects.all()
-    if node := params.get("node"):
-        rows = rows.filter(node=node)
-    if kind := params.get("kind"):
-        if kind not in ObjectKind.values:
-            raise BadRequest(f"kind={kind!r}: one of {', '.join(ObjectKind.values)}")
-        rows = rows.filter(object_kind=kind)
-    if key := params.get("key"):
-        rows = rows.filter(Q(object_id=key) | Q(object_key=key))
-    if action := params.get("action"):
-        if action not in Action.values:
-            raise BadRequest(f"action={action!r}: one of {', '.join(Action.values)}")
-        rows = rows.filter(action=action)
-    if actor := params.get("actor"):
-        rows = rows.filter(actor=actor)
-    if request_id := params.get("request_id"):
-        rows = rows.filter(request_id=request_id)
-    since, until = _time(params, "since"), _time(params, "until")
-    if since and until and since > until:
-        raise BadRequest("since is after until")
-    if since:
-        rows = rows.filter(time__gte=since)
-    if until:
-        rows = rows.filter(time__lte=until)
-    return rows
-
-
-def record_json(r: ChangeRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "time": iso(r.time),
-        "node": r.node,
-        "object_kind": r.object_kind,
-        "object_key": r.object_key,
-        "object_id": r.object_id,
-        "name": r.name,
-        "action": r.action,
-        "before": r.before,
-        "after": r.after,
-        "actor": r.actor,
-        "request_id": r.request_id,
-        "run": r.run,
-        "seq": r.seq,
-        "position": r.position,
-        "graph_seq": r.graph_seq,
-        "observed": r.observed,
-    }
-
-
-@require_GET
-@api_login_required
-def changes(request: HttpRequest) -> JsonResponse:
-    params = request.GET
-    try:
-        rows = filtered(params)
-        page = _int(params, "page", 1, 1)
-        size = _int(params, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        upto = _int(params, "upto", 0, 0)
-    except BadRequest as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    if not upto:
-        upto = ChangeRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    rows = rows.filter(id__lte=upto)
-    count = rows.count()
-    start = (page - 1) * size
-    results = [record_json(r) for r in rows.order_by("-graph_seq", "-position", "-id")[start : start + size]]
-
-    def link(number: int) -> str:
-        query = {k: v for k, v in params.items() if k not in ("page", "upto")}
-        query.update({"page": str(number), "upto": str(upto)})
-        return request.build_absolute_uri(request.path + "?" + urlencode(query))
-
-    return JsonResponse(
-        {
-            "count": count,
-            "next": link(page + 1) if start + size < count else None,
-            "previous": link(page - 1) if page > 1 else None,
-            "results": results,
-        }
-    )
+@extend_schema(
+    summary="The change log",
+    description="Newest first. The first page pins the newest record into `next`/`previous` (`upto`).",
+    responses={200: ChangeRecordSerializer(many=True), **errors(400)},
+)
+class ChangesView(ApiListView):
+    queryset = ChangeRecord.objects.order_by("-graph_seq", "-position", "-id")
+    serializer_class = ChangeRecordSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ChangeFilter
