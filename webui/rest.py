@@ -79,13 +79,13 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
 
 
 def empty_means_absent(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: every query parameter of this API takes ``name=``
+    """drf-spectacular postprocessing hook: every optional query parameter of this API takes ``name=``
     as if it were left out (django-filter skips empty filters; a paging field falls back to its
     default), so the schema says so (``allowEmptyValue``)."""
     for path in result.get("paths", {}).values():
         for operation in path.values():
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "query":
+                if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
     return result
 
@@ -129,6 +129,7 @@ class ApiView(APIView):
 class _PageQuery(serializers.Serializer[Any]):
     page = serializers.IntegerField(min_value=1, max_value=2**31 - 1, default=1)
     upto = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, default=0)
+    count = serializers.BooleanField(default=True)
 
     def __init__(self, *args: Any, max_page_size: int, default_page_size: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,7 +145,7 @@ class PinnedPagination(BasePagination):
 
     default_page_size = 100
     max_page_size = 5000
-    query_params = ("page", "page_size", "upto")
+    query_params = ("page", "page_size", "upto", "count")
 
     def paginate_queryset(
         self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
@@ -160,8 +161,13 @@ class PinnedPagination(BasePagination):
             upto = queryset.model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         rows = queryset.filter(pk__lte=upto)
         self.request, self.page, self.size, self.upto = request, page, size, upto
-        self.count = rows.count()
         start = (page - 1) * size
+        if not query.validated_data["count"]:  # a first page at once, however large the table
+            found = list(rows[start : start + size + 1])
+            self.count, self.more = None, len(found) > size
+            return found[:size]
+        self.count = rows.count()
+        self.more = page * size < self.count
         return list(rows[start : start + size]) if start < self.count else []
 
     def _link(self, number: int) -> str:
@@ -170,11 +176,10 @@ class PinnedPagination(BasePagination):
         return self.request.build_absolute_uri(self.request.path + "?" + urlencode(query))
 
     def get_paginated_response(self, data: Any) -> Response:
-        more = self.page * self.size < self.count
         return Response(
             {
                 "count": self.count,
-                "next": self._link(self.page + 1) if more else None,
+                "next": self._link(self.page + 1) if self.more else None,
                 "previous": self._link(self.page - 1) if self.page > 1 else None,
                 "results": data,
             }
@@ -186,7 +191,11 @@ class PinnedPagination(BasePagination):
             "type": "object",
             "required": ["count", "next", "previous", "results"],
             "properties": {
-                "count": {"type": "integer", "description": "records matching the filters, up to `upto`"},
+                "count": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "records matching the filters, up to `upto`; null with `count=false`",
+                },
                 "next": {**link, "description": "the next page (same filters and `upto`); null on the last"},
                 "previous": {**link, "description": "the previous page; null on the first"},
                 "results": schema,
@@ -208,6 +217,11 @@ class PinnedPagination(BasePagination):
                 "upto",
                 {"type": "integer", "format": "int64", "minimum": 0, "maximum": BIGINT_MAX, "default": 0},
                 "only records with an id up to this (0: the newest now); the links carry it",
+            ),
+            param(
+                "count",
+                {"type": "boolean", "default": True},
+                "false: no count (null), so a first page costs the same however large the table",
             ),
         ]
 

@@ -323,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "NodeStateEnum": "webui.topology.models.NodeState",
         "NamespaceKindEnum": "webui.topology.schema.NAMESPACE_KINDS",
         "PeerStatusEnum": "webui.topology.schema.PEER_STATUSES",
+        "ObjectKindEnum": "webui.changelog.models.ObjectKind",
     },
     # Swagger UI from drf-spectacular-sidecar's static files (whitenoise), never a CDN
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from webui.changelog.api import ChangesView
+from webui.changelog.api import ActivityView, ChangesExportView, ChangesView, DiffView
 from webui.commands import api as commands_api
 from webui.topology.api import NodesView, TopologyView
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("api/v1/topology/", TopologyView.as_view(), name="api-topology"),
     path("api/v1/nodes/", NodesView.as_view(), name="api-nodes"),
     path("api/v1/changes/", ChangesView.as_view(), name="api-changes"),
+    path("api/v1/changes/export/", ChangesExportView.as_view(), name="api-changes-export"),
+    path("api/v1/changes/activity/", ActivityView.as_view(), name="api-changes-activity"),
+    path("api/v1/diff/", DiffView.as_view(), name="api-diff"),
     path("api/v1/commands/", commands_api.CommandList.as_view(), name="api-commands"),
     path("api/v1/commands/<uuid:pk>/", commands_api.CommandDetail.as_view(), name="api-command"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

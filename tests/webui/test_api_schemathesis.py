@@ -15,6 +15,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import negative_data_rejection
 from schemathesis.core.result import Ok
 
 from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
@@ -67,8 +68,11 @@ def test_it_answers_generated_requests_as_the_schema_says(
     assert len(operations) == len(results), f"operations schemathesis cannot read: {results}"
     assert sorted(f"{op.method.upper()} {op.path}" for op in operations) == [
         "GET /api/v1/changes/",
+        "GET /api/v1/changes/activity/",
+        "GET /api/v1/changes/export/",
         "GET /api/v1/commands/",
         "GET /api/v1/commands/{id}/",
+        "GET /api/v1/diff/",
         "GET /api/v1/nodes/",
         "GET /api/v1/topology/",
         "POST /api/v1/commands/",
@@ -87,6 +91,10 @@ def test_it_answers_generated_requests_as_the_schema_says(
         )
         def check(case: Any) -> None:
             in_order(case.query)
-            case.call_and_validate(headers=auth)
+            empty = any(value == "" for value in (case.query or {}).values())
+            # an empty optional parameter is one left out (allowEmptyValue, webui.rest.empty_means_absent),
+            # which schemathesis's negative mode still counts as invalid: such a request is a valid one
+            excluded = [negative_data_rejection] if mode is GenerationMode.NEGATIVE and empty else []
+            case.call_and_validate(headers=auth, excluded_checks=excluded)
 
         check()
