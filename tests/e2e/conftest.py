@@ -289,13 +289,14 @@ def open_graph(page: Any, server: Server, user: str = "e2e-viewer", query: str =
     """Signed in, on the graph, with the first graph message drawn and the socket live."""
     login(page, server, user, next_path=f"/?{query}")
     page.wait_for_function(
-        "window.nsmapApp && window.nsmapApp.connection === 'live' && window.nsmapApp.store.seq !== null"
+        "() => window.nsmapApp && window.nsmapApp.connection === 'live' && window.nsmapApp.store.seq !== null"
     )
-    page.wait_for_function("window.nsmapApp.mode !== 'graph' || window.nsmapApp.metrics.firstRenderMs !== null")
+    page.wait_for_function("() => window.nsmapApp.mode !== 'graph' || window.nsmapApp.metrics.firstRenderMs !== null")
 
 
 def wait_js(page: Any, expr: str, arg: Any = None, timeout: int = LIVE_TIMEOUT_MS) -> Any:
-    """Wait until ``expr`` (a JS function of arg) is truthy in the page; returns its value."""
+    """Wait until ``expr`` (a JS function of arg, never a bare expression: the page's
+    Content-Security-Policy forbids the eval Playwright would use for one) is truthy; returns its value."""
     return page.wait_for_function(expr, arg=arg, timeout=timeout).json_value()
 
 
