@@ -2,7 +2,7 @@
 // initX(); this file builds the page skeleton, holds the shared state and routes messages
 // between them. All topology logic is in model.js.
 import * as M from "./model.js";
-import { fill, h } from "./dom.js";
+import { fill, findByKey, focusKey, h } from "./dom.js";
 import { initLayoutStore } from "./layout-store.js";
 import { initLive } from "./live.js";
 import { initGraph } from "./graph-view.js";
@@ -47,7 +47,7 @@ const SKELETON = `
   <span><i class="lg s-up"></i>UP</span><span><i class="lg s-down"></i>DOWN</span>
   <span><i class="lg s-nocarrier"></i>no carrier</span>
   <span>● veth</span><span>▭ bridge</span><span>◆ lo</span><span>■ device</span><span>▲ macvlan</span>
-  <span>⬢ vxlan</span><span>∨ tun/tap</span><span>⯃ other (ifb, dummy…)</span><span><i class="ln veth"></i>veth pair</span>
+  <span>⬢ vxlan</span><span>∨ tun/tap</span><span><i class="sym oct"></i>other kinds (ifb, dummy…)</span><span><i class="ln veth"></i>veth pair</span>
   <span><i class="ln port"></i>bridge port</span><span><i class="lg unres"></i>peer unresolved</span>
   <span>★ root namespace</span>
   <span class="nsm-counts"></span>
@@ -130,8 +130,11 @@ export function mount(root, config = {}) {
     els.counts.textContent = `${n(store.hosts.size, "host")} · ${n(store.namespaces.size, "namespace")} · ${n(store.interfaces.size, "interface")}`;
   }
 
+  let opener = null; // what had the focus when a choice opened the details (Escape returns there)
+
   function showDetails(id, focus) {
     if (!store.get(id)) return;
+    if (focus && !els.details.contains(document.activeElement)) opener = focusKey(document.activeElement);
     state.selected = id;
     graph.markSelected(id);
     details.show(id, focus);
@@ -261,7 +264,7 @@ export function mount(root, config = {}) {
     else if (s === "reconnecting") conn.textContent = `reconnecting…\nstale since ${since}`;
     else if (s === "signed-out") conn.textContent = `signed out\nstale since ${since}`;
     else conn.textContent = "connecting…";
-    details.setStale(s === "reconnecting" || s === "signed-out");
+    details.setStale(s === "reconnecting" || s === "signed-out", live.lastUpdate ? M.fmtTime(live.lastUpdate) : "never");
     showBanner(s);
   }
 
@@ -328,12 +331,12 @@ export function mount(root, config = {}) {
   });
   els.allEdges.addEventListener("change", () => graph.refreshEdges());
 
-  /** Small screens: the details slide over the view; closing gives the focus back to the view. */
+  /** Small screens: the details slide over the view; closing gives the focus back to the control
+   * that opened them (or to the search). */
   function closeDetails() {
-    const back = state.selected && els.table.querySelector(`tr[data-id="${CSS.escape(state.selected)}"] button`);
-    clearSelection();
-    fill(els.results);
-    (back || els.q).focus();
+    root.classList.remove("nsm-has-details", "nsm-has-results");
+    const back = findByKey(root, opener);
+    (back && back.offsetParent ? back : els.q).focus();
   }
 
   details.clear();

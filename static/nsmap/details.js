@@ -65,7 +65,7 @@ export function initDetails(ctx) {
           row("MTU", i.mtu ?? "—"),
           row("addresses", addrs.length ? addrs.map((a) => h("div", { class: "mono" }, a)) : "—"),
           row("master", master ? ifLink(master.id) : "—"),
-          ports.length &&
+          ports.length > 0 &&
             row(
               "ports",
               joined(
@@ -73,7 +73,7 @@ export function initDetails(ctx) {
                 () => h("br"),
               ),
             ),
-          (i.altnames || []).length && row("altnames", i.altnames.join(", ")),
+          (i.altnames || []).length > 0 && row("altnames", i.altnames.join(", ")),
           i.alias && row("alias", i.alias),
           row("first seen", M.fmtDateTime(i.first_seen)),
           row("changed", M.fmtDateTime(i.changed)),
@@ -223,8 +223,10 @@ export function initDetails(ctx) {
       return !!(o && ((o.peer && ids.has(o.peer)) || (o.master && ids.has(o.master))));
     },
     /** Mark what the panel shows as possibly out of date (the server cannot be reached). */
-    setStale(stale) {
+    setStale(stale, since) {
       panel.classList.toggle("nsm-stale", stale);
+      panel.querySelector(".nsm-stale-note")?.remove();
+      if (stale) body.before(h("p", { class: "nsm-stale-note", role: "note" }, `Out of date: as last known at ${since}; the server cannot be reached.`));
     },
   };
 }

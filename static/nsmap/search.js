@@ -72,6 +72,7 @@ export function initSearch(ctx, parts) {
       );
       els.announce.textContent = text;
     }
+    ctx.root.classList.toggle("nsm-has-results", !!q);
     showEmpty(q, total);
     parts.table.firstPage();
     parts.table.render();

@@ -294,6 +294,27 @@ def open_graph(page: Any, server: Server, user: str = "e2e-viewer", query: str =
     page.wait_for_function("() => window.nsmapApp.mode !== 'graph' || window.nsmapApp.metrics.firstRenderMs !== null")
 
 
+AXE_FILE = "vendor/axe-core-4.14.1.min.js"  # static/vendor/, vendored for the tests only
+AXE_RUN = """async () => {
+  const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+  return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\\s+/g, ' ')}`)}));
+}"""
+
+
+def axe(page: Any, static_base: str) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now (loaded from ``static_base``,
+    the URL static/ is served at, so the page's Content-Security-Policy allows it)."""
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(url=f"{static_base}/{AXE_FILE}")
+    return list(page.evaluate(AXE_RUN))
+
+
+def serious(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The violations that fail a test: impact serious or critical."""
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
 def wait_js(page: Any, expr: str, arg: Any = None, timeout: int = LIVE_TIMEOUT_MS) -> Any:
     """Wait until ``expr`` (a JS function of arg, never a bare expression: the page's
     Content-Security-Policy forbids the eval Playwright would use for one) is truthy; returns its value."""
