@@ -264,7 +264,8 @@ export function mount(root, config = {}) {
     else if (s === "reconnecting") conn.textContent = `reconnecting…\nstale since ${since}`;
     else if (s === "signed-out") conn.textContent = `signed out\nstale since ${since}`;
     else conn.textContent = "connecting…";
-    details.setStale(s === "reconnecting" || s === "signed-out", live.lastUpdate ? M.fmtTime(live.lastUpdate) : "never");
+    const why = s === "signed-out" ? "your session has ended" : "the server cannot be reached";
+    details.setStale(s === "reconnecting" || s === "signed-out", live.lastUpdate ? M.fmtTime(live.lastUpdate) : "never", why);
     showBanner(s);
   }
 

@@ -7,7 +7,7 @@ import { badgeClass } from "./styles.js";
 
 const HINT = "Select an interface or a namespace (in the graph, the table or the search results) to see its details. Double-click a namespace box to expand or collapse it.";
 
-/** initDetails(ctx) -> {show(id, focus), clear(), refresh(), touches(t), setStale(bool)}. */
+/** initDetails(ctx) -> {show(id, focus), clear(), refresh(), touches(t), setStale(stale, since, why)}. */
 export function initDetails(ctx) {
   const { cfg, store, state, view, els } = ctx;
   const panel = els.details;
@@ -223,10 +223,10 @@ export function initDetails(ctx) {
       return !!(o && ((o.peer && ids.has(o.peer)) || (o.master && ids.has(o.master))));
     },
     /** Mark what the panel shows as possibly out of date (the server cannot be reached). */
-    setStale(stale, since) {
+    setStale(stale, since, why) {
       panel.classList.toggle("nsm-stale", stale);
       panel.querySelector(".nsm-stale-note")?.remove();
-      if (stale) body.before(h("p", { class: "nsm-stale-note", role: "note" }, `Out of date: as last known at ${since}; the server cannot be reached.`));
+      if (stale) body.before(h("p", { class: "nsm-stale-note", role: "note" }, `Out of date: as last known at ${since}; ${why}.`));
     },
   };
 }

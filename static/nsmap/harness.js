@@ -2,10 +2,10 @@
 // without a server (bench/ui.py, tests/e2e). ?n=1000 builds 1,000 namespaces / ~4,000
 // interfaces; ?view=graph|table|auto; ?collapse=N and ?table=N override the thresholds.
 import { loadVendor } from "./vendor.js";
+import { mount } from "./app.js";
 import * as M from "./model.js";
 
 await loadVendor();
-const { mount } = await import("./app.js");
 const q = new URLSearchParams(location.search);
 window.nsmapModel = M;
 const cfg = { username: q.get("user") || "harness", source: "none", initialView: q.get("view") || "graph" };

@@ -5,19 +5,23 @@
 // uses them yet.
 const SCRIPTS = ["cytoscape-3.34.4.min.js", "layout-base-2.0.1.js", "cose-base-2.2.0.js", "cytoscape-fcose-2.2.0.js"];
 
-/** Load the vendored scripts in order; resolves once all ran. */
-export function loadVendor() {
-  return Promise.all(
-    SCRIPTS.map(
-      (name) =>
-        new Promise((resolve, reject) => {
-          const s = document.createElement("script");
-          s.src = new URL(`../vendor/${name}`, import.meta.url).href;
-          s.async = false; // run in list order, each after the one before
-          s.onload = resolve;
-          s.onerror = () => reject(new Error(`could not load ${name}`));
-          document.head.appendChild(s);
-        }),
-    ),
-  );
+function load(name) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = new URL(`../vendor/${name}`, import.meta.url).href;
+    s.onload = resolve;
+    s.onerror = () => {
+      s.remove();
+      reject(new Error(`could not load ${name}`));
+    };
+    document.head.appendChild(s);
+  });
+}
+
+/** Load the vendored scripts one after the other (each needs the one before); a script that
+ * failed is asked for once more (Chromium cancels requests when the host's network changes). */
+export async function loadVendor() {
+  for (const name of SCRIPTS) {
+    await load(name).catch(() => new Promise((ok) => setTimeout(ok, 300)).then(() => load(name)));
+  }
 }
