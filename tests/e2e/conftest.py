@@ -343,3 +343,10 @@ def static_url() -> Iterator[str]:
 def open_harness(page: Any, url: str) -> None:
     """Load the offline harness, again if a host network change cancelled one of its scripts."""
     load_until_ready(page, url, goto)
+
+
+def start_harness(page: Any, static_url: str, view: str = "graph", namespaces: int = 6) -> Any:
+    """The offline harness showing ``view`` of a synthetic graph of ``namespaces`` namespaces."""
+    open_harness(page, f"{static_url}/nsmap/harness.html?view={view}")
+    page.evaluate(f"() => nsmapStart(nsmapModel.syntheticGraph({int(namespaces)}))")
+    return page

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Console, open_harness, shot
+from tests.e2e.conftest import Console, shot, start_harness
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +28,7 @@ PATCH = """(id) => {
 
 @pytest.fixture
 def harness(page: Any, static_url: str) -> Any:
-    open_harness(page, f"{static_url}/nsmap/harness.html?view=table")
-    page.evaluate("() => nsmapStart(nsmapModel.syntheticGraph(6))")
-    return page
+    return start_harness(page, static_url, "table")
 
 
 def test_it_keeps_focus_on_a_table_row_across_a_live_patch(harness: Any, console: Console) -> None:

@@ -8,16 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Console, open_harness, shot
+from tests.e2e.conftest import Console, shot, start_harness
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def harness(page: Any, static_url: str) -> Any:
-    open_harness(page, f"{static_url}/nsmap/harness.html?view=graph")
-    page.evaluate("() => nsmapStart(nsmapModel.syntheticGraph(6))")
-    return page
+    return start_harness(page, static_url, "graph")
 
 
 def _search(page: Any, q: str) -> None:
