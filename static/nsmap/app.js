@@ -191,7 +191,7 @@ export function mount(root, config = {}) {
       table.render();
       if (!graph.cy) requestAnimationFrame(() => ctx.renderedResolve(performance.now() - ctx.tSourceStart));
     }
-    if (state.matches.query) search.run(false);
+    search.showEmpty();
   }
 
   /** The header's Graph / Table links follow the switch (base.html's nav). */

@@ -16,7 +16,7 @@ export function unknownFields(q) {
   return out;
 }
 
-/** initSearch(ctx, {graph, table}) -> {run(frame), rematch(touched)}. */
+/** initSearch(ctx, {graph, table}) -> {run(frame), rematch(touched), showEmpty()}. */
 export function initSearch(ctx, parts) {
   const { store, state, els } = ctx;
 
@@ -33,8 +33,10 @@ export function initSearch(ctx, parts) {
     return `${count} — ${names} ${bad.length === 1 ? "is not a search field" : "are not search fields"}, searched as text (press ? for the fields)`;
   }
 
-  function showEmpty(q, total) {
-    const empty = !!q && total === 0 && els.only.checked && state.mode === "graph";
+  /** "Only matches" with no match in the graph: say so, and what to do, instead of an empty box. */
+  function showEmpty() {
+    const { query: q, interfaces, namespaces } = state.matches;
+    const empty = !!q && interfaces.size + namespaces.size === 0 && els.only.checked && state.mode === "graph";
     els.empty.hidden = !empty;
     if (empty) fill(els.empty, `Nothing matches “${q}”, so nothing is shown. Change the search, press Clear, or untick “only matches”.`);
   }
@@ -73,7 +75,7 @@ export function initSearch(ctx, parts) {
       els.announce.textContent = text;
     }
     ctx.root.classList.toggle("nsm-has-results", !!q);
-    showEmpty(q, total);
+    showEmpty();
     parts.table.firstPage();
     parts.table.render();
     return r;
@@ -86,9 +88,10 @@ export function initSearch(ctx, parts) {
     if (!query || !(touched.added.length || touched.changed.length || touched.removed.length)) return false;
     const was = state.matches;
     setMatches(M.search(store, query), query);
+    showEmpty();
     const now = state.matches;
     return els.only.checked && !(sameSet(was.namespaces, now.namespaces) && sameSet(was.inNs, now.inNs));
   }
 
-  return { run, rematch };
+  return { run, rematch, showEmpty };
 }
