@@ -10,7 +10,10 @@
 - ``topo`` (tests/conftest.py): a tests.kernel_topology.Topology with a fresh prefix, torn down
   also on failure; here without root it skips with the e2e wording (``needs_root``).
 - Functions the tests import: ``login(page, server, user)``, ``open_graph(page, server)``,
-  ``shot(page, name)``, ``wait_js(page, expr)``.
+  ``shot(page, name)``, ``wait_js(page, expr)``, ``start_harness(page, static_url, view)``,
+  ``axe(page, static_base)`` / ``serious(violations)`` (axe-core, static/vendor/).
+- The pages run under a Content-Security-Policy without 'unsafe-eval': wait on JS functions
+  (``"() => ..."``), never on bare expressions, which Playwright would ``eval`` in the page.
 
 Root is needed for the kernel parts; without it they skip loudly (the pure-model test does not).
 """
