@@ -1,7 +1,7 @@
 """WCAG 2.1 A/AA on every page and state: axe-core (vendored, static/vendor/axe-core-*.min.js)
 finds no serious or critical violation on the login page, the graph, its search results, the
 details of an interface and a namespace, the help dialog, the table, a phone-sized graph and
-table, and the admin pages (the outage and signed-out states: test_e2e_outage_states.py).
+table, the 403 page of an expired form, and the admin pages (the outage and signed-out states: test_e2e_outage_states.py).
 The summary per page and impact goes to artifacts/axe-summary.json. Also: the graph region is
 named and points to the table, the skip link shows when focused, the header's current-page
 marker follows the Graph/Table switch, and the legend shows the octagon of other kinds."""
@@ -53,6 +53,16 @@ def test_it_has_no_serious_axe_violations_on_any_page_or_state(server: Server, p
     check("graph, phone, tools open")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.context.clear_cookies()
+    # A sign-in form sent after its CSRF cookie went (an expired page): the 403 page.
+    goto(page, f"{server.url}/login/")
+    page.context.clear_cookies()
+    page.fill("#id_username", "e2e-viewer")
+    page.fill("#id_password", "whatever")
+    with page.expect_response(lambda r: r.url.endswith("/login/") and r.request.method == "POST") as sent:
+        page.click("button[type=submit]")
+    assert sent.value.status == 403 and "This form has expired" in page.locator("main").inner_text()
+    console.errors[:] = [e for e in console.errors if "status of 403" not in e]  # the refusal itself
+    check("403 (form expired)")
     login(page, server, "e2e-admin", next_path="/admin/")
     check("admin")
     for path in ("/admin/auth/user/", "/admin/auth/user/add/"):
