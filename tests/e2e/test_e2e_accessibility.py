@@ -1,9 +1,9 @@
 """WCAG 2.1 A/AA on every page and state: axe-core (vendored, static/vendor/axe-core-*.min.js)
 finds no serious or critical violation on the login page, the graph, its search results, the
 details of an interface and a namespace, the help dialog, the table, a phone-sized graph and
-table, the 403 page of an expired form, and the admin pages (the outage and signed-out states: test_e2e_outage_states.py).
-The summary per page and impact goes to artifacts/axe-summary.json. Also: the graph region is
-named and points to the table, the skip link shows when focused, the header's current-page
+table, the 403 page of an expired form, and the admin pages (the outage and signed-out states:
+test_e2e_outage_states.py). The summary per page and impact goes to artifacts/axe-summary.json.
+Also: the graph region is named and points to the table, the skip link shows when focused, the header's current-page
 marker follows the Graph/Table switch, and the legend shows the octagon of other kinds."""
 
 from __future__ import annotations
