@@ -25,8 +25,8 @@ node-deps: node_modules/.installed
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps
-	npm ci --no-audit --no-fund --loglevel=error >/dev/null
-	touch $@
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 # The distributed-mode tests use the machine's Redis and PostgreSQL; start Redis if it is not there.
 services:
