@@ -47,7 +47,7 @@ const SKELETON = `
   <span><i class="lg s-up"></i>UP</span><span><i class="lg s-down"></i>DOWN</span>
   <span><i class="lg s-nocarrier"></i>no carrier</span>
   <span>● veth</span><span>▭ bridge</span><span>◆ lo</span><span>■ device</span><span>▲ macvlan</span>
-  <span>⬢ vxlan</span><span>∨ tun/tap</span><span><i class="sym oct"></i>other kinds (ifb, dummy…)</span><span><i class="ln veth"></i>veth pair</span>
+  <span>⬢ vxlan</span><span>∨ tun/tap</span><span><svg class="sym oct" viewBox="0 0 14 14" aria-hidden="true"><polygon points="4.5,1 9.5,1 13,4.5 13,9.5 9.5,13 4.5,13 1,9.5 1,4.5"/></svg>other kinds (ifb, dummy…)</span><span><i class="ln veth"></i>veth pair</span>
   <span><i class="ln port"></i>bridge port</span><span><i class="lg unres"></i>peer unresolved</span>
   <span>★ root namespace</span>
   <span class="nsm-counts"></span>
