@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test setup system-deps services lint bench clean
+.PHONY: run test setup system-deps node-deps services lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -14,23 +14,33 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Debian's chromium for the browser tests (never `playwright install`) and iproute2 for the kernel tests.
+# Debian's chromium for the browser tests (never `playwright install`), iproute2 for the kernel
+# tests, nodejs + npm for ESLint.
 system-deps:
-	@command -v chromium >/dev/null && command -v ip >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2; }
+	@command -v chromium >/dev/null && command -v ip >/dev/null && command -v node >/dev/null && command -v npm >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 nodejs npm; }
+
+# ESLint and its configs, pinned in package.json / package-lock.json, run with the machine's node.
+node-deps: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 # The distributed-mode tests use the machine's Redis and PostgreSQL; start Redis if it is not there.
 services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
-lint: setup
+lint: setup node-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict agent
 	$(VENV)/bin/mypy webui
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	node node_modules/eslint/bin/eslint.js static/nsmap
 
 run: setup
 	$(PY) manage.py migrate --no-input
@@ -44,4 +54,4 @@ bench: setup
 	$(PY) -m bench.discovery --namespaces 1000
 
 clean:
-	rm -rf $(VENV) db.sqlite3 var artifacts
+	rm -rf $(VENV) node_modules db.sqlite3 var artifacts

@@ -55,7 +55,7 @@ def load_until_ready(page: Any, url: str, goto: Callable[[Any, str], Any] = lamb
     for attempt in range(4):
         goto(page, url)
         try:
-            page.wait_for_function("window.nsmapReady === true", timeout=15_000)
+            page.wait_for_function("() => window.nsmapReady === true", timeout=15_000)
             return
         except Exception:
             if attempt == 3:

@@ -50,13 +50,19 @@ export function joined(items, sep) {
   return out;
 }
 
-/** What identifies a control across a re-render: its data-* attributes and its text. */
-function focusKey(el) {
+/**
+ * What identifies a control across a re-render: its data-* attributes, and where it sits (its
+ * row's data-id and its cell), since a table holds the same link in many rows.
+ */
+export function focusKey(el) {
   if (!el || !el.dataset) return null;
   const d = Object.entries(el.dataset)
     .map(([k, v]) => `${k}=${v}`)
     .join("&");
-  return d ? `${el.tagName}|${d}` : el.id ? `#${el.id}` : null;
+  if (!d) return el.id ? `#${el.id}` : null;
+  const row = el.parentElement?.closest("[data-id]");
+  const cell = el.closest("td, th");
+  return `${row ? row.dataset.id : ""}|${cell ? cell.cellIndex : ""}|${el.tagName}|${d}`;
 }
 
 /**
@@ -70,16 +76,16 @@ export function keepFocus(container, render, fallback = container) {
   const key = inside ? focusKey(active) : null;
   render();
   if (!inside || container.contains(active)) return;
-  let target = null;
-  if (key) {
-    for (const el of container.querySelectorAll("button, a, input, summary, [tabindex]")) {
-      if (focusKey(el) === key) {
-        target = el;
-        break;
-      }
-    }
+  (findByKey(container, key) || fallback)?.focus({ preventScroll: true });
+}
+
+/** The control in `container` that focusKey() names `key`, or null. */
+export function findByKey(container, key) {
+  if (!key) return null;
+  for (const el of container.querySelectorAll("button, a, input, summary, [tabindex]")) {
+    if (focusKey(el) === key) return el;
   }
-  (target || fallback)?.focus({ preventScroll: true });
+  return null;
 }
 
 /** Whether two Sets hold the same items. */

@@ -10,7 +10,10 @@
 - ``topo`` (tests/conftest.py): a tests.kernel_topology.Topology with a fresh prefix, torn down
   also on failure; here without root it skips with the e2e wording (``needs_root``).
 - Functions the tests import: ``login(page, server, user)``, ``open_graph(page, server)``,
-  ``shot(page, name)``, ``wait_js(page, expr)``.
+  ``shot(page, name)``, ``wait_js(page, expr)``, ``start_harness(page, static_url, view)``,
+  ``axe(page, static_base)`` / ``serious(violations)`` (axe-core, static/vendor/).
+- The pages run under a Content-Security-Policy without 'unsafe-eval': wait on JS functions
+  (``"() => ..."``), never on bare expressions, which Playwright would ``eval`` in the page.
 
 Root is needed for the kernel parts; without it they skip loudly (the pure-model test does not).
 """
@@ -44,6 +47,7 @@ ROLES = {"e2e-admin": "admin", "e2e-viewer": "viewer"}
 # Patches travel agent -> ingest -> WebSocket within milliseconds; a new namespace waits for the
 # agent's watchers (inotify on /run/netns, a /proc pass every 2 s). Generous for a loaded CI box.
 LIVE_TIMEOUT_MS = 30_000
+AXE_FILE = "vendor/axe-core-4.14.1.min.js"  # static/vendor/, vendored for the tests only
 
 
 @dataclass
@@ -184,6 +188,8 @@ class Console:
     network_changed: list[str] = field(default_factory=list)
 
     def add(self, text: str) -> None:
+        if AXE_FILE in text:
+            return  # axe-core's own probes (a test tool, injected by ``axe()``), not the page's
         (self.network_changed if NETWORK_CHANGED in text else self.errors).append(text)
 
     def check(self) -> None:
@@ -289,13 +295,34 @@ def open_graph(page: Any, server: Server, user: str = "e2e-viewer", query: str =
     """Signed in, on the graph, with the first graph message drawn and the socket live."""
     login(page, server, user, next_path=f"/?{query}")
     page.wait_for_function(
-        "window.nsmapApp && window.nsmapApp.connection === 'live' && window.nsmapApp.store.seq !== null"
+        "() => window.nsmapApp && window.nsmapApp.connection === 'live' && window.nsmapApp.store.seq !== null"
     )
-    page.wait_for_function("window.nsmapApp.mode !== 'graph' || window.nsmapApp.metrics.firstRenderMs !== null")
+    page.wait_for_function("() => window.nsmapApp.mode !== 'graph' || window.nsmapApp.metrics.firstRenderMs !== null")
+
+
+AXE_RUN = """async () => {
+  const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+  return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\\s+/g, ' ')}`)}));
+}"""
+
+
+def axe(page: Any, static_base: str) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now (loaded from ``static_base``,
+    the URL static/ is served at, so the page's Content-Security-Policy allows it)."""
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(url=f"{static_base}/{AXE_FILE}")
+    return list(page.evaluate(AXE_RUN))
+
+
+def serious(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The violations that fail a test: impact serious or critical."""
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def wait_js(page: Any, expr: str, arg: Any = None, timeout: int = LIVE_TIMEOUT_MS) -> Any:
-    """Wait until ``expr`` (a JS function of arg) is truthy in the page; returns its value."""
+    """Wait until ``expr`` (a JS function of arg, never a bare expression: the page's
+    Content-Security-Policy forbids the eval Playwright would use for one) is truthy; returns its value."""
     return page.wait_for_function(expr, arg=arg, timeout=timeout).json_value()
 
 
@@ -319,3 +346,10 @@ def static_url() -> Iterator[str]:
 def open_harness(page: Any, url: str) -> None:
     """Load the offline harness, again if a host network change cancelled one of its scripts."""
     load_until_ready(page, url, goto)
+
+
+def start_harness(page: Any, static_url: str, view: str = "graph", namespaces: int = 6) -> Any:
+    """The offline harness showing ``view`` of a synthetic graph of ``namespaces`` namespaces."""
+    open_harness(page, f"{static_url}/nsmap/harness.html?view={view}")
+    page.evaluate(f"() => nsmapStart(nsmapModel.syntheticGraph({int(namespaces)}))")
+    return page

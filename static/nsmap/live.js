@@ -1,0 +1,127 @@
+// The live connection: /ws/topology/ sends {"type": "graph"} then numbered patches. A patch that
+// does not follow the last one (a gap) asks for the whole graph again ({"type": "resync"}); a
+// dropped socket reconnects with backoff; every third failed attempt asks the API whether the
+// session ended (then the page says so instead of retrying forever).
+
+/**
+ * initLive(ctx, {graph(msg), patch(msg), state(state)}) -> {receive(msg), connect(), drop(),
+ * close(), state, staleSince, lastUpdate}. state is "connecting" | "live" | "reconnecting" |
+ * "signed-out"; receive() is also what the harness and the bench feed messages through.
+ */
+export function initLive(ctx, on) {
+  const { cfg, store, metrics } = ctx;
+  let ws = null;
+  let attempts = 0;
+  let awaitingGraph = true;
+  let reconnectTimer = null;
+  let state = "connecting";
+  let staleSince = null;
+  let lastUpdate = null;
+
+  function setState(s) {
+    if (s === "live") staleSince = null;
+    else if (!staleSince && s !== "connecting") staleSince = new Date().toISOString();
+    state = s;
+    on.state(s);
+  }
+
+  /** One message from the server (or the bench): {"type": "graph"} or {"type": "patch"}. */
+  function receive(msg) {
+    if (msg.type === "graph") {
+      awaitingGraph = false;
+      lastUpdate = new Date().toISOString();
+      setState("live");
+      on.graph(msg);
+      return;
+    }
+    if (msg.type !== "patch" || awaitingGraph) return;
+    if (store.seq != null && msg.seq <= store.seq) return; // already have it
+    if (store.seq == null || msg.seq !== store.seq + 1) {
+      resync(`gap: had ${store.seq}, got ${msg.seq}`);
+      return;
+    }
+    lastUpdate = new Date().toISOString();
+    on.patch(msg);
+  }
+
+  function resync(why) {
+    metrics.resyncs += 1;
+    awaitingGraph = true;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "resync", reason: why }));
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    const url = cfg.wsUrl || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/topology/`;
+    try {
+      ws = new WebSocket(url);
+    } catch {
+      scheduleReconnect();
+      return;
+    }
+    ws.onopen = () => {
+      attempts = 0;
+      awaitingGraph = true;
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      receive(msg);
+    };
+    ws.onclose = () => {
+      ws = null;
+      scheduleReconnect();
+    };
+    ws.onerror = () => {
+      /* onclose follows and reconnects */
+    };
+  }
+
+  async function scheduleReconnect() {
+    if (!staleSince) staleSince = new Date().toISOString();
+    attempts += 1;
+    if (attempts >= 3 && attempts % 3 === 0) {
+      try {
+        const r = await fetch(`${cfg.apiBase}nodes/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (r.status === 401 || r.status === 403) {
+          setState("signed-out");
+          return;
+        }
+      } catch {
+        /* server down: keep trying */
+      }
+    }
+    setState("reconnecting");
+    const delay = Math.min(15000, 500 * 2 ** Math.min(attempts - 1, 5)) * (0.8 + Math.random() * 0.4);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  return {
+    receive,
+    connect,
+    /** Tests: drop the socket as a network failure would (the page must reconnect and resync). */
+    drop() {
+      if (ws) ws.close();
+    },
+    close() {
+      clearTimeout(reconnectTimer);
+      if (ws) {
+        ws.onclose = null;
+        ws.close();
+      }
+    },
+    get state() {
+      return state;
+    },
+    get staleSince() {
+      return staleSince;
+    },
+    get lastUpdate() {
+      return lastUpdate;
+    },
+  };
+}
