@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.owners import OwnerResolver
 from agent.protocol import Namespace, NamespaceKind, Process, namespace_key
 
 NAMED_DIRS: tuple[tuple[str, NamespaceKind], ...] = (("/run/netns", "named"), ("/var/run/docker/netns", "docker"))
@@ -27,9 +28,7 @@ PIDS_KEPT = 5
 MOUNT_RETRIES = 3  # `ip netns add` creates a plain file, then bind-mounts onto it
 MOUNT_RETRY_DELAY = 0.002
 MOUNT_WINDOW = 1.0  # seconds: a plain file older than this is stale, not about to be mounted
-CONTAINER_ID = re.compile(
-    r"(?:docker|cri-containerd|crio|libpod|containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:\.scope)?$"
-)
+CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")  # the ids Docker, Podman, containerd and CRI-O give
 
 
 @dataclass(slots=True)
@@ -42,6 +41,7 @@ class Found:
     kind: NamespaceKind
     names: list[str] = field(default_factory=list)
     pids: list[int] = field(default_factory=list)
+    holder: str | None = None  # what alone keeps a hidden namespace (agent/holders.py)
 
 
 def nsfs_dev() -> int:
@@ -159,27 +159,20 @@ def _read(path: str) -> str | None:
         return None
 
 
-def container_id(pid: int) -> str | None:
-    """The 64-hex container id in /proc/PID/cgroup (docker, containerd, cri-o, podman)."""
-    text = _read(f"{PROC}/{pid}/cgroup")
-    if not text:
-        return None
-    for line in text.splitlines():
-        match = CONTAINER_ID.search(line)
-        if match:
-            return match.group(1) or match.group(2)
-    return None
-
-
-def to_record(found: Found, nsid: int | None) -> Namespace:
+def to_record(
+    found: Found, nsid: int | None, owners: OwnerResolver | None = None, errors: list[str] | None = None
+) -> Namespace:
+    """The namespace's record; its owner from ``owners`` (none without), whose reasons for an
+    unknown owner go to ``errors``."""
     pids = []
     for pid in found.pids:
         comm = _read(f"{PROC}/{pid}/comm")
         if comm is not None:
             pids.append(Process(pid=pid, comm=comm.strip()))
-    cid = None
-    if found.kind != "root":
-        cid = next((c for c in (container_id(p.pid) for p in pids) if c), None)
+    owner = None
+    if owners is not None and found.kind != "root":
+        owner = owners.owner(found.inode, [p.pid for p in pids], [] if errors is None else errors, found.path)
+    cid = owner.id if owner is not None and owner.id and CONTAINER_ID.match(owner.id) else None
     return Namespace(
         key=namespace_key(found.inode),
         inode=found.inode,
@@ -189,4 +182,6 @@ def to_record(found: Found, nsid: int | None) -> Namespace:
         pids=pids,
         container_id=cid,
         nsid=nsid,
+        owner=owner,
+        holder=found.holder,
     )

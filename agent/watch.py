@@ -879,7 +879,8 @@ class Watcher:
         before moving itself into the new namespace is then known to be pending."""
         errors: list[str] = []
         gaps: list[str] = []
-        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
+        assert self.discoverer is not None
+        found = self.discoverer.find(errors, gaps)
         self._proc_pids = _pids_of(found)
         if self.inotify is not None:
             self._read_inotify()
@@ -915,7 +916,7 @@ class Watcher:
             seen.add(place.inode)
             if place.inode in state.namespaces:
                 nsid = state.namespaces[place.inode].nsid
-                changes += state.update_namespace(ns_places.to_record(place, nsid))
+                changes += state.update_namespace(self.discoverer.record(place, nsid, errors))
                 state.paths[place.inode] = place.path
                 continue
             if place.kind == "root":
