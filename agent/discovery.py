@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from agent import namespaces as ns_places
+from agent.holders import HiddenFinder, open_holder
 from agent.netlink import MAX_BATCH, MalformedMessage, NetlinkError, RtnlSocket
 from agent.owners import OwnerResolver, resolver_from_settings
 from agent.peers import ObservedNamespace, assemble_interfaces
@@ -64,10 +65,12 @@ class Discoverer:
         self.node = node or socket.gethostname()
         self.named_dirs = tuple(named_dirs)
         self.owners = owners if owners is not None else resolver_from_settings()
+        self.hidden = HiddenFinder()
         self.rtnl = RtnlSocket()
 
     def close(self) -> None:
         self.rtnl.close()
+        self.hidden.close()
 
     def __enter__(self) -> Discoverer:
         return self
@@ -80,7 +83,7 @@ class Discoverer:
 
     def find(self, errors: list[str], gaps: list[str]) -> list[ns_places.Found]:
         """Every namespace on the host now (unsorted); owners of vanished ones are forgotten."""
-        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
+        found = ns_places.find_namespaces(errors, gaps, self.named_dirs, self.hidden)
         self.owners.forget({place.inode for place in found})
         return found
 
@@ -229,8 +232,8 @@ def collector_paused() -> Iterator[None]:
 def _open_namespace(place: ns_places.Found, denied: list[str]) -> int | None:
     """An fd of the namespace found at ``place``; None when it is gone or no longer the same."""
     try:
-        fd = os.open(place.path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+        fd = open_holder(place.path) if place.kind == "socket" else os.open(place.path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError):
         return None
     except OSError as exc:
         denied.append(f"{place.path}: {exc.strerror}")

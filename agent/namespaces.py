@@ -5,6 +5,7 @@ Identity is the nsfs file's (st_dev, st_ino). Places, in order of precedence for
   named                             /run/netns/* (bind mounts; symlinks may dangle)
   docker                            /var/run/docker/netns/*
   process                           /proc/PID/ns/net (containers, `unshare -n`, pods)
+  mount, fd, socket                 hidden: a bind mount elsewhere, an open fd, a socket (agent/holders.py)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.holders import HiddenFinder
 from agent.owners import OwnerResolver
 from agent.protocol import Namespace, NamespaceKind, Process, namespace_key
 
@@ -80,9 +82,13 @@ def is_net_namespace(fd: int) -> bool:
 
 
 def find_namespaces(
-    errors: list[str], gaps: list[str], named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS
+    errors: list[str],
+    gaps: list[str],
+    named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS,
+    hidden: HiddenFinder | None = None,
 ) -> list[Found]:
-    """Every network namespace visible from here; never raises.
+    """Every network namespace visible from here (with ``hidden``, also those held only by a
+    mount elsewhere, an fd or a socket: agent/holders.py); never raises.
 
     Problems go to ``errors``; what leaves the picture incomplete (unreadable processes) to ``gaps``.
     """
@@ -114,6 +120,14 @@ def find_namespaces(
     for inode, pids in pids_by_namespace(unreadable).items():
         record = found.setdefault((nsfs, inode), Found(nsfs, inode, f"{PROC}/{pids[0]}/ns/net", "process"))
         record.pids = pids
+    if hidden is not None:
+        kinds = {inode: record.kind for (_, inode), record in found.items()}
+        for held in hidden.find(kinds, errors):
+            record = found.get((nsfs, held.inode))
+            if record is None:
+                found[(nsfs, held.inode)] = Found(nsfs, held.inode, held.path, held.kind, holder=held.holder)  # type: ignore[arg-type]
+            else:  # known by its processes only: its mount names it better
+                record.kind, record.holder = "mount", held.holder
     if unreadable:
         shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
         message = f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})"

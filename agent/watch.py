@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from agent import namespaces as ns_places
 from agent.discovery import Discoverer, IdsAndPaths, report_denied, scan_order
+from agent.holders import MountWatch
 from agent.netlink import (
     RTM_DELADDR,
     RTM_DELLINK,
@@ -571,6 +572,7 @@ class Watcher:
         self.events = EventSocket(buffer_size=self.event_buffer)
         self.events.setblocking(False)
         self.discoverer = Discoverer(self.node, self.named_dirs)
+        self.discoverer.hidden.watch = MountWatch()  # new mounts in any mount namespace wake the loop
         try:
             self.inotify = Inotify()
             self.dir_watches = [DirWatch(self.inotify, d) for d, _ in self.named_dirs]
@@ -625,10 +627,16 @@ class Watcher:
             self._poller.register(self._wake_r, select.POLLIN)
             if self.inotify is not None:
                 self._poller.register(self.inotify.fd, select.POLLIN)
+        mounts = self.discoverer.hidden.watch if self.discoverer is not None else None
+        if mounts is not None:
+            mounts.apply(self._poller)
         wait = max(0.0, self._next_timer() - time.monotonic())
         if timeout is not None:
             wait = min(wait, timeout)
-        ready = {fd for fd, _ in self._poller.poll(wait * 1000.0)}
+        polled = dict(self._poller.poll(wait * 1000.0))
+        ready = set(polled)
+        if mounts is not None and mounts.fired(polled):
+            self._schedule_ns_pass(0.0)  # a mount table changed: a namespace may be mounted or unmounted
         if stop is not None and stop.is_set():
             return
         if self._wake_r in ready:

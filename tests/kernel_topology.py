@@ -42,7 +42,8 @@ namespace (the one this process runs in).
 
 API at a glance (``ns`` is a Netns; ``topo.root`` for the root namespace):
   namespaces   add_netns(suffix), process_netns(), container_netns(container_id),
-               attach(proc_ns, suffix), hidden_netns() + release(ns), adopt_netns(names)
+               attach(proc_ns, suffix), hidden_netns() + release(ns), adopt_netns(names),
+               hold(ns, "fd" | "socket" | "inflight") then `ip netns del` (only a holder keeps it)
   /run/netns   symlink(suffix, target), dangling_symlink(suffix), stale_file(suffix)
   links        veth(a_name, a_ns, b_name, b_ns), bridge(ns, name), macvlan(ns, name, lower),
                vxlan(ns, name, vni, dev=None), tap(ns, name), delete(ns, name)
@@ -65,6 +66,7 @@ import secrets
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -311,6 +313,21 @@ class Topology:
         self.mounts.append(target)
         return Netns(path=target, pid=proc_ns.pid)
 
+    def hold(self, ns: Netns, how: str) -> tuple[subprocess.Popen[bytes], int]:
+        """Start a process that keeps ``ns`` alive by an open fd ("fd"), by a socket made inside
+        it while the process itself stays in its own namespace ("socket"), or by that socket in
+        flight in a unix socketpair with no fd of it left anywhere ("inflight"). Returns the
+        process (killed on close()) and the fd number that holds the namespace (-1 in flight)."""
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, ns.path, how], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+        self.processes.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line:
+            raise TopologyError(f"the {how} holder of {ns} failed to start")
+        return proc, int(line)
+
     def release(self, ns: Netns) -> Netns:
         """Kill the process holding ``ns``; the returned handle has no pid (use its path)."""
         for proc in self.processes:
@@ -534,6 +551,32 @@ class Topology:
                     _unlink(path)
             with contextlib.suppress(OSError):
                 os.rmdir(tmp)
+
+
+# Keeps the namespace at argv[1] only through what argv[2] names and prints that fd (Topology.hold)
+HOLDER = r"""
+import ctypes, os, socket, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+target, how = sys.argv[1], sys.argv[2]
+ns = os.open(target, os.O_RDONLY)
+if how == "fd":
+    print(ns, flush=True)
+else:
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    assert libc.setns(ns, 0x40000000) == 0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    assert libc.setns(home, 0x40000000) == 0
+    os.close(ns)
+    os.close(home)
+    if how == "inflight":
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        socket.send_fds(a, [b"x"], [sock.fileno()])
+        sock.close()
+        print(-1, flush=True)
+    else:
+        print(sock.fileno(), flush=True)
+time.sleep(600)
+"""
 
 
 def _cgroup_root() -> str | None:
