@@ -44,9 +44,9 @@ POD_UID = r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9
 # (runtime, pattern with the id in group 1) in the order they are tried on one cgroup line
 CGROUP_IDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("docker", re.compile(rf"/docker[-/]({HEX64})(?:\.scope)?(?:/|$)")),
-    ("podman", re.compile(rf"/libpod-(?:conmon-)?({HEX64})\.scope(?:/|$)")),
+    ("podman", re.compile(rf"/libpod-(?:conmon-)?({HEX64})(?:\.scope)?(?:/|$)")),  # systemd, cgroupfs
     ("containerd", re.compile(rf"/cri-containerd-({HEX64})\.scope(?:/|$)")),
-    ("cri-o", re.compile(rf"/crio-(?:conmon-)?({HEX64})\.scope(?:/|$)")),
+    ("cri-o", re.compile(rf"/crio-(?:conmon-)?({HEX64})(?:\.scope)?(?:/|$)")),
 )
 KUBEPODS_ID = re.compile(rf"/kubepods[^\n]*?/{POD_UID}(?:\.slice)?/({HEX64})(?:/|$)")  # cgroupfs driver
 CGROUP_POD = re.compile(rf"kubepods[^\n]*?[-/]{POD_UID}(?:\.slice)?(?:/|$)")

@@ -30,6 +30,7 @@ POD_UID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
         (f"12:memory:/docker/{CID}\n11:pids:/docker/{CID}\n", Hint("docker", id=CID)),  # v1
         (f"0::/system.slice/docker-{CID}.scope\n", Hint("docker", id=CID)),
         (f"0::/machine.slice/libpod-{CID}.scope/container\n", Hint("podman", id=CID)),
+        (f"0::/libpod_parent/libpod-{CID}\n", Hint("podman", id=CID)),  # cgroupfs manager
         (f"0::/system.slice/cri-containerd-{CID}.scope\n", Hint("containerd", id=CID)),
         (f"0::/system.slice/crio-{CID}.scope\n", Hint("cri-o", id=CID)),
         (r"0::/machine.slice/machine-router\x2da.scope/payload" + "\n", Hint("systemd-nspawn", name="router-a")),
