@@ -88,10 +88,10 @@ class HiddenFinder:
     def _mounts(self, pids: list[str], known: dict[int, str]) -> list[Hidden]:
         own = _link(f"{self.proc}/self/ns/mnt")
         by_mnt: dict[int, int] = {}
-        for pid in pids:
-            mnt = _link(f"{self.proc}/{pid}/ns/mnt")
+        for name in pids:
+            mnt = _link(f"{self.proc}/{name}/ns/mnt")
             if mnt is not None and mnt not in by_mnt:
-                by_mnt[mnt] = int(pid)
+                by_mnt[mnt] = int(name)
         self.mount_pids = by_mnt
         found: dict[int, Hidden] = {}
         for mnt, pid in by_mnt.items():
@@ -114,8 +114,8 @@ class HiddenFinder:
         found: dict[int, Hidden] = {}
         sockets: dict[int, tuple[int, int]] = {}  # socket inode -> (pid, fd) holding it
         nsfs = os.stat(f"{self.proc}/self/ns/net").st_dev
-        for pid in pids:
-            folder = f"{self.proc}/{pid}/fd"
+        for name in pids:
+            folder = f"{self.proc}/{name}/fd"
             try:
                 fds = os.listdir(folder)
             except OSError:
@@ -125,27 +125,28 @@ class HiddenFinder:
                     target = os.readlink(f"{folder}/{fd}")
                 except OSError:
                     continue
+                inode: int | None
                 if target.startswith("net:["):  # opened through /proc/PID/ns/net
                     inode = int(target[5:-1])
                 elif target.startswith("/"):  # a file, maybe an nsfs bind mount (its path, or "/" once unmounted)
                     inode = _net_namespace_file(f"{folder}/{fd}", nsfs)
                 elif target.startswith("socket:["):
-                    sockets.setdefault(int(target[8:-1]), (int(pid), int(fd)))
+                    sockets.setdefault(int(target[8:-1]), (int(name), int(fd)))
                     continue
                 else:
                     continue
                 if inode is not None and inode not in known and inode not in found:
-                    holder = f"pid {pid} ({_comm(self.proc, pid)}) fd {fd}"
-                    found[inode] = Hidden(inode, "fd", f"{folder}/{fd}", holder, int(pid), int(fd))
+                    holder = f"pid {name} ({_comm(self.proc, name)}) fd {fd}"
+                    found[inode] = Hidden(inode, "fd", f"{folder}/{fd}", holder, int(name), int(fd))
         cache = self._socket_ns
         self._socket_ns = {s: cache[s] for s in sockets.keys() & cache.keys()}  # closed sockets go
-        for sock, (pid, fd) in sockets.items():
+        for sock, (pid, number) in sockets.items():
             if sock not in self._socket_ns:
-                self._socket_ns[sock] = self._socket_namespace(pid, fd)
-            inode = self._socket_ns[sock]
-            if inode is not None and inode not in known and inode not in found:
-                holder = f"socket of pid {pid} ({_comm(self.proc, str(pid))}) fd {fd}"
-                found[inode] = Hidden(inode, "socket", f"{self.proc}/{pid}/fd/{fd}", holder, pid, fd)
+                self._socket_ns[sock] = self._socket_namespace(pid, number)
+            held = self._socket_ns[sock]
+            if held is not None and held not in known and held not in found:
+                holder = f"socket of pid {pid} ({_comm(self.proc, str(pid))}) fd {number}"
+                found[held] = Hidden(held, "socket", f"{self.proc}/{pid}/fd/{number}", holder, pid, number)
         if self._socket_error:
             errors.append(self._socket_error)
         return list(found.values())

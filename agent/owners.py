@@ -38,6 +38,7 @@ OCI_BUNDLES = (
 )
 API_BACKOFF = 30.0  # s without asking an API that failed
 MAX_STATE_BYTES = 4 << 20  # a state file larger than this is not read
+MAX_CACHED_FILES = 4096
 
 HEX64 = r"[0-9a-f]{64}"
 POD_UID = r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
@@ -319,6 +320,8 @@ class OwnerResolver:
         """Drop the cache entries of namespaces not in ``keep`` (gone since)."""
         for inode in self._by_namespace.keys() - keep:
             del self._by_namespace[inode]
+        if len(self._files) > MAX_CACHED_FILES:  # containers come and go: start the file cache afresh
+            self._files.clear()
 
     def _hint(self, pid: int) -> Hint | None:
         own = self._read_bytes(f"{self.proc}/{pid}/cmdline")
@@ -424,8 +427,16 @@ class OwnerResolver:
         if found is None:
             return owner
         namespace, pod, containers = found
-        fields = {"pod": pod, "pod_namespace": namespace, "pod_uid": pod_uid, "containers": containers}
-        return make_owner(owner.runtime, name=owner.name, id=owner.id, project=owner.project, **fields)
+        return make_owner(
+            owner.runtime,
+            name=owner.name,
+            id=owner.id,
+            project=owner.project,
+            pod=pod,
+            pod_namespace=namespace,
+            pod_uid=pod_uid,
+            containers=containers,
+        )
 
     def _pod_folders(self) -> dict[str, tuple[str, str, list[str]]]:
         try:
