@@ -61,27 +61,15 @@ def test_it_finds_a_namespace_held_only_by_a_bind_mount_elsewhere(topo: Topology
     assert namespace_key(inode) not in scan().namespaces, "still listed after its mount was released"
 
 
-def test_it_finds_a_namespace_held_only_by_an_open_fd(topo: Topology, scan: Scan) -> None:
-    proc, fd, inode, ifindex, end = held_with_veth(topo, "fd", "fd")
+@pytest.mark.parametrize(("how", "holder"), [("fd", "pid {pid} (python"), ("socket", "socket of pid {pid} (python")])
+def test_it_finds_a_namespace_held_only_by_an_fd_or_a_socket(topo: Topology, scan: Scan, how: str, holder: str) -> None:
+    proc, fd, inode, ifindex, end = held_with_veth(topo, how[:2], how)
 
     record = assert_exact_pair(scan(), inode, ifindex, end, topo)
 
-    assert record.kind == "fd"
-    assert record.holder is not None and record.holder.startswith(f"pid {proc.pid} (python")
+    assert record.kind == how
+    assert record.holder is not None and record.holder.startswith(holder.format(pid=proc.pid)), record.holder
     assert record.holder.endswith(f") fd {fd}") and record.label == record.holder
 
     released(proc)
-    assert namespace_key(inode) not in scan().namespaces, "still listed after the fd was closed"
-
-
-def test_it_finds_a_namespace_held_only_by_a_socket(topo: Topology, scan: Scan) -> None:
-    proc, fd, inode, ifindex, end = held_with_veth(topo, "sk", "socket")
-
-    record = assert_exact_pair(scan(), inode, ifindex, end, topo)
-
-    assert record.kind == "socket"
-    assert record.holder is not None and record.holder.startswith(f"socket of pid {proc.pid} (python")
-    assert record.holder.endswith(f") fd {fd}") and record.label == record.holder
-
-    released(proc)
-    assert namespace_key(inode) not in scan().namespaces, "still listed after the socket was closed"
+    assert namespace_key(inode) not in scan().namespaces, f"still listed after its {how} was closed"

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,20 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 60) -> N
         time.sleep(0.2)
 
 
+def stop(proc: subprocess.Popen[Any], sig: signal.Signals | None = signal.SIGTERM, timeout: float = 60) -> bool:
+    """Signal a runtime process (None: it was told otherwise) and wait for it; killed if it takes
+    longer. True when it ended by itself."""
+    if sig is not None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        return False
+
+
 # -- Docker --------------------------------------------------------------------------------------
 
 
@@ -104,12 +119,7 @@ def dockerd(workdir: str) -> Iterator[None]:
         wait_until(lambda: subprocess.run([DOCKER, "info"], capture_output=True).returncode == 0, "dockerd start")
         yield
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 def test_it_labels_a_docker_container_with_the_name_docker_reports(host: HostState, prefix: str, workdir: str) -> None:
@@ -193,12 +203,7 @@ def test_it_labels_an_nspawn_machine_with_its_machine_name(host: HostState, pref
         assert record.owner is not None and record.owner.runtime == "systemd-nspawn"
         assert view.interfaces[outside.peer].name == "host0"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 # -- LXC -----------------------------------------------------------------------------------------
@@ -277,9 +282,5 @@ def test_it_labels_mininet_hosts_with_their_host_names(host: HostState, workdir:
             assert assert_peer_in_root(view, record, f"{hostname}-eth0").startswith(f"s{tag}-eth")
     finally:
         proc.stdin.close()  # the script stops the network
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        if not stop(proc, None, timeout=120):
             subprocess.run(["mn", "-c"], capture_output=True, timeout=120)
