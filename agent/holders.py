@@ -21,7 +21,10 @@ import fcntl
 import os
 import re
 import select
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+
+from agent.protocol import NamespaceKind
 
 PROC = "/proc"
 SIOCGSKNS = 0x894C  # linux/sockios.h: the socket's network namespace, as a new fd
@@ -32,20 +35,27 @@ MAX_MOUNT_WATCHES = 256  # mount namespaces watched for new mounts; beyond, the 
 OCTAL = re.compile(r"\\([0-7]{3})")
 
 
-def parse_mountinfo(text: str) -> list[tuple[int, str]]:
-    """(namespace inode, mount point) of every network-namespace mount in a mountinfo text."""
+def parse_mountinfo(text: str, skip: Collection[int] = ()) -> list[tuple[int, str]]:
+    """(namespace inode, mount point) of every network-namespace mount in a mountinfo text, but
+    those whose inode is in ``skip`` (checked first: a host with a thousand named namespaces has a
+    thousand such lines, and they are nearly all known)."""
     out: list[tuple[int, str]] = []
     for line in text.splitlines():
-        if "net:[" not in line:
+        at = line.find(" net:[")
+        if at < 0:
             continue
-        fields = line.split(" ")
-        if len(fields) < 10 or not fields[3].startswith("net:[") or " - nsfs " not in line:
-            continue
+        end = line.find("]", at)
         try:
-            inode = int(fields[3][5:-1])
+            inode = int(line[at + 6 : end])
         except ValueError:
             continue
-        out.append((inode, OCTAL.sub(lambda m: chr(int(m.group(1), 8)), fields[4])))
+        if inode in skip:
+            continue
+        fields = line.split(" ", 5)
+        if len(fields) < 6 or fields[3] != line[at + 1 : end + 1] or " - nsfs " not in line:
+            continue  # "net:[" elsewhere in the line (a path), or not nsfs
+        point = fields[4]
+        out.append((inode, OCTAL.sub(lambda m: chr(int(m.group(1), 8)), point) if "\\" in point else point))
     return out
 
 
@@ -55,7 +65,7 @@ class Hidden:
     open_socket_namespace), ``holder`` says what keeps it."""
 
     inode: int
-    kind: str  # "mount", "fd" or "socket"
+    kind: NamespaceKind  # "mount", "fd" or "socket"
     path: str
     holder: str
     pid: int | None = None
@@ -72,7 +82,7 @@ class HiddenFinder:
     _socket_ns: dict[int, int | None] = field(default_factory=dict)  # socket inode -> its namespace
     _socket_error: str | None = None
 
-    def find(self, known: dict[int, str], errors: list[str]) -> list[Hidden]:
+    def find(self, known: Mapping[int, str], errors: list[str]) -> list[Hidden]:
         """Namespaces held by mounts, fds or sockets that ``known`` (inode -> kind) lacks; also
         the mounts of namespaces known only by their processes, so that such a namespace is
         labelled by its mount. Never raises; problems go to ``errors``."""
@@ -85,7 +95,7 @@ class HiddenFinder:
             self.watch.sync(self.proc, self.mount_pids)
         return out
 
-    def _mounts(self, pids: list[str], known: dict[int, str]) -> list[Hidden]:
+    def _mounts(self, pids: list[str], known: Mapping[int, str]) -> list[Hidden]:
         own = _link(f"{self.proc}/self/ns/mnt")
         by_mnt: dict[int, int] = {}
         for name in pids:
@@ -93,15 +103,16 @@ class HiddenFinder:
             if mnt is not None and mnt not in by_mnt:
                 by_mnt[mnt] = int(name)
         self.mount_pids = by_mnt
+        skip = {inode for inode, kind in known.items() if kind != "process"}
         found: dict[int, Hidden] = {}
         for mnt, pid in by_mnt.items():
             try:
                 with open(f"{self.proc}/{pid}/mountinfo", encoding="utf-8", errors="replace") as handle:
-                    entries = parse_mountinfo(handle.read())
+                    entries = parse_mountinfo(handle.read(), skip)
             except OSError:
                 continue  # exited
             for inode, point in entries:
-                if inode in found or known.get(inode, "process") != "process":
+                if inode in found:
                     continue
                 if mnt == own:
                     found[inode] = Hidden(inode, "mount", point, point)

@@ -123,11 +123,11 @@ def find_namespaces(
     if hidden is not None:
         kinds = {inode: record.kind for (_, inode), record in found.items()}
         for held in hidden.find(kinds, errors):
-            record = found.get((nsfs, held.inode))
-            if record is None:
-                found[(nsfs, held.inode)] = Found(nsfs, held.inode, held.path, held.kind, holder=held.holder)  # type: ignore[arg-type]
+            known = found.get((nsfs, held.inode))
+            if known is None:
+                found[(nsfs, held.inode)] = Found(nsfs, held.inode, held.path, held.kind, holder=held.holder)
             else:  # known by its processes only: its mount names it better
-                record.kind, record.holder = "mount", held.holder
+                known.kind, known.holder = "mount", held.holder
     if unreadable:
         shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
         message = f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})"

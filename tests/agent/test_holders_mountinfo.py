@@ -22,3 +22,7 @@ def test_it_lists_network_namespace_mounts_with_their_paths() -> None:
 
 def test_it_lists_nothing_in_a_table_without_namespace_mounts() -> None:
     assert parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/vda1 rw\n") == []
+
+
+def test_it_leaves_out_the_namespaces_it_is_told_to_skip() -> None:
+    assert parse_mountinfo(MOUNTINFO, skip={4026532306}) == [(4026532307, "/tmp/a b/net")]
