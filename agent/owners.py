@@ -37,6 +37,8 @@ OCI_BUNDLES = (
     "/run/containers/storage/overlay-containers/{id}/userdata/config.json",
 )
 API_BACKOFF = 30.0  # s without asking an API that failed
+HINT_RETRY = 1.0  # s before a namespace whose process named no owner is looked at again
+HINT_WINDOW = 10.0  # s after a namespace appeared during which that is done
 MAX_STATE_BYTES = 4 << 20  # a state file larger than this is not read
 MAX_CACHED_FILES = 4096
 
@@ -268,6 +270,13 @@ def docker_api_get(socket_path: str, path: str, timeout: float) -> Any:
 class _Entry:
     pid: int
     hint: Hint | None
+    since: float  # when the hint was read
+    first: float  # when this pid was first seen holding the namespace
+
+    def retry_due(self, now: float) -> bool:
+        """No owner yet may mean "not yet": a runtime moves its process into the container's cgroup
+        just after making the namespace. Looked at again for a while after the namespace appeared."""
+        return self.hint is None and now - self.since >= HINT_RETRY and now - self.first < HINT_WINDOW
 
 
 class OwnerResolver:
@@ -307,14 +316,33 @@ class OwnerResolver:
             self._by_namespace.pop(inode, None)
             return None
         entry = self._by_namespace.get(inode)
+        now = self.clock()
         if entry is None or entry.pid != pids[0]:
-            entry = self._by_namespace[inode] = _Entry(pids[0], self._hint(pids[0]))
+            entry = self._by_namespace[inode] = _Entry(pids[0], self._hint(pids[0]), now, now)
+        elif entry.retry_due(now):
+            entry.hint, entry.since = self._hint(pids[0]), now
         if entry.hint is None:
             return None
         owner, reason = self._enrich(entry.hint)
         if reason:
             errors.append(f"{where}: {reason}")
         return owner
+
+    def changed(self) -> bool:
+        """Whether an owner may read differently now: a state file read before has changed (one
+        stat each; `docker rename`), or a new namespace's owner is due another look. The live
+        agent's cue for a namespace pass."""
+        now = self.clock()
+        if any(entry.retry_due(now) for entry in self._by_namespace.values()):
+            return True
+        for path, (stamp, _owner, _reason) in self._files.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                return True
+            if (st.st_ino, st.st_size, st.st_mtime_ns) != stamp:
+                return True
+        return False
 
     def forget(self, keep: set[int]) -> None:
         """Drop the cache entries of namespaces not in ``keep`` (gone since)."""

@@ -791,8 +791,8 @@ class Watcher:
                 if watch.ensure():
                     self._ns_pass_due = now
             with self._timed("proc_pass"):
-                if self._proc_changed():
-                    self._ns_pass_due = now
+                if self._proc_changed() or (self.discoverer is not None and self.discoverer.owners.changed()):
+                    self._ns_pass_due = now  # processes moved, or a runtime's state file (a rename)
         due_recheck = [t for t in self._ns_rechecks if t <= now]
         if due_recheck:
             self._ns_rechecks = [t for t in self._ns_rechecks if t > now]

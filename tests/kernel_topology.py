@@ -41,7 +41,8 @@ in a private temp dir (the place discovery does not scan). ``Topology.root`` is 
 namespace (the one this process runs in).
 
 API at a glance (``ns`` is a Netns; ``topo.root`` for the root namespace):
-  namespaces   add_netns(suffix), process_netns(), container_netns(container_id),
+  namespaces   add_netns(suffix), process_netns(), container_netns(container_id) (or
+               join_container_cgroup(proc_ns, container_id) later),
                attach(proc_ns, suffix), hidden_netns() + release(ns), adopt_netns(names),
                hold(ns, "fd" | "socket" | "inflight") then `ip netns del` (only a holder keeps it)
   /run/netns   symlink(suffix, target), dangling_symlink(suffix), stale_file(suffix)
@@ -276,10 +277,13 @@ class Topology:
         The cgroup is made under a directory named after the prefix in a hierarchy without
         controllers (cgroup2, else v1 name=systemd) and removed on close().
         """
+        return self.join_container_cgroup(self.process_netns(), container_id)
+
+    def join_container_cgroup(self, ns: Netns, container_id: str) -> Netns:
+        """Move the process of ``ns`` into the cgroup ".../docker/<container_id>" (container_netns)."""
         root = _cgroup_root()
         if root is None:
             raise TopologyError("no cgroup2 or name=systemd hierarchy mounted")
-        ns = self.process_netns()
         path = os.path.join(root, self.prefix, "docker", container_id)
         for part in (os.path.join(root, self.prefix), os.path.join(root, self.prefix, "docker"), path):
             if not os.path.isdir(part):
