@@ -281,14 +281,20 @@ class Topology:
 
     def join_container_cgroup(self, ns: Netns, container_id: str) -> Netns:
         """Move the process of ``ns`` into the cgroup ".../docker/<container_id>" (container_netns)."""
+        return self.join_cgroup(ns, "docker", container_id)
+
+    def join_cgroup(self, ns: Netns, *parts: str) -> Netns:
+        """Move the process of ``ns`` into the cgroup PREFIX/PARTS... (made here, removed on close()),
+        as a runtime's layout names it, e.g. ("kubepods", "besteffort", "pod<uid>", "<id>")."""
         root = _cgroup_root()
         if root is None:
             raise TopologyError("no cgroup2 or name=systemd hierarchy mounted")
-        path = os.path.join(root, self.prefix, "docker", container_id)
-        for part in (os.path.join(root, self.prefix), os.path.join(root, self.prefix, "docker"), path):
-            if not os.path.isdir(part):
-                os.mkdir(part)
-                self.cgroups.append(part)
+        path = os.path.join(root, self.prefix)
+        for part in ("", *parts):
+            path = os.path.join(path, part) if part else path
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                self.cgroups.append(path)
         with open(os.path.join(path, "cgroup.procs"), "w") as procs:
             procs.write(str(ns.pid))
         return ns

@@ -109,3 +109,50 @@ def test_it_gives_up_on_a_runtime_api_that_hangs(topo: Topology, docker_root: st
     assert owner is not None and owner.id == cid and owner.name is None
     assert any("timed out" in e for e in first.inventory.errors), first.inventory.errors
     assert any("not asked" in e for e in second.inventory.errors), "a failed API is asked again at once"
+
+
+POD_UID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+def test_it_names_a_kubernetes_pod_from_its_sandbox_annotations(topo: Topology) -> None:
+    cid = secrets.token_hex(32)
+    sandbox = topo.join_cgroup(topo.process_netns(), "kubepods", "besteffort", f"pod{POD_UID}", cid)
+    with tempfile.TemporaryDirectory(prefix="nsmap-cri-") as bundles:
+        os.makedirs(os.path.join(bundles, cid))
+        with open(os.path.join(bundles, cid, "config.json"), "w") as handle:
+            json.dump(
+                {
+                    "annotations": {
+                        "io.kubernetes.cri.container-type": "sandbox",
+                        "io.kubernetes.cri.sandbox-name": "nginx-7d9f",
+                        "io.kubernetes.cri.sandbox-namespace": "default",
+                        "io.kubernetes.cri.sandbox-uid": POD_UID,
+                    }
+                },
+                handle,
+            )
+        owners = OwnerResolver(bundles=(os.path.join(bundles, "{id}", "config.json"),), pod_logs="/nonexistent")
+
+        record = scan_with(owners).ns(sandbox)
+
+    assert record.owner is not None
+    assert (record.owner.runtime, record.owner.pod, record.owner.pod_namespace) == (
+        "containerd",
+        "nginx-7d9f",
+        "default",
+    )
+    assert record.owner.pod_uid == POD_UID and record.label == "default/nginx-7d9f"
+
+
+def test_it_names_a_pod_and_its_containers_from_the_kubelet_log_folders(topo: Topology) -> None:
+    cid = secrets.token_hex(32)
+    sandbox = topo.join_cgroup(topo.process_netns(), "kubepods", "burstable", f"pod{POD_UID}", cid)
+    with tempfile.TemporaryDirectory(prefix="nsmap-pods-") as logs:
+        for container in ("nginx", "sidecar"):
+            os.makedirs(os.path.join(logs, f"shop_web-0_{POD_UID}", container))
+        owners = OwnerResolver(bundles=(), pod_logs=logs)
+
+        record = scan_with(owners).ns(sandbox)
+
+    assert record.owner is not None and record.label == "shop/web-0"
+    assert record.owner.containers == ("nginx", "sidecar") and record.owner.id == cid
