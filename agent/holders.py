@@ -250,55 +250,70 @@ def _comm(proc: str, pid: str) -> str:
 
 
 class MountWatch:
-    """One /proc/PID/mountinfo fd per mount namespace, polled for POLLPRI (its mounts changed).
+    """Per mount namespace: its /proc/PID/mountinfo polled for POLLPRI (its mounts changed) and a
+    pidfd of that PID polled for POLLIN (it exited: the namespace may be gone with it).
 
-    An open mountinfo keeps its mount namespace (and the namespaces mounted in it) alive, so
-    fds of mount namespaces no longer seen are closed at once.
+    An open mountinfo keeps its mount namespace (and the namespaces mounted in it) alive, so the
+    fds of a mount namespace no longer seen, or whose PID exited, are closed at the next sync.
     """
 
     def __init__(self, limit: int = MAX_MOUNT_WATCHES) -> None:
         self.limit = limit
-        self.fds: dict[int, int] = {}  # mount namespace inode -> fd
-        self._add: list[int] = []
+        self.watched: dict[int, tuple[int, int, int]] = {}  # mount namespace inode -> (pid, table fd, pidfd)
+        self._add: list[tuple[int, int]] = []  # (fd, poll events) to register
         self._drop: list[int] = []
 
     def sync(self, proc: str, mount_pids: dict[int, int]) -> None:
-        """Watch the mount namespaces in ``mount_pids`` (up to the limit), and no others."""
-        for mnt in [m for m in self.fds if m not in mount_pids]:
-            fd = self.fds.pop(mnt)
-            self._drop.append(fd)
-            os.close(fd)
+        """Watch the mount namespaces in ``mount_pids`` (up to the limit) through those pids, and
+        no others."""
+        for mnt in [m for m, (pid, _, _) in self.watched.items() if mount_pids.get(m) != pid]:
+            for fd in self.watched.pop(mnt)[1:]:
+                self._drop.append(fd)
+                os.close(fd)
         for mnt, pid in mount_pids.items():
-            if mnt in self.fds or len(self.fds) >= self.limit:
+            if mnt in self.watched or len(self.watched) >= self.limit:
                 continue
             try:
-                fd = os.open(f"{proc}/{pid}/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+                pidfd = os.pidfd_open(pid)
             except OSError:
                 continue
-            if _link(f"{proc}/{pid}/ns/mnt") != mnt:  # the pid left or exited before the open
-                os.close(fd)
+            try:
+                table = os.open(f"{proc}/{pid}/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                os.close(pidfd)
                 continue
-            self.fds[mnt] = fd
-            self._add.append(fd)
+            if _link(f"{proc}/{pid}/ns/mnt") != mnt:  # the pid left or exited before the open
+                os.close(table)
+                os.close(pidfd)
+                continue
+            self.watched[mnt] = (pid, table, pidfd)
+            self._add += [(table, select.POLLPRI), (pidfd, select.POLLIN)]
 
     def apply(self, poller: select.poll) -> None:
         """Bring ``poller``'s registrations up to date (before it polls again)."""
         for fd in self._drop:
             with contextlib.suppress(KeyError):
                 poller.unregister(fd)
-        for fd in self._add:
-            if fd in self.fds.values():
-                poller.register(fd, select.POLLPRI)
+        open_fds = {fd for _, table, pidfd in self.watched.values() for fd in (table, pidfd)}
+        for fd, events in self._add:
+            if fd in open_fds:
+                poller.register(fd, events)
         self._add.clear()
         self._drop.clear()
 
     def fired(self, ready: dict[int, int]) -> bool:
-        """Whether any watched mount table changed (poll reports POLLPRI, or POLLERR, once)."""
-        watched = set(self.fds.values())
-        return any(fd in watched and events & (select.POLLPRI | select.POLLERR) for fd, events in ready.items())
+        """Whether a watched mount table changed (POLLPRI or POLLERR, reported once) or a watched
+        pid exited (its pidfd turns readable)."""
+        tables = {table for _, table, _ in self.watched.values()}
+        pidfds = {pidfd for _, _, pidfd in self.watched.values()}
+        return any(
+            (fd in tables and events & (select.POLLPRI | select.POLLERR)) or (fd in pidfds and events & select.POLLIN)
+            for fd, events in ready.items()
+        )
 
     def close(self) -> None:
-        for fd in self.fds.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.fds.clear()
+        for _, table, pidfd in self.watched.values():
+            for fd in (table, pidfd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.watched.clear()

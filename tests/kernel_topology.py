@@ -44,7 +44,8 @@ API at a glance (``ns`` is a Netns; ``topo.root`` for the root namespace):
   namespaces   add_netns(suffix), process_netns(), container_netns(container_id) (or
                join_container_cgroup(proc_ns, container_id) later),
                attach(proc_ns, suffix), hidden_netns() + release(ns), adopt_netns(names),
-               hold(ns, "fd" | "socket" | "inflight") then `ip netns del` (only a holder keeps it)
+               hold(ns, "fd" | "socket" | "inflight") or mount_privately(ns), then `ip netns del`
+               (only that holder keeps it)
   /run/netns   symlink(suffix, target), dangling_symlink(suffix), stale_file(suffix)
   links        veth(a_name, a_ns, b_name, b_ns), bridge(ns, name), macvlan(ns, name, lower),
                vxlan(ns, name, vni, dev=None), tap(ns, name), delete(ns, name)
@@ -337,6 +338,25 @@ class Topology:
         if not line:
             raise TopologyError(f"the {how} holder of {ns} failed to start")
         return proc, int(line)
+
+    def mount_privately(self, ns: Netns) -> tuple[subprocess.Popen[bytes], str]:
+        """Bind-mount ``ns`` on a file in a temp dir inside a private mount namespace (`unshare -m`)
+        whose shell then sleeps (killed on close()): (that process, the mount point)."""
+        folder = tempfile.mkdtemp(prefix=f"{self.prefix}-private-")
+        self.tmpdirs.append(folder)
+        point = os.path.join(folder, "net")
+        open(point, "x").close()
+        script = f"mount --bind {ns.path} {point} && echo ready && exec sleep 600"
+        proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        self.processes.append(proc)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise TopologyError(f"the private mount of {ns} failed")
+        return proc, point
 
     def release(self, ns: Netns) -> Netns:
         """Kill the process holding ``ns``; the returned handle has no pid (use its path)."""

@@ -73,3 +73,28 @@ def test_it_finds_a_namespace_held_only_by_an_fd_or_a_socket(topo: Topology, sca
 
     released(proc)
     assert namespace_key(inode) not in scan().namespaces, f"still listed after its {how} was closed"
+
+
+def private_mount(topo: Topology, suffix: str) -> tuple[subprocess.Popen[bytes], int, int, str, str]:
+    """A namespace with eth0 paired to a root veth, mounted only in a private mount namespace
+    (Topology.mount_privately): its process, the namespace's inode, eth0's ifindex, the root end
+    and the mount point."""
+    ns = topo.add_netns(suffix)
+    end = topo.name(suffix)
+    topo.veth(end, topo.root, "eth0", ns)
+    inode, ifindex = ns.inode, topo.link(ns, "eth0")["ifindex"]
+    proc, point = topo.mount_privately(ns)
+    topo.ip(None, "netns", "del", str(ns.name))  # now only the private mount holds it
+    return proc, inode, ifindex, end, point
+
+
+def test_it_finds_a_namespace_mounted_only_in_another_mount_namespace(topo: Topology, scan: Scan) -> None:
+    proc, inode, ifindex, end, point = private_mount(topo, "pm")
+
+    record = assert_exact_pair(scan(), inode, ifindex, end, topo)
+
+    assert record.kind == "mount"
+    assert record.holder == f"{point} (mounts of pid {proc.pid})" and record.label == record.holder
+
+    released(proc)  # its mount namespace, and the mount in it, go with the last process
+    assert namespace_key(inode) not in scan().namespaces, "still listed after its mount namespace ended"

@@ -10,6 +10,7 @@ import tempfile
 import pytest
 
 from agent.protocol import namespace_key
+from tests.agent.test_discovery_hidden import private_mount
 from tests.agent.test_watch_support import NEVER, pump_until, watching
 from tests.kernel_topology import Topology
 
@@ -41,3 +42,17 @@ def test_it_notices_a_bind_mount_outside_the_named_folders(topo: Topology) -> No
         subprocess.run(["umount", "-l", target], capture_output=True)
         os.unlink(target)
         os.rmdir(folder)
+
+
+def test_it_drops_a_namespace_when_the_mount_namespace_holding_it_ends(topo: Topology) -> None:
+    proc, inode, _ifindex, _end, point = private_mount(topo, "wm")
+    with watching(proc_seconds=NEVER) as (w, rec):  # only the mount watch can notice
+        assert w.state.namespaces[inode].holder == f"{point} (mounts of pid {proc.pid})"
+        reconciles = w.stats["reconciles"]
+
+        proc.kill()
+        proc.wait(timeout=10)
+
+        assert pump_until(w, lambda: inode not in w.state.namespaces, timeout=5), "still there after its holder ended"
+        assert namespace_key(inode) not in rec.namespaces
+        assert w.stats["reconciles"] == reconciles, "a full rescan instead of a namespace pass"
