@@ -535,9 +535,8 @@ function nsFacts(ns, store) {
   if (!f) {
     const host = store.hosts.get(ns.host);
     f = {
-      ns: [nsLabel(ns), ...(ns.names || []), ns.key || "", ns.kind || "", ns.holder || "", ns.owner ? ns.owner.runtime : ""].map((s) =>
-        String(s).toLowerCase(),
-      ),
+      ns: [nsLabel(ns), ...(ns.names || []), ns.key || "", ns.kind || "", ns.holder || "", ns.owner ? ns.owner.runtime : ""]
+        .map((s) => String(s).toLowerCase()),
       ctr: ctrFacts(ns),
       pod: podFacts(ns.owner),
       pid: (ns.pids || []).map((p) => String(p.pid)),
