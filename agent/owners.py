@@ -7,11 +7,12 @@ errors list, the owner stays unknown or partial):
                                              machine-NAME.scope, lxc.payload.NAME, kubepods pod UID
   its command line and its parent's          `bash ... mininet:h1`; conmon -n NAME -c ID (Podman);
                                              systemd-nspawn -M NAME; "[lxc monitor] PATH NAME"
-  the runtimes' state files                  Docker's containers/<id>/config.v2.json; an OCI
-                                             bundle's config.json annotations (CRI); /var/log/pods
+  the runtimes' state files                  Docker's containers/<id>/config.v2.json; Podman's
+                                             containers.json (containers/storage); an OCI bundle's
+                                             config.json annotations (CRI); /var/log/pods
   the Docker API, when a setting allows it   GET /containers/<id>/json, read-only, with a timeout
 
-The parsers (parse_*, docker_owner, oci_owner) are pure; OwnerResolver does the reading and
+The parsers (parse_*, docker_owner, podman_names, oci_owner) are pure; OwnerResolver does the reading and
 caches per namespace (keyed by its lowest pid) and per state file (keyed by its stat).
 """
 
@@ -31,6 +32,7 @@ from agent.protocol import OWNER_LISTS, OWNER_MAX_LIST, Owner, owner_text_ok
 PROC = "/proc"
 DOCKER_ROOT = "/var/lib/docker"
 POD_LOGS = "/var/log/pods"
+PODMAN_CONTAINERS = "/var/lib/containers/storage/overlay-containers/containers.json"  # its storage's names
 OCI_BUNDLES = (
     "/run/containerd/io.containerd.runtime.v2.task/k8s.io/{id}/config.json",
     "/run/containerd/io.containerd.runtime.v2.task/moby/{id}/config.json",
@@ -181,6 +183,20 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+def podman_names(data: Any) -> dict[str, str]:
+    """Container id -> first name, from containers/storage's containers.json (Podman keeps its
+    containers' names there, also for --rootfs ones). ValueError on another shape."""
+    if not isinstance(data, list):
+        raise ValueError("not a JSON list")
+    out: dict[str, str] = {}
+    for item in data:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            names = item.get("names")
+            if isinstance(names, list) and names and isinstance(names[0], str):
+                out[item["id"]] = names[0]
+    return out
+
+
 # OCI annotations that name a Kubernetes pod: containerd's CRI plugin, then CRI-O
 POD_ANNOTATIONS = (
     ("io.kubernetes.cri.sandbox-name", "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.cri.sandbox-uid"),
@@ -294,6 +310,7 @@ class OwnerResolver:
         proc: str = PROC,
         pod_logs: str = POD_LOGS,
         bundles: tuple[str, ...] = OCI_BUNDLES,
+        podman_containers: str = PODMAN_CONTAINERS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.docker_root = docker_root
@@ -302,9 +319,10 @@ class OwnerResolver:
         self.proc = proc
         self.pod_logs = pod_logs
         self.bundles = bundles
+        self.podman_containers = podman_containers
         self.clock = clock
         self._by_namespace: dict[int, _Entry] = {}
-        self._files: dict[str, tuple[tuple[int, int, int], Owner | None, str | None]] = {}
+        self._files: dict[str, tuple[tuple[int, int, int], Any, str | None]] = {}
         self._api: dict[str, Owner] = {}
         self._api_quiet_until = 0.0
         self._pod_dirs: tuple[float, dict[str, tuple[str, str, list[str]]]] | None = None
@@ -394,6 +412,12 @@ class OwnerResolver:
                 owner, api_reason = self._ask_docker(hint.id)
                 reason = None if owner is not None else f"{reason}; {api_reason}"
             return (owner or base), reason
+        if hint.runtime == "podman" and hint.id:
+            names, reason = self._state_file(self.podman_containers, podman_names)
+            name = names.get(hint.id) if names is not None else None
+            if name is not None:  # follows `podman rename`, which conmon's -n does not
+                return make_owner("podman", name=name, id=hint.id, containers=[name]), None
+            return base, reason if base.name is None else None
         if hint.runtime in ("containerd", "cri-o") and hint.id:
             for pattern in self.bundles:
                 path = pattern.format(id=hint.id)
@@ -406,8 +430,9 @@ class OwnerResolver:
             return self._pod_from_logs(base, hint.pod_uid), None
         return base, None
 
-    def _state_file(self, path: str, parse: Callable[[Any], Owner]) -> tuple[Owner | None, str | None]:
-        """Parse a state file once per version of it (its inode, size and mtime)."""
+    def _state_file(self, path: str, parse: Callable[[Any], Any]) -> tuple[Any, str | None]:
+        """Parse a state file once per version of it (its inode, size and mtime): (what ``parse``
+        made of its JSON, or None; why not)."""
         try:
             st = os.stat(path)
         except OSError as exc:
@@ -416,7 +441,7 @@ class OwnerResolver:
         cached = self._files.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
-        owner: Owner | None = None
+        owner: Any = None
         reason: str | None = None
         if st.st_size > MAX_STATE_BYTES:
             reason = f"{path} is larger than {MAX_STATE_BYTES} bytes"

@@ -17,6 +17,7 @@ from agent.owners import (
     parse_own_cmdline,
     parse_parent_cmdline,
     parse_pod_log_dir,
+    podman_names,
 )
 
 CID = "3f4e" * 16
@@ -140,3 +141,14 @@ def test_it_names_a_kubernetes_pod_from_cri_annotations() -> None:
 def test_it_reads_a_pod_from_the_kubelet_log_folder_name() -> None:
     assert parse_pod_log_dir(f"default_nginx-7d9f_{POD_UID}") == ("default", "nginx-7d9f", POD_UID)
     assert parse_pod_log_dir("not-a-pod") is None
+
+
+def test_it_reads_podman_names_from_its_storage() -> None:
+    data = [
+        {"id": CID, "names": ["web-1"], "metadata": '{"name":"web-1"}'},
+        {"id": "ab" * 32, "names": []},
+        {"names": ["no-id"]},
+    ]
+    assert podman_names(json.loads(json.dumps(data))) == {CID: "web-1"}
+    with pytest.raises(ValueError):
+        podman_names({"id": CID})

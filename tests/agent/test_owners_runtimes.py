@@ -170,8 +170,14 @@ def test_it_labels_a_podman_container_with_the_name_podman_reports(host: HostSta
         assert record.owner is not None and (record.owner.runtime, record.owner.id) == ("podman", inspected["Id"])
         assert record.names == [os.path.basename(inspected["NetworkSettings"]["SandboxKey"])]  # netns-UUID
         assert_peer_in_root(view, record, "eth0")
+
+        run("podman", "rename", name, f"{name}-renamed")
+        renamed = json.loads(run("podman", "inspect", inspected["Id"]))[0]["Name"]
+        assert namespace_of_pid(scan(), inspected["State"]["Pid"]).label == renamed == f"{name}-renamed"
     finally:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True, timeout=120)
+        subprocess.run(
+            ["podman", "rm", "-f", "-i", "-t", "0", name, f"{name}-renamed"], capture_output=True, timeout=120
+        )
 
 
 # -- systemd-nspawn ------------------------------------------------------------------------------
