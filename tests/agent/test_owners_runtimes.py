@@ -145,8 +145,12 @@ def test_it_labels_a_docker_container_with_the_name_docker_reports(host: HostSta
             # without the state files, the API (allowed by the setting) names it just the same
             api_only = OwnerResolver(docker_root=os.path.join(workdir, "empty"), docker_api=DOCKER_SOCKET)
             assert namespace_of_pid(scan(api_only), inspected["State"]["Pid"]).label == name
+
+            run(DOCKER, "rename", name, f"{name}-renamed")
+            renamed = json.loads(run(DOCKER, "inspect", cid))[0]["Name"].lstrip("/")
+            assert namespace_of_pid(scan(), inspected["State"]["Pid"]).label == renamed == f"{name}-renamed"
         finally:
-            subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, timeout=120)
+            subprocess.run([DOCKER, "rm", "-f", name, f"{name}-renamed"], capture_output=True, timeout=120)
             subprocess.run([DOCKER, "rmi", "-f", image], capture_output=True, timeout=120)
 
 
