@@ -68,8 +68,6 @@ class Hidden:
     kind: NamespaceKind  # "mount", "fd" or "socket"
     path: str
     holder: str
-    pid: int | None = None
-    fd: int | None = None
 
 
 @dataclass(slots=True)
@@ -118,7 +116,7 @@ class HiddenFinder:
                     found[inode] = Hidden(inode, "mount", point, point)
                 else:
                     path = f"{self.proc}/{pid}/root{point}"
-                    found[inode] = Hidden(inode, "mount", path, f"{point} (mounts of pid {pid})", pid=pid)
+                    found[inode] = Hidden(inode, "mount", path, f"{point} (mounts of pid {pid})")
         return list(found.values())
 
     def _fds(self, pids: list[str], known: set[int], errors: list[str]) -> list[Hidden]:
@@ -148,7 +146,7 @@ class HiddenFinder:
                     continue
                 if inode is not None and inode not in known and inode not in found:
                     holder = f"pid {name} ({_comm(self.proc, name)}) fd {fd}"
-                    found[inode] = Hidden(inode, "fd", f"{folder}/{fd}", holder, int(name), int(fd))
+                    found[inode] = Hidden(inode, "fd", f"{folder}/{fd}", holder)
         cache = self._socket_ns
         self._socket_ns = {s: cache[s] for s in sockets.keys() & cache.keys()}  # closed sockets go
         for sock, (pid, number) in sockets.items():
@@ -157,7 +155,7 @@ class HiddenFinder:
             held = self._socket_ns[sock]
             if held is not None and held not in known and held not in found:
                 holder = f"socket of pid {pid} ({_comm(self.proc, str(pid))}) fd {number}"
-                found[held] = Hidden(held, "socket", f"{self.proc}/{pid}/fd/{number}", holder, pid, number)
+                found[held] = Hidden(held, "socket", f"{self.proc}/{pid}/fd/{number}", holder)
         if self._socket_error:
             errors.append(self._socket_error)
         return list(found.values())
