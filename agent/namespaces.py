@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from agent.holders import HiddenFinder
 from agent.owners import OwnerResolver
-from agent.protocol import Namespace, NamespaceKind, Process, namespace_key
+from agent.protocol import Namespace, NamespaceKind, Process, clean_holder, namespace_key
 
 NAMED_DIRS: tuple[tuple[str, NamespaceKind], ...] = (("/run/netns", "named"), ("/var/run/docker/netns", "docker"))
 PROC = "/proc"
@@ -125,9 +125,11 @@ def find_namespaces(
         for held in hidden.find(kinds, errors):
             known = found.get((nsfs, held.inode))
             if known is None:
-                found[(nsfs, held.inode)] = Found(nsfs, held.inode, held.path, held.kind, holder=held.holder)
+                found[(nsfs, held.inode)] = Found(
+                    nsfs, held.inode, held.path, held.kind, holder=clean_holder(held.holder)
+                )
             else:  # known by its processes only: its mount names it better
-                known.kind, known.holder = "mount", held.holder
+                known.kind, known.holder = "mount", clean_holder(held.holder)
     if unreadable:
         shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
         message = f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})"

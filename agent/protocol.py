@@ -139,6 +139,11 @@ def owner_text_ok(field_name: str, value: Any) -> bool:
     return isinstance(value, str) and pattern.match(value) is not None
 
 
+def clean_holder(text: str) -> str:
+    """A holder the protocol allows: control characters (a mount path may hold any) shown as "?"."""
+    return "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in text)[:HOLDER_MAX] or "?"
+
+
 def holder_ok(value: Any) -> bool:
     """A holder is a path or "pid N (comm) fd M": any text without control characters."""
     return (

@@ -11,6 +11,8 @@ from agent.protocol import (
     PROTOCOL_VERSION,
     Owner,
     ProtocolError,
+    clean_holder,
+    holder_ok,
     namespace_from_json,
     namespace_to_json,
     validate_message,
@@ -85,6 +87,12 @@ def test_it_refuses_a_holder_with_control_characters() -> None:
         validate_message(delta_with(record))
     record["holder"] = "/tmp/a b/net"
     assert namespace_from_json(record).label == "/tmp/a b/net"
+
+
+def test_it_makes_any_mount_path_an_allowed_holder() -> None:
+    held = clean_holder("/tmp/odd\nname\x7f/net")
+    assert held == "/tmp/odd?name?/net" and holder_ok(held)
+    assert holder_ok(clean_holder("x" * 5000))
 
 
 def test_it_labels_a_namespace_by_its_owner_before_its_names() -> None:
