@@ -248,11 +248,6 @@ def make_owner(runtime: str, dropped: list[str] | None = None, **fields: Any) ->
     return Owner(runtime=runtime, **clean)  # type: ignore[arg-type]
 
 
-def hint_owner(hint: Hint) -> Owner:
-    fields: dict[str, Any] = {"id": hint.id, "name": hint.name, "pod_uid": hint.pod_uid}
-    return make_owner(hint.runtime, **fields)
-
-
 # -- reading -----------------------------------------------------------------------------------
 
 
@@ -404,7 +399,13 @@ class OwnerResolver:
 
     def _enrich(self, hint: Hint) -> tuple[Owner, str | None]:
         """The hint completed from the runtime's state; (owner, why it is incomplete or None)."""
-        base = hint_owner(hint)
+        dropped: list[str] = []
+        base = make_owner(hint.runtime, dropped, id=hint.id, name=hint.name, pod_uid=hint.pod_uid)
+        if dropped:  # e.g. an LXC or Mininet name with characters the protocol refuses
+            return (
+                base,
+                f"{hint.runtime} {', '.join(dropped)} {hint.name or hint.id!r:.60} left out (not allowed on the wire)",
+            )
         if hint.runtime == "docker" and hint.id:
             path = os.path.join(self.docker_root, "containers", hint.id, "config.v2.json")
             owner, reason = self._state_file(path, lambda data: docker_owner(data, hint.id))

@@ -156,3 +156,14 @@ def test_it_names_a_pod_and_its_containers_from_the_kubelet_log_folders(topo: To
 
     assert record.owner is not None and record.label == "shop/web-0"
     assert record.owner.containers == ("nginx", "sidecar") and record.owner.id == cid
+
+
+def test_it_leaves_out_a_name_the_protocol_refuses_and_says_so(topo: Topology) -> None:
+    host = topo.process_netns(("python3", "-c", "import time; time.sleep(600)", "mininet:h<1>"))
+
+    view = scan_with(OwnerResolver())
+
+    record = view.ns(host)
+    assert record.owner is not None and record.owner.runtime == "mininet" and record.owner.name is None
+    assert record.label.startswith("pid ")
+    assert any("h<1>" in e and "not allow" in e for e in view.inventory.errors), view.inventory.errors
