@@ -137,7 +137,8 @@ class HiddenFinder:
                 inode: int | None
                 if target.startswith("net:["):  # opened through /proc/PID/ns/net
                     inode = int(target[5:-1])
-                elif target.startswith("/"):  # a file, maybe an nsfs bind mount (its path, or "/" once unmounted)
+                elif target == "/":  # a bind-mounted namespace file whose mount is gone reads "/" (one
+                    # still mounted reads its path, and the mount itself is found above)
                     inode = _net_namespace_file(f"{folder}/{fd}", nsfs)
                 elif target.startswith("socket:["):
                     sockets.setdefault(int(target[8:-1]), (int(name), int(fd)))
