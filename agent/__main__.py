@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 
-from agent.protocol import Interface, Inventory
+from agent.protocol import Interface, Inventory, Owner
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 3, 1
 
@@ -68,6 +68,24 @@ def run_scan(as_json: bool, node: str | None) -> int:
     return EXIT_OK if inventory.complete else EXIT_PARTIAL
 
 
+def owner_text(owner: Owner) -> str:
+    """`owner docker web-1 project shop pod default/nginx (uid ...) containers a,b`."""
+    parts = ["owner", owner.runtime]
+    if owner.name:
+        parts.append(owner.name)
+    if owner.pod:
+        parts += ["pod", f"{owner.pod_namespace}/{owner.pod}" if owner.pod_namespace else owner.pod]
+    if owner.pod_uid:
+        parts.append(f"(uid {owner.pod_uid})")
+    if owner.project:
+        parts += ["project", owner.project]
+    if owner.containers and owner.containers != (owner.name,):
+        parts += ["containers", ",".join(owner.containers)]
+    if owner.networks:
+        parts += ["networks", ",".join(owner.networks)]
+    return " ".join(parts)
+
+
 def render_text(inventory: Inventory) -> str:
     """What `ip -br link` would print for every namespace, with each veth's exact peer."""
     names = {ns.key: ns.label for ns in inventory.namespaces}
@@ -79,6 +97,10 @@ def render_text(inventory: Inventory) -> str:
     for ns in inventory.namespaces:
         pids = ", ".join(f"{p.pid} ({p.comm})" for p in ns.pids[:3])
         extra = f" container {ns.container_id[:12]}" if ns.container_id else ""
+        if ns.owner is not None:
+            extra += " " + owner_text(ns.owner)
+        if ns.holder and ns.holder != ns.label:
+            extra += f" held by {ns.holder}"
         lines.append(f"\n{ns.label} [{ns.kind} {ns.key}]{extra}" + (f" pids {pids}" if pids else ""))
         for i in by_namespace.get(ns.key, []):
             addresses = " ".join(str(a) for a in i.addresses)

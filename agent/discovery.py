@@ -17,16 +17,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from agent import namespaces as ns_places
+from agent.holders import HiddenFinder, open_holder
 from agent.netlink import MAX_BATCH, MalformedMessage, NetlinkError, RtnlSocket
+from agent.owners import OwnerResolver, resolver_from_settings
 from agent.peers import ObservedNamespace, assemble_interfaces
 from agent.protocol import Inventory, Namespace, NamespaceKind
 
-KIND_ORDER = {"root": 0, "named": 1, "docker": 2, "process": 3}
+KIND_ORDER = {"root": 0, "named": 1, "docker": 2, "mount": 3, "process": 4, "fd": 5, "socket": 6}
 PRIVILEGE_HINT = "run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to see every namespace"
 
 
 def scan_order(place: ns_places.Found | Namespace) -> tuple[int, list[str], int]:
-    """Sort key of a scan's namespaces: root, named, docker, process; then first name, inode."""
+    """Sort key of a scan's namespaces: root, named, docker, mount, process, fd, socket; then
+    first name, inode."""
     return (KIND_ORDER[place.kind], place.names[:1], place.inode)
 
 
@@ -57,13 +60,17 @@ class Discoverer:
         self,
         node: str | None = None,
         named_dirs: Iterable[tuple[str, NamespaceKind]] = ns_places.NAMED_DIRS,
+        owners: OwnerResolver | None = None,
     ) -> None:
         self.node = node or socket.gethostname()
         self.named_dirs = tuple(named_dirs)
+        self.owners = owners if owners is not None else resolver_from_settings()
+        self.hidden = HiddenFinder()
         self.rtnl = RtnlSocket()
 
     def close(self) -> None:
         self.rtnl.close()
+        self.hidden.close()
 
     def __enter__(self) -> Discoverer:
         return self
@@ -73,6 +80,16 @@ class Discoverer:
 
     def scan(self) -> Inventory:
         return self.scan_observed()[0]
+
+    def find(self, errors: list[str], gaps: list[str]) -> list[ns_places.Found]:
+        """Every namespace on the host now (unsorted); owners of vanished ones are forgotten."""
+        found = ns_places.find_namespaces(errors, gaps, self.named_dirs, self.hidden)
+        self.owners.forget({place.inode for place in found})
+        return found
+
+    def record(self, place: ns_places.Found, nsid: int | None, errors: list[str]) -> Namespace:
+        """The protocol record of a found namespace, with its owner (cached, see agent/owners.py)."""
+        return ns_places.to_record(place, nsid, self.owners, errors)
 
     def scan_observed(self) -> tuple[Inventory, list[ObservedNamespace], dict[int, int], dict[int, str]]:
         """The inventory, with what it was made of: the raw per-namespace dumps, root's
@@ -86,8 +103,7 @@ class Discoverer:
         denied: list[str] = []
         observed: dict[int, ObservedNamespace] = {}
         ids = IdsAndPaths()
-        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
-        places = sorted(found, key=scan_order)
+        places = sorted(self.find(errors, gaps), key=scan_order)
         for place, result in zip(places, self.observe_all(places, denied, errors), strict=True):
             if result is None:
                 continue
@@ -152,7 +168,7 @@ class Discoverer:
                         errors.append(f"{place.path} is a namespace, but not a network namespace")
                     else:
                         denied.append(f"{place.path}: {nsid.strerror}")
-                        out[i] = ObservedNamespace(ns_places.to_record(place, None), readable=False)
+                        out[i] = ObservedNamespace(self.record(place, None, errors), readable=False)
                 elif nsid is None:
                     errors.append(f"{place.path}: the kernel gave no namespace id")
                 else:
@@ -165,7 +181,7 @@ class Discoverer:
     def _dump(
         self, place: ns_places.Found, nsid: int | None, denied: list[str], errors: list[str]
     ) -> ObservedNamespace | None:
-        observed = ObservedNamespace(ns_places.to_record(place, nsid))
+        observed = ObservedNamespace(self.record(place, nsid, errors))
         try:
             observed.raw = (self.rtnl.read_links(nsid), self.rtnl.read_addresses(nsid))
         except MalformedMessage as exc:
@@ -216,8 +232,8 @@ def collector_paused() -> Iterator[None]:
 def _open_namespace(place: ns_places.Found, denied: list[str]) -> int | None:
     """An fd of the namespace found at ``place``; None when it is gone or no longer the same."""
     try:
-        fd = os.open(place.path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+        fd = open_holder(place.path) if place.kind == "socket" else os.open(place.path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError):
         return None
     except OSError as exc:
         denied.append(f"{place.path}: {exc.strerror}")

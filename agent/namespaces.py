@@ -5,6 +5,7 @@ Identity is the nsfs file's (st_dev, st_ino). Places, in order of precedence for
   named                             /run/netns/* (bind mounts; symlinks may dangle)
   docker                            /var/run/docker/netns/*
   process                           /proc/PID/ns/net (containers, `unshare -n`, pods)
+  mount, fd, socket                 hidden: a bind mount elsewhere, an open fd, a socket (agent/holders.py)
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agent.protocol import Namespace, NamespaceKind, Process, namespace_key
+from agent.holders import HiddenFinder
+from agent.owners import OwnerResolver
+from agent.protocol import Namespace, NamespaceKind, Process, clean_holder, namespace_key
 
 NAMED_DIRS: tuple[tuple[str, NamespaceKind], ...] = (("/run/netns", "named"), ("/var/run/docker/netns", "docker"))
 PROC = "/proc"
@@ -27,9 +30,7 @@ PIDS_KEPT = 5
 MOUNT_RETRIES = 3  # `ip netns add` creates a plain file, then bind-mounts onto it
 MOUNT_RETRY_DELAY = 0.002
 MOUNT_WINDOW = 1.0  # seconds: a plain file older than this is stale, not about to be mounted
-CONTAINER_ID = re.compile(
-    r"(?:docker|cri-containerd|crio|libpod|containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:\.scope)?$"
-)
+CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")  # the ids Docker, Podman, containerd and CRI-O give
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class Found:
     kind: NamespaceKind
     names: list[str] = field(default_factory=list)
     pids: list[int] = field(default_factory=list)
+    holder: str | None = None  # what alone keeps a hidden namespace (agent/holders.py)
 
 
 def nsfs_dev() -> int:
@@ -80,9 +82,13 @@ def is_net_namespace(fd: int) -> bool:
 
 
 def find_namespaces(
-    errors: list[str], gaps: list[str], named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS
+    errors: list[str],
+    gaps: list[str],
+    named_dirs: Iterable[tuple[str, NamespaceKind]] = NAMED_DIRS,
+    hidden: HiddenFinder | None = None,
 ) -> list[Found]:
-    """Every network namespace visible from here; never raises.
+    """Every network namespace visible from here (with ``hidden``, also those held only by a
+    mount elsewhere, an fd or a socket: agent/holders.py); never raises.
 
     Problems go to ``errors``; what leaves the picture incomplete (unreadable processes) to ``gaps``.
     """
@@ -114,6 +120,16 @@ def find_namespaces(
     for inode, pids in pids_by_namespace(unreadable).items():
         record = found.setdefault((nsfs, inode), Found(nsfs, inode, f"{PROC}/{pids[0]}/ns/net", "process"))
         record.pids = pids
+    if hidden is not None:
+        kinds = {inode: record.kind for (_, inode), record in found.items()}
+        for held in hidden.find(kinds, errors):
+            known = found.get((nsfs, held.inode))
+            if known is None:
+                found[(nsfs, held.inode)] = Found(
+                    nsfs, held.inode, held.path, held.kind, holder=clean_holder(held.holder)
+                )
+            else:  # known by its processes only: its mount names it better
+                known.kind, known.holder = "mount", clean_holder(held.holder)
     if unreadable:
         shown = ", ".join(map(str, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
         message = f"the network namespace of {len(unreadable)} processes could not be read (pid {shown})"
@@ -159,27 +175,20 @@ def _read(path: str) -> str | None:
         return None
 
 
-def container_id(pid: int) -> str | None:
-    """The 64-hex container id in /proc/PID/cgroup (docker, containerd, cri-o, podman)."""
-    text = _read(f"{PROC}/{pid}/cgroup")
-    if not text:
-        return None
-    for line in text.splitlines():
-        match = CONTAINER_ID.search(line)
-        if match:
-            return match.group(1) or match.group(2)
-    return None
-
-
-def to_record(found: Found, nsid: int | None) -> Namespace:
+def to_record(
+    found: Found, nsid: int | None, owners: OwnerResolver | None = None, errors: list[str] | None = None
+) -> Namespace:
+    """The namespace's record; its owner from ``owners`` (none without), whose reasons for an
+    unknown owner go to ``errors``."""
     pids = []
     for pid in found.pids:
         comm = _read(f"{PROC}/{pid}/comm")
         if comm is not None:
             pids.append(Process(pid=pid, comm=comm.strip()))
-    cid = None
-    if found.kind != "root":
-        cid = next((c for c in (container_id(p.pid) for p in pids) if c), None)
+    owner = None
+    if owners is not None and found.kind != "root":
+        owner = owners.owner(found.inode, [p.pid for p in pids], [] if errors is None else errors, found.path)
+    cid = owner.id if owner is not None and owner.id and CONTAINER_ID.match(owner.id) else None
     return Namespace(
         key=namespace_key(found.inode),
         inode=found.inode,
@@ -189,4 +198,6 @@ def to_record(found: Found, nsid: int | None) -> Namespace:
         pids=pids,
         container_id=cid,
         nsid=nsid,
+        owner=owner,
+        holder=found.holder,
     )

@@ -20,14 +20,17 @@ Commands (server -> agent, queue ``node.<NODE_NAME>``): {"v", "type": "command",
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, cast
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: a namespace's owner and holder; kinds mount, fd, socket
 
-NamespaceKind = Literal["root", "named", "docker", "process"]
+# mount: held by a bind mount outside the named folders; fd: only by a process's open fd;
+# socket: only by a socket (agent/holders.py)
+NamespaceKind = Literal["root", "named", "docker", "mount", "process", "fd", "socket"]
 PeerStatus = Literal["resolved", "unresolved"]
 MessageType = Literal["snapshot", "delta", "heartbeat"]
 RecordKind = Literal["namespace", "interface"]
@@ -56,6 +59,103 @@ class Process:
     comm: str
 
 
+# -- owners: who runs what lives in a namespace (agent/owners.py finds them) ---------------------
+
+OwnerRuntime = Literal["docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc", "mininet"]
+OWNER_RUNTIMES: tuple[str, ...] = ("docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc", "mininet")
+# names as runtimes allow them (docker, k8s, machines, LXC, Mininet), without control characters,
+# quotes or markup; ids are hex or uuid-like
+OWNER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@/+=~ -]{0,252}$")
+OWNER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+OWNER_TEXT = ("name", "pod", "pod_namespace", "project")
+OWNER_IDS = ("id", "pod_uid")
+OWNER_LISTS = ("containers", "networks")
+OWNER_MAX_LIST = 64
+HOLDER_MAX = 4096
+
+
+@dataclass(slots=True, frozen=True)
+class Owner:
+    """Who owns a namespace, named the way the owner names it."""
+
+    runtime: OwnerRuntime
+    name: str | None = None  # container, machine or Mininet host name
+    id: str | None = None  # container id
+    pod: str | None = None  # Kubernetes pod name
+    pod_namespace: str | None = None
+    pod_uid: str | None = None
+    containers: tuple[str, ...] = ()  # the pod's containers, or the container's own name
+    project: str | None = None  # compose project
+    networks: tuple[str, ...] = ()  # the runtime's network names
+
+    @property
+    def label(self) -> str | None:
+        if self.pod:
+            return f"{self.pod_namespace}/{self.pod}" if self.pod_namespace else self.pod
+        return self.name
+
+
+def owner_to_json(owner: Owner) -> dict[str, Any]:
+    return {
+        "runtime": owner.runtime,
+        "name": owner.name,
+        "id": owner.id,
+        "pod": owner.pod,
+        "pod_namespace": owner.pod_namespace,
+        "pod_uid": owner.pod_uid,
+        "containers": list(owner.containers),
+        "project": owner.project,
+        "networks": list(owner.networks),
+    }
+
+
+def owner_from_json(data: Any) -> Owner:
+    """The owner in a message, checked strictly: known keys, types, lengths, character sets."""
+    if not isinstance(data, dict):
+        raise ProtocolError("owner: a JSON object")
+    unknown = set(data) - {"runtime", *OWNER_TEXT, *OWNER_IDS, *OWNER_LISTS}
+    if unknown:
+        raise ProtocolError(f"owner: unknown fields {sorted(unknown)!r:.80}")
+    if data.get("runtime") not in OWNER_RUNTIMES:
+        raise ProtocolError(f"owner: runtime {data.get('runtime')!r:.40} is not one of {', '.join(OWNER_RUNTIMES)}")
+    fields: dict[str, Any] = {"runtime": data["runtime"]}
+    for name in (*OWNER_TEXT, *OWNER_IDS):
+        value = data.get(name)
+        if value is not None and not owner_text_ok(name, value):
+            raise ProtocolError(f"owner: {name} {value!r:.80} is not allowed")
+        fields[name] = value
+    for name in OWNER_LISTS:
+        values = data.get(name, [])
+        if not isinstance(values, list) or len(values) > OWNER_MAX_LIST:
+            raise ProtocolError(f"owner: {name} is a list of at most {OWNER_MAX_LIST} names")
+        for value in values:
+            if not owner_text_ok(name, value):
+                raise ProtocolError(f"owner: {name} entry {value!r:.80} is not allowed")
+        fields[name] = tuple(values)
+    return Owner(**fields)
+
+
+def owner_text_ok(field_name: str, value: Any) -> bool:
+    """Whether ``value`` may stand in the owner's ``field_name`` (the agent drops what may not)."""
+    pattern = OWNER_ID_RE if field_name in OWNER_IDS else OWNER_NAME_RE
+    return isinstance(value, str) and pattern.match(value) is not None
+
+
+def clean_holder(text: str) -> str:
+    """A holder the protocol allows: control characters (a mount path may hold any) shown as "?"."""
+    return "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in text)[:HOLDER_MAX] or "?"
+
+
+def holder_ok(value: Any) -> bool:
+    """A holder is a path or "pid N (comm) fd M": any text without control characters."""
+    return (
+        isinstance(value, str) and 0 < len(value) <= HOLDER_MAX and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    )
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
 @dataclass(slots=True)
 class Namespace:
     key: str
@@ -66,14 +166,20 @@ class Namespace:
     pids: list[Process] = field(default_factory=list)
     container_id: str | None = None
     nsid: int | None = None  # id in the agent's root namespace (None for root itself)
+    owner: Owner | None = None
+    holder: str | None = None  # what alone keeps a hidden namespace: a mount path, "pid N (comm) fd M"
 
     @property
     def label(self) -> str:
-        """What a person calls it: its first name, else "pid 4711 (nginx)"."""
+        """What a person calls it: its owner's name, its first name, what holds it, else "pid 4711 (nginx)"."""
         if self.kind == "root":
             return "root"
+        if self.owner is not None and self.owner.label:
+            return self.owner.label
         if self.names:
             return self.names[0]
+        if self.holder:
+            return self.holder
         if self.container_id:
             return self.container_id[:12]
         if self.pids:
@@ -153,6 +259,10 @@ class Inventory:
 def namespace_from_json(data: dict[str, Any]) -> Namespace:
     fields = dict(data)
     fields["pids"] = [Process(**p) for p in fields.get("pids", [])]
+    if fields.get("owner") is not None:
+        fields["owner"] = owner_from_json(fields["owner"])
+    if fields.get("holder") is not None and not holder_ok(fields["holder"]):
+        raise ProtocolError(f"holder {fields['holder']!r:.80} is not allowed")
     return Namespace(**fields)
 
 
@@ -180,6 +290,8 @@ def namespace_to_json(ns: Namespace) -> dict[str, Any]:
         "pids": [{"pid": p.pid, "comm": p.comm} for p in ns.pids],
         "container_id": ns.container_id,
         "nsid": ns.nsid,
+        "owner": None if ns.owner is None else owner_to_json(ns.owner),
+        "holder": ns.holder,
     }
 
 

@@ -50,6 +50,7 @@ class AgentSettings:
                 f"NSMAP_NODE_KEY is {len(key)} characters; a node key has at least {MIN_KEY_LENGTH} "
                 "(`python manage.py nsmap_node add NAME` prints one); unset it to send unsigned"
             )
+        runtime_api_settings(env)  # checked at start: a bad NSMAP_DOCKER_API must not wait for the first scan
         return cls(
             node=read_node_name(env),
             redis_url=read_redis_url(env) or DEFAULT_REDIS_URL,
@@ -58,3 +59,24 @@ class AgentSettings:
             heartbeat_seconds=read_float(env, "NSMAP_HEARTBEAT_SECONDS", 5.0, low=0.1, high=3600.0),
             coalesce_ms=read_float(env, "NSMAP_COALESCE_MS", 5.0, low=0.0, high=1000.0),
         )
+
+
+DEFAULT_DOCKER_SOCKET = "/run/docker.sock"
+
+
+def runtime_api_settings(env: Mapping[str, str] | None = None) -> tuple[str | None, float]:
+    """(the Docker API socket the agent may ask for container names, or None; its timeout in s).
+
+    NSMAP_DOCKER_API: unset, "0" or "off" never asks (the default: state files only); "1" or "on"
+    asks /run/docker.sock; an absolute path asks that socket. NSMAP_RUNTIME_API_TIMEOUT: 0.05-10 s.
+    """
+    env = os.environ if env is None else env
+    raw = (env.get("NSMAP_DOCKER_API") or "").strip()
+    timeout = read_float(env, "NSMAP_RUNTIME_API_TIMEOUT", 0.5, low=0.05, high=10.0)
+    if raw.lower() in ("", "0", "off", "no", "false"):
+        return None, timeout
+    if raw.lower() in ("1", "on", "yes", "true"):
+        return DEFAULT_DOCKER_SOCKET, timeout
+    if not raw.startswith("/") or "\0" in raw:
+        raise SettingsError(f"NSMAP_DOCKER_API={raw!r}: use on/off or the absolute path of the Docker API socket")
+    return raw, timeout

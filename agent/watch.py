@@ -38,6 +38,7 @@ from typing import Protocol
 
 from agent import namespaces as ns_places
 from agent.discovery import Discoverer, IdsAndPaths, report_denied, scan_order
+from agent.holders import MountWatch
 from agent.inotify import NamespaceDirs
 from agent.netlink import (
     RTM_DELADDR,
@@ -134,6 +135,7 @@ class Watcher:
         self.events = EventSocket(buffer_size=self.event_buffer)
         self.events.setblocking(False)
         self.discoverer = Discoverer(self.node, self.named_dirs)
+        self.discoverer.hidden.watch = MountWatch()  # new mounts in any mount namespace wake the loop
         try:
             self.dirs = NamespaceDirs(d for d, _ in self.named_dirs)
         except OSError as exc:  # inotify exhausted: the /proc pass and reconcile still work
@@ -185,10 +187,16 @@ class Watcher:
             self._poller.register(self._wake_r, select.POLLIN)
             if self.dirs is not None:
                 self._poller.register(self.dirs.fd, select.POLLIN)
+        mounts = self.discoverer.hidden.watch if self.discoverer is not None else None
+        if mounts is not None:
+            mounts.apply(self._poller)
         wait = max(0.0, self._next_timer() - time.monotonic())
         if timeout is not None:
             wait = min(wait, timeout)
-        ready = {fd for fd, _ in self._poller.poll(wait * 1000.0)}
+        polled = dict(self._poller.poll(wait * 1000.0))
+        ready = set(polled)
+        if mounts is not None and mounts.fired(polled):
+            self._schedule_ns_pass(0.0)  # a mount table changed: a namespace may be mounted or unmounted
         if stop is not None and stop.is_set():
             return
         if self._wake_r in ready:
@@ -314,8 +322,8 @@ class Watcher:
             if self.dirs is not None and self.dirs.ensure():
                 self._ns_pass_due = now
             with self._timed("proc_pass"):
-                if self._proc_changed():
-                    self._ns_pass_due = now
+                if self._proc_changed() or (self.discoverer is not None and self.discoverer.owners.changed()):
+                    self._ns_pass_due = now  # processes moved, or a runtime's state file (a rename)
         if self.dirs is not None and self.dirs.recheck_due(now):
             self._ns_pass_due = now
         if self._ns_pass_due is not None and self._ns_pass_due <= now:
@@ -401,7 +409,8 @@ class Watcher:
         before moving itself into the new namespace is then known to be pending."""
         errors: list[str] = []
         gaps: list[str] = []
-        found = ns_places.find_namespaces(errors, gaps, self.named_dirs)
+        assert self.discoverer is not None
+        found = self.discoverer.find(errors, gaps)
         self._proc_pids = _pids_of(found)
         if self.dirs is not None:
             self._read_inotify()
@@ -437,7 +446,7 @@ class Watcher:
             seen.add(place.inode)
             if place.inode in state.namespaces:
                 nsid = state.namespaces[place.inode].nsid
-                changes += state.update_namespace(ns_places.to_record(place, nsid), place.path)
+                changes += state.update_namespace(self.discoverer.record(place, nsid, errors), place.path)
                 continue
             if place.kind == "root":
                 continue

@@ -41,8 +41,11 @@ in a private temp dir (the place discovery does not scan). ``Topology.root`` is 
 namespace (the one this process runs in).
 
 API at a glance (``ns`` is a Netns; ``topo.root`` for the root namespace):
-  namespaces   add_netns(suffix), process_netns(), container_netns(container_id),
-               attach(proc_ns, suffix), hidden_netns() + release(ns), adopt_netns(names)
+  namespaces   add_netns(suffix), process_netns(), container_netns(container_id) (or
+               join_container_cgroup(proc_ns, container_id) later),
+               attach(proc_ns, suffix), hidden_netns() + release(ns), adopt_netns(names),
+               hold(ns, "fd" | "socket" | "inflight") or mount_privately(ns), then `ip netns del`
+               (only that holder keeps it)
   /run/netns   symlink(suffix, target), dangling_symlink(suffix), stale_file(suffix)
   links        veth(a_name, a_ns, b_name, b_ns), bridge(ns, name), macvlan(ns, name, lower),
                vxlan(ns, name, vni, dev=None), tap(ns, name), delete(ns, name)
@@ -65,6 +68,7 @@ import secrets
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -274,15 +278,24 @@ class Topology:
         The cgroup is made under a directory named after the prefix in a hierarchy without
         controllers (cgroup2, else v1 name=systemd) and removed on close().
         """
+        return self.join_container_cgroup(self.process_netns(), container_id)
+
+    def join_container_cgroup(self, ns: Netns, container_id: str) -> Netns:
+        """Move the process of ``ns`` into the cgroup ".../docker/<container_id>" (container_netns)."""
+        return self.join_cgroup(ns, "docker", container_id)
+
+    def join_cgroup(self, ns: Netns, *parts: str) -> Netns:
+        """Move the process of ``ns`` into the cgroup PREFIX/PARTS... (made here, removed on close()),
+        as a runtime's layout names it, e.g. ("kubepods", "besteffort", "pod<uid>", "<id>")."""
         root = _cgroup_root()
         if root is None:
             raise TopologyError("no cgroup2 or name=systemd hierarchy mounted")
-        ns = self.process_netns()
-        path = os.path.join(root, self.prefix, "docker", container_id)
-        for part in (os.path.join(root, self.prefix), os.path.join(root, self.prefix, "docker"), path):
-            if not os.path.isdir(part):
-                os.mkdir(part)
-                self.cgroups.append(part)
+        path = os.path.join(root, self.prefix)
+        for part in ("", *parts):
+            path = os.path.join(path, part) if part else path
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                self.cgroups.append(path)
         with open(os.path.join(path, "cgroup.procs"), "w") as procs:
             procs.write(str(ns.pid))
         return ns
@@ -310,6 +323,40 @@ class Topology:
         _run(["mount", "--bind", proc_ns.path, target])
         self.mounts.append(target)
         return Netns(path=target, pid=proc_ns.pid)
+
+    def hold(self, ns: Netns, how: str) -> tuple[subprocess.Popen[bytes], int]:
+        """Start a process that keeps ``ns`` alive by an open fd ("fd"), by a socket made inside
+        it while the process itself stays in its own namespace ("socket"), or by that socket in
+        flight in a unix socketpair with no fd of it left anywhere ("inflight"). Returns the
+        process (killed on close()) and the fd number that holds the namespace (-1 in flight)."""
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, ns.path, how], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+        self.processes.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line:
+            raise TopologyError(f"the {how} holder of {ns} failed to start")
+        return proc, int(line)
+
+    def mount_privately(self, ns: Netns) -> tuple[subprocess.Popen[bytes], str]:
+        """Bind-mount ``ns`` on a file in a temp dir inside a private mount namespace (`unshare -m`)
+        whose shell then sleeps (killed on close()): (that process, the mount point)."""
+        folder = tempfile.mkdtemp(prefix=f"{self.prefix}-private-")
+        self.tmpdirs.append(folder)
+        point = os.path.join(folder, "net")
+        open(point, "x").close()
+        script = f"mount --bind {ns.path} {point} && echo ready && exec sleep 600"
+        proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        self.processes.append(proc)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise TopologyError(f"the private mount of {ns} failed")
+        return proc, point
 
     def release(self, ns: Netns) -> Netns:
         """Kill the process holding ``ns``; the returned handle has no pid (use its path)."""
@@ -534,6 +581,32 @@ class Topology:
                     _unlink(path)
             with contextlib.suppress(OSError):
                 os.rmdir(tmp)
+
+
+# Keeps the namespace at argv[1] only through what argv[2] names and prints that fd (Topology.hold)
+HOLDER = r"""
+import ctypes, os, socket, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+target, how = sys.argv[1], sys.argv[2]
+ns = os.open(target, os.O_RDONLY)
+if how == "fd":
+    print(ns, flush=True)
+else:
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    assert libc.setns(ns, 0x40000000) == 0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    assert libc.setns(home, 0x40000000) == 0
+    os.close(ns)
+    os.close(home)
+    if how == "inflight":
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        socket.send_fds(a, [b"x"], [sock.fileno()])
+        sock.close()
+        print(-1, flush=True)
+    else:
+        print(sock.fileno(), flush=True)
+time.sleep(600)
+"""
 
 
 def _cgroup_root() -> str | None:

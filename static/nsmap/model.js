@@ -92,14 +92,25 @@ export class Store {
 
 // ---------------------------------------------------------------- labels and classes
 
-/** Human label of a namespace: its names, else container id / "pid 4711 (nginx)", root marked. */
+/** What the owner calls it: "default/nginx-7d9f" for a pod, else the container, machine or host name. */
+export function ownerLabel(owner) {
+  if (!owner) return "";
+  if (owner.pod) return owner.pod_namespace ? `${owner.pod_namespace}/${owner.pod}` : String(owner.pod);
+  return owner.name ? String(owner.name) : "";
+}
+
+/** Human label of a namespace: its owner's name, its names, what holds it, else container id /
+ * "pid 4711 (nginx)", root marked. */
 export function nsLabel(ns) {
   if (!ns) return "?";
   const names = ns.names || [];
   const pid = ns.pids && ns.pids.length ? ns.pids[0] : null;
   const pidText = pid ? `pid ${pid.pid}${pid.comm ? ` (${pid.comm})` : ""}` : "";
   if (ns.kind === "root") return names.length ? `★ root (${names.join(", ")})` : "★ root";
+  const owned = ownerLabel(ns.owner);
+  if (owned) return owned;
   if (names.length) return names.join(", ");
+  if (ns.holder) return String(ns.holder);
   if (ns.container_id) return `ctr ${String(ns.container_id).slice(0, 12)}${pidText ? ` · ${pidText}` : ""}`;
   if (pidText) return pidText;
   return ns.label || ns.key || ns.id;
@@ -502,7 +513,7 @@ export function ifOrder(a, b) {
 
 // ---------------------------------------------------------------- search
 
-const FIELDS = new Set(["name", "ns", "addr", "mac", "ctr", "pid", "kind", "state", "host"]);
+const FIELDS = new Set(["name", "ns", "addr", "mac", "ctr", "pod", "pid", "kind", "state", "host"]);
 
 /** Parse `kind:veth state:down eth0` into [{field|null, value}], lower-cased. */
 export function parseQuery(q) {
@@ -524,8 +535,10 @@ function nsFacts(ns, store) {
   if (!f) {
     const host = store.hosts.get(ns.host);
     f = {
-      ns: [nsLabel(ns), ...(ns.names || []), ns.key || "", ns.kind || ""].map((s) => String(s).toLowerCase()),
-      ctr: ns.container_id ? [String(ns.container_id).toLowerCase()] : [],
+      ns: [nsLabel(ns), ...(ns.names || []), ns.key || "", ns.kind || "", ns.holder || "", ns.owner ? ns.owner.runtime : ""]
+        .map((s) => String(s).toLowerCase()),
+      ctr: ctrFacts(ns),
+      pod: podFacts(ns.owner),
       pid: (ns.pids || []).map((p) => String(p.pid)),
       comm: (ns.pids || []).map((p) => String(p.comm || "").toLowerCase()),
       host: [String(ns.host).toLowerCase(), String(host ? host.name || "" : "").toLowerCase()],
@@ -540,16 +553,29 @@ function nsFacts(ns, store) {
   return f;
 }
 
+/** What `ctr:` matches (by prefix): the container id, the owner's name, id and containers. */
+function ctrFacts(ns) {
+  const o = ns.owner || {};
+  return [ns.container_id, o.name, o.id, ...(o.containers || [])].filter(Boolean).map((s) => String(s).toLowerCase());
+}
+
+/** What `pod:` matches (anywhere in it): the pod's name, "namespace/name" and uid. */
+function podFacts(owner) {
+  if (!owner || !owner.pod) return [];
+  return [owner.pod, ownerLabel(owner), owner.pod_uid].filter(Boolean).map((s) => String(s).toLowerCase());
+}
+
 /** Facts of one interface, cached per object (objects are replaced, never mutated, on upsert). */
 function ifFacts(i, store) {
   const ns = store.namespaces.get(i.namespace);
   const cached = IF_FACTS.get(i);
   if (cached && cached.nsObj === ns) return cached;
-  const nf = ns ? nsFacts(ns, store) : { ns: [], ctr: [], pid: [], comm: [], host: [] };
+  const nf = ns ? nsFacts(ns, store) : { ns: [], ctr: [], pod: [], pid: [], comm: [], host: [] };
   const f = {
     nsObj: ns,
     ns: nf.ns,
     ctr: nf.ctr,
+    pod: nf.pod,
     pid: nf.pid,
     comm: nf.comm,
     host: nf.host.length ? nf.host : [String(i.host).toLowerCase()],
@@ -581,6 +607,8 @@ function termMatches(t, f) {
       return has(f.mac, v);
     case "ctr":
       return f.ctr.some((c) => c.startsWith(v));
+    case "pod":
+      return has(f.pod, v);
     case "pid":
       return has(f.pid, v, true);
     case "kind":
@@ -597,6 +625,7 @@ function termMatches(t, f) {
         f.addr.some((a) => a.startsWith(v)) ||
         has(f.mac, v) ||
         f.ctr.some((c) => c.startsWith(v)) ||
+        has(f.pod, v) ||
         has(f.pid, v, true) ||
         has(f.kind, v, true) ||
         has(f.state, v, true) ||
@@ -636,6 +665,7 @@ export function tableRows(store) {
       id: i.id,
       host: host ? host.name || host.id : i.host,
       namespace: nsLabel(ns),
+      owner: ns && ns.owner ? `${ns.owner.runtime}${ownerLabel(ns.owner) ? ` ${ownerLabel(ns.owner)}` : ""}` : "",
       nsId: i.namespace,
       name: ifLabel(i, store),
       kind: ifKind(i),

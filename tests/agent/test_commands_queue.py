@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from agent.commands import Command, CommandConsumer, CommandExecutor
+from agent.protocol import PROTOCOL_VERSION
 from tests.agent.test_runner_broker import send_command
 from tests.agent.watch_support import wait_for
 
@@ -28,7 +29,7 @@ def consumer(private_redis):
 
 
 def command(name: str = "resync", **extra) -> str:
-    return json.dumps({"v": 1, "type": "command", "command": name, "id": str(uuid.uuid4()), **extra})
+    return json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": name, "id": str(uuid.uuid4()), **extra})
 
 
 def test_it_runs_a_resync_sent_with_celery_send_task(consumer):

@@ -15,12 +15,13 @@ from agent.commands import (
     parse_celery_message,
     parse_command,
 )
+from agent.protocol import PROTOCOL_VERSION
 
 GOOD_ID = str(uuid.uuid4())
 
 
 def body(**fields) -> str:
-    data = {"v": 1, "type": "command", "command": "resync", "id": GOOD_ID}
+    data = {"v": PROTOCOL_VERSION, "type": "command", "command": "resync", "id": GOOD_ID}
     data.update(fields)
     return json.dumps({k: v for k, v in data.items() if v is not ...})
 
@@ -38,7 +39,7 @@ def test_it_accepts_a_resync():
         (b"\xff\xfe", "not UTF-8"),
         (42, "JSON text"),
         (None, "JSON text"),
-        (body(v=2), "protocol version"),
+        (body(v=PROTOCOL_VERSION + 1), "protocol version"),
         (body(v=True), "protocol version"),
         (body(v=...), "protocol version"),
         (body(type="delta"), "type"),

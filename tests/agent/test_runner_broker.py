@@ -11,7 +11,7 @@ import pytest
 from redis import Redis
 
 from agent.inbox import DRAIN_TASK, INBOX_KEY, KICK_KEY
-from agent.protocol import Inventory, diff_inventories, validate_message
+from agent.protocol import PROTOCOL_VERSION, Inventory, diff_inventories, validate_message
 from agent.publisher import CeleryTransport
 from agent.runner import AgentRunner
 from agent.signing import verify
@@ -84,7 +84,7 @@ class Server:
     def inventory(self) -> Inventory:
         return Inventory.from_json(
             {
-                "v": 1,
+                "v": PROTOCOL_VERSION,
                 "node": "x",
                 "namespaces": list(self.state["namespaces"].values()),
                 "interfaces": list(self.state["interfaces"].values()),
@@ -158,7 +158,7 @@ def test_it_publishes_survives_a_broker_outage_and_obeys_resync(topo, private_re
 
         snapshots = sum(m["type"] == "snapshot" for m in server.messages)
         for name in ("reboot", "resync"):  # the first is rejected, the second runs
-            command = {"v": 1, "type": "command", "command": name, "id": str(uuid.uuid4())}
+            command = {"v": PROTOCOL_VERSION, "type": "command", "command": name, "id": str(uuid.uuid4())}
             send_command(private_redis.url, node, json.dumps(command))
         assert server.until(lambda: sum(m["type"] == "snapshot" for m in server.messages) == snapshots + 1)
         assert runner.executor.rejected == 1 and runner.executor.executed == 1

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from agent.protocol import validate_message
+from agent.protocol import PROTOCOL_VERSION, validate_message
 from agent.publisher import CallableTransport
 from agent.runner import AgentRunner
 from tests.agent.watch_support import wait_for
@@ -69,10 +69,12 @@ def test_it_streams_in_process_and_takes_commands(topo):
         quiet_from = time.monotonic()
         assert wait_for(lambda: heard_regularly(quiet_from)), "no heartbeat, and silences longer than two intervals"
 
-        outcome = runner.handle_command(json.dumps({"v": 1, "type": "command", "command": "format", "id": "1"}))
+        outcome = runner.handle_command(
+            json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": "format", "id": "1"})
+        )
         assert outcome["ok"] is False
         outcome = runner.handle_command(
-            json.dumps({"v": 1, "type": "command", "command": "resync", "id": str(uuid.uuid4())})
+            json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": "resync", "id": str(uuid.uuid4())})
         )
         assert outcome["ok"] is True
         assert wait_for(lambda: count("snapshot") == 2)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from agent.protocol import make_message
+from agent.protocol import PROTOCOL_VERSION, make_message
 from agent.signing import sign
 from tests.distributed.harness import (
     ARRIVAL,
@@ -70,7 +70,7 @@ def test_it_rejects_forged_unsigned_and_malformed_payloads(cluster: Cluster, top
         "unknown node": (stranger, sign(stranger, "whatever")),
         "not JSON, signed": ("{not json", sign("{not json", key)),
         "JSON but not an object, signed": ("[1, 2]", sign("[1, 2]", key)),
-        "wrong protocol version, signed": (body.replace('"v": 1', '"v": 99'), None),
+        "wrong protocol version, signed": (body.replace(f'"v": {PROTOCOL_VERSION}', '"v": 99'), None),
         "delta with a malformed change, signed": (
             body.replace('"op": "upsert"', '"op": "explode"'),
             sign(body.replace('"op": "upsert"', '"op": "explode"'), key),

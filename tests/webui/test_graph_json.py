@@ -10,7 +10,21 @@ import pytest
 from tests.factories import FIRST_INODE, ROOT_INODE, FakeAgent, make_inventory
 from webui.topology.graph import build_graph, build_patch, iso
 
-NS_FIELDS = {"id", "host", "key", "kind", "label", "names", "pids", "container_id", "inode", "first_seen", "changed"}
+NS_FIELDS = {
+    "id",
+    "host",
+    "key",
+    "kind",
+    "label",
+    "names",
+    "pids",
+    "container_id",
+    "owner",
+    "holder",
+    "inode",
+    "first_seen",
+    "changed",
+}
 IF_FIELDS = {
     "id", "host", "namespace", "key", "ifindex", "name", "label", "kind", "mac", "mtu", "operstate", "up",
     "master", "addresses", "altnames", "alias", "peer_ifindex", "peer", "peer_status", "peer_note",

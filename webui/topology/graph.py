@@ -39,6 +39,8 @@ def namespace_json(node: str, row: dict[str, Any]) -> dict[str, Any]:
         "names": row["names"],
         "pids": row["pids"],
         "container_id": row["container_id"],
+        "owner": row["owner"],
+        "holder": row["holder"],
         "inode": row["inode"],
         "first_seen": iso(row["first_seen"]),
         "changed": iso(row["changed"]),

@@ -71,6 +71,12 @@ class Namespace(models.Model):
     pids = models.JSONField(default=list, blank=True)
     container_id = models.CharField(max_length=128, null=True, blank=True)
     nsid = models.IntegerField(null=True, blank=True)
+    owner = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="{runtime, name, id, pod, pod_namespace, pod_uid, containers, project, networks}",
+    )
+    holder = models.TextField(null=True, blank=True, help_text="what alone keeps a hidden namespace")
     first_seen = models.DateTimeField()
     changed = models.DateTimeField()
 

@@ -9,7 +9,7 @@ from typing import Any
 from agent.protocol import Interface as InterfaceRecord
 from webui.topology.diff import Record, interface_label, namespace_label
 
-NAMESPACE_FIELDS = ("key", "inode", "dev", "kind", "names", "pids", "container_id", "nsid")
+NAMESPACE_FIELDS = ("key", "inode", "dev", "kind", "names", "pids", "container_id", "nsid", "owner", "holder")
 INTERFACE_PLAIN = (
     "key",
     "ifindex",
