@@ -8,10 +8,10 @@ import subprocess
 import tempfile
 
 import pytest
-from tests.agent.test_watch_support import NEVER, pump_until, watching
 
 from agent.protocol import namespace_key
 from tests.agent.test_discovery_hidden import private_mount
+from tests.agent.watch_support import NEVER, pump_until, watching
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.kernel

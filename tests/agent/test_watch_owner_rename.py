@@ -10,10 +10,10 @@ import secrets
 import tempfile
 
 import pytest
-from tests.agent.test_watch_support import pump_until, watching
 
 from agent.owners import OwnerResolver
 from agent.protocol import namespace_key
+from tests.agent.watch_support import pump_until, watching
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.kernel
