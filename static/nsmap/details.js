@@ -85,6 +85,22 @@ export function initDetails(ctx) {
     ];
   }
 
+  /** Who owns the namespace, as its runtime names it (agent/owners.py); text only. */
+  function ownerRows(owner) {
+    if (!owner) return [];
+    const list = (items) => (items && items.length ? items.join(", ") : null);
+    return [
+      row("runtime", owner.runtime || "—"),
+      owner.name && row("owner", owner.name),
+      owner.pod && row("pod", owner.pod_namespace ? `${owner.pod_namespace}/${owner.pod}` : owner.pod),
+      owner.pod_uid && row("pod uid", mono(owner.pod_uid, true)),
+      owner.id && row("owner id", mono(owner.id, true)),
+      list(owner.containers) && row("containers", list(owner.containers)),
+      owner.project && row("project", owner.project),
+      list(owner.networks) && row("networks", list(owner.networks)),
+    ].filter(Boolean);
+  }
+
   function namespaceView(ns) {
     const ifs = [...store.interfaces.values()].filter((i) => i.namespace === ns.id).sort(M.ifOrder);
     const collapsed = !M.isExpanded(ns.id, view);
@@ -100,6 +116,8 @@ export function initDetails(ctx) {
           row("kind", ns.kind),
           row("names", (ns.names || []).join(", ") || "—"),
           row("processes", pids.length ? joined(pids.map((p) => [String(p.pid), " ", muted(p.comm || "")]), ", ") : "—"),
+          ...ownerRows(ns.owner),
+          ns.holder && row("held by", ns.holder),
           row("container", ns.container_id ? mono(ns.container_id, true) : "—"),
           row("inode", ns.inode ?? "—"),
           row("host", store.hosts.get(ns.host)?.name || ns.host),
