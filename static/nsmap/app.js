@@ -11,6 +11,7 @@ import { initDetails } from "./details.js";
 import { initSearch } from "./search.js";
 import { initExport } from "./export.js";
 import { buildToolbar, initToolbar } from "./toolbar.js";
+import { initTimeTravel } from "./timetravel.js";
 
 // Constant markup, no data: every value shown later is set as text (dom.js).
 const SKELETON = `
@@ -343,6 +344,7 @@ export function mount(root, config = {}) {
   details.clear();
   onConnection("connecting");
   if (cfg.source === "ws") live.connect();
+  const timeTravel = cfg.source === "ws" ? initTimeTravel(ctx, { live, showGraph: onGraph, select }) : null;
 
   return {
     store,
@@ -374,6 +376,7 @@ export function mount(root, config = {}) {
       return live.state;
     },
     edgeBetween: graph.edgeBetween,
+    timeTravel,
     dropConnection: live.drop,
     close: live.close,
   };

@@ -4,8 +4,8 @@
 // session ended (then the page says so instead of retrying forever).
 
 /**
- * initLive(ctx, {graph(msg), patch(msg), state(state)}) -> {receive(msg), connect(), drop(),
- * close(), state, staleSince, lastUpdate}. state is "connecting" | "live" | "reconnecting" |
+ * initLive(ctx, {graph(msg), patch(msg), state(state)}) -> {receive(msg), connect(), pause(),
+ * resume(), drop(), close(), state, staleSince, lastUpdate}. state is "connecting" | "live" | "reconnecting" |
  * "signed-out"; receive() is also what the harness and the bench feed messages through.
  */
 export function initLive(ctx, on) {
@@ -17,6 +17,7 @@ export function initLive(ctx, on) {
   let state = "connecting";
   let staleSince = null;
   let lastUpdate = null;
+  let paused = false; // a past moment is shown (timetravel.js): live messages are held back
 
   function setState(s) {
     if (s === "live") staleSince = null;
@@ -27,6 +28,7 @@ export function initLive(ctx, on) {
 
   /** One message from the server (or the bench): {"type": "graph"} or {"type": "patch"}. */
   function receive(msg) {
+    if (paused) return;
     if (msg.type === "graph") {
       awaitingGraph = false;
       lastUpdate = new Date().toISOString();
@@ -103,6 +105,15 @@ export function initLive(ctx, on) {
   return {
     receive,
     connect,
+    /** Hold live messages back (a past moment is on the page). */
+    pause() {
+      paused = true;
+    },
+    /** Live again: the whole graph is asked for, since the held messages were dropped. */
+    resume() {
+      paused = false;
+      resync("back to live");
+    },
     /** Tests: drop the socket as a network failure would (the page must reconnect and resync). */
     drop() {
       if (ws) ws.close();

@@ -235,6 +235,11 @@ function desc(group, data, classes) {
   return { group, data, classes, sig };
 }
 
+/** A time-travel diff's mark (static/nsmap/timetravel.js): " diff-added" | "-removed" | "-changed". */
+function diffMark(item) {
+  return item.diff === "added" || item.diff === "removed" || item.diff === "changed" ? ` diff-${item.diff}` : "";
+}
+
 function hostStale(h) {
   return !!(h && h.state && h.state !== "online");
 }
@@ -254,7 +259,7 @@ function descNs(store, view, ns, ifs) {
   const root = ns.kind === "root" ? " root" : "";
   const parent = host && !view.flatHosts ? ns.host : undefined;
   if (isExpanded(ns.id, view)) {
-    return desc("nodes", { id: ns.id, kind: "ns", host: ns.host, parent, label: nsLabel(ns) }, `ns${root}${hs}`);
+    return desc("nodes", { id: ns.id, kind: "ns", host: ns.host, parent, label: nsLabel(ns) }, `ns${root}${hs}${diffMark(ns)}`);
   }
   let up = 0;
   let veth = 0;
@@ -266,7 +271,7 @@ function descNs(store, view, ns, ifs) {
   return desc(
     "nodes",
     { id: ns.id, kind: "ns", host: ns.host, parent, label: `${nsLabel(ns)}\n${counts}` },
-    `ns collapsed${root}${hs}`,
+    `ns collapsed${root}${hs}${diffMark(ns) || (ifs.some((i) => i.diff) ? " diff-inside" : "")}`,
   );
 }
 
@@ -277,7 +282,7 @@ function descIf(store, i) {
   return desc(
     "nodes",
     { id: i.id, kind: "if", parent: i.namespace, label: ifLabel(i, store) },
-    `if k-${KNOWN_KINDS.has(k) ? k : "other"} ${STATE_CLASS[ifState(i)] || "s-other"}${unres}${hs}`,
+    `if k-${KNOWN_KINDS.has(k) ? k : "other"} ${STATE_CLASS[ifState(i)] || "s-other"}${unres}${hs}${diffMark(i)}`,
   );
 }
 

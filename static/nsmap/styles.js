@@ -121,6 +121,10 @@ export function graphStyle(big) {
       style: big ? { opacity: 0.2 } : { opacity: 0.05, "transition-property": "opacity", "transition-duration": "0.4s" },
     },
     { selector: ".hidden", style: { display: "none" } },
+    // a time-travel diff (static/nsmap/timetravel.js): colour and line style both say which
+    { selector: ".diff-added", style: { "border-width": 4, "border-color": "#2b8a3e", "border-style": "double" } },
+    { selector: ".diff-removed", style: { "border-width": 3, "border-color": "#c92a2a", "border-style": "dashed", opacity: 0.6 } },
+    { selector: ".diff-changed, .diff-inside", style: { "border-width": 4, "border-color": "#e67700" } },
   ];
 }
 
