@@ -4,7 +4,7 @@
 import { activityChart } from "./activity.js";
 import { h } from "./dom.js";
 
-const FILTERS = ["host", "namespace", "interface", "action", "field", "actor", "since", "until", "key", "request_id"];
+const FILTERS = ["node", "namespace", "interface", "action", "field", "actor", "since", "until", "key", "request_id"];
 const PAGE_SIZE = 50;
 
 function show(value) {
@@ -157,7 +157,7 @@ export function initHistory(root, config) {
   }
 
   async function load(append) {
-    const url = append && next ? next : `${apiBase}changes/?${queryOf(filters, { cursor: "", page_size: PAGE_SIZE })}`;
+    const url = append && next ? next : `${apiBase}changes/?${queryOf(filters, { count: "false", page_size: PAGE_SIZE })}`;
     status.textContent = append ? "Loading older changes…" : "Loading…";
     more.hidden = true;
     try {
@@ -169,6 +169,7 @@ export function initHistory(root, config) {
       for (const record of data.results) body.append(row(record, apiBase));
       loaded += data.results.length;
       next = data.next;
+      body.dataset.query = queryOf(filters); // what the rows show (tests wait on it)
       more.hidden = !next;
       status.textContent = loaded
         ? `${loaded} change${loaded === 1 ? "" : "s"} shown${next ? ", more below" : ""}.`
@@ -191,8 +192,8 @@ export function initHistory(root, config) {
   }
 
   function exports() {
-    exportCsv.href = `${apiBase}changes/export/?${queryOf(filters, { format: "csv" })}`;
-    exportJson.href = `${apiBase}changes/export/?${queryOf(filters, { format: "json" })}`;
+    exportCsv.href = `${apiBase}changes/export/?${queryOf(filters, { output: "csv" })}`;
+    exportJson.href = `${apiBase}changes/export/?${queryOf(filters, { output: "json" })}`;
   }
 
   function apply(push) {

@@ -23,12 +23,16 @@ export function initLive(ctx, on) {
     if (s === "live") staleSince = null;
     else if (!staleSince && s !== "connecting") staleSince = new Date().toISOString();
     state = s;
-    on.state(s);
+    if (!paused) on.state(s); // a past moment's banner stays until "Live"
   }
 
   /** One message from the server (or the bench): {"type": "graph"} or {"type": "patch"}. */
   function receive(msg) {
-    if (paused) return;
+    if (paused) {
+      if (msg.type === "graph") awaitingGraph = false; // connected; the page shows the past meanwhile
+      if (msg.type === "graph" || msg.type === "patch") lastUpdate = new Date().toISOString();
+      return;
+    }
     if (msg.type === "graph") {
       awaitingGraph = false;
       lastUpdate = new Date().toISOString();
@@ -112,6 +116,7 @@ export function initLive(ctx, on) {
     /** Live again: the whole graph is asked for, since the held messages were dropped. */
     resume() {
       paused = false;
+      on.state(state);
       resync("back to live");
     },
     /** Tests: drop the socket as a network failure would (the page must reconnect and resync). */

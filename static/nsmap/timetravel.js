@@ -88,6 +88,11 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
     history.replaceState(null, "", url);
   }
 
+  function markPast() {
+    els.conn.dataset.state = "past";
+    els.conn.textContent = "past";
+  }
+
   function banner(text, extra = []) {
     fill(els.banner, h("strong", null, text), ...extra, " ", h("button", { type: "button", "data-act": "tt-live" }, "Back to live"));
     els.banner.dataset.state = "past";
@@ -113,6 +118,7 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
       setUrl({ at: iso });
       liveButton.disabled = false;
       ctx.root.classList.add("nsm-past");
+      markPast();
       banner(`As of ${when(iso)}`, [" — a past moment, read-only; live changes are held."]);
       status.textContent = `Showing the graph as of ${when(iso)}.`;
     } catch (error) {
@@ -142,6 +148,7 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
       setUrl({ at: endIso, from: startIso });
       liveButton.disabled = false;
       ctx.root.classList.add("nsm-past");
+      markPast();
       showList(diff);
       const counts = DIFF_PARTS.map(([part, word]) => `${(diff[part] || []).length} ${word.toLowerCase()}`).join(", ");
       banner(`Changes from ${when(startIso)} to ${when(endIso)}`, [` — ${counts}; read-only.`]);
