@@ -9,7 +9,7 @@ import pytest
 
 from agent.actions import Actions
 from agent.lab import MAX_AGE, LabCommands
-from agent.protocol import validate_command_result
+from agent.protocol import PROTOCOL_VERSION, validate_command_result
 from tests.agent.lab_support import KEY, Reports, signed
 
 
@@ -72,7 +72,7 @@ def test_it_drops_a_command_from_the_future(lab_commands: LabCommands):
 def test_it_drops_a_signed_message_that_breaks_the_envelope(lab_commands: LabCommands):
     from agent.signing import sign
 
-    body = json.dumps({"v": 1, "type": "command", "id": "x", "verb": "ping", "args": {}})
+    body = json.dumps({"v": PROTOCOL_VERSION, "type": "command", "id": "x", "verb": "ping", "args": {}})
     outcome = lab_commands.handle(body, sign(body.encode(), KEY))
     assert outcome.status == "rejected" and "missing" in (outcome.error or "")
 

@@ -16,7 +16,9 @@ import pytest
 from kombu import Connection
 
 from agent.env import celery_broker_url, read_redis_url
-from agent.publisher import DRAIN_TASK, INBOX_KEY, INGEST_QUEUE, CeleryTransport
+from agent.inbox import DRAIN_TASK, INBOX_KEY, INGEST_QUEUE
+from agent.protocol import PROTOCOL_VERSION
+from agent.publisher import CeleryTransport
 from agent.runner import AgentRunner
 from tests.agent.test_runner_broker import send_command
 from tests.agent.watch_support import wait_for
@@ -69,7 +71,7 @@ def test_it_takes_commands_from_its_queue_over_a_unix_socket(unix_redis: str) ->
     assert runner.consumer is not None
     runner.consumer.start()
     try:
-        body = json.dumps({"v": 1, "type": "command", "command": "resync", "id": str(uuid.uuid4())})
+        body = json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": "resync", "id": str(uuid.uuid4())})
         send_command(celery_broker_url(unix_redis), node, body)
         assert wait_for(lambda: runner.executor.executed == 1), "the resync sent over the socket never ran"
     finally:
