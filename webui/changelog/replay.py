@@ -34,10 +34,10 @@ FIELD_GROUPS = {
 }
 
 
-def changed_groups(before: Record | None, after: Record | None) -> str:
-    """The field groups a change touched, as stored in ChangeRecord.fields (",mtu,state,"), so
-    that the history can filter by field with a plain LIKE on both databases."""
-    if not before or not after:
+def changed_groups(action: str, before: Record | None, after: Record | None) -> str:
+    """The field groups a "changed" record touched, as stored in ChangeRecord.fields
+    (",mtu,state,"), so that the history can filter by field with a plain LIKE on both databases."""
+    if action != "changed" or not before or not after:
         return ""
     groups = [g for g, names in FIELD_GROUPS.items() if any(before.get(n) != after.get(n) for n in names)]
     return f",{','.join(groups)}," if groups else ""

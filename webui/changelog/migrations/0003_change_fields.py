@@ -18,7 +18,7 @@ def backfill(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         if not rows:
             return
         for row in rows:
-            row.fields = changed_groups(row.before, row.after)
+            row.fields = changed_groups(row.action, row.before, row.after)
         ChangeRecord.objects.bulk_update(rows, ["fields"])
         last = rows[-1].id
 
