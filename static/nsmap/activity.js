@@ -14,7 +14,7 @@ export function activityChart(root, data, onPick) {
   const first = new Date(buckets[0].start);
   const last = new Date(buckets[buckets.length - 1].end);
   root.append(
-    h("p", { class: "muted small" }, `${first.toLocaleString()} – ${last.toLocaleString()}, busiest interval: ${max} changes`),
+    h("p", { class: "muted small" }, `${first.toLocaleString()} – ${last.toLocaleString()}, busiest interval: ${max} change${max === 1 ? "" : "s"}`),
   );
   for (const host of hosts) {
     const bars = h("div", { class: "act-bars", role: "group", "aria-label": `changes on ${host.host}` });
