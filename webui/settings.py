@@ -24,6 +24,8 @@ Variables:
   NSMAP_VISIBILITY_TIMEOUT seconds before an unacknowledged Celery message is redelivered (60)
   NSMAP_LOG_LEVEL    root log level (default INFO)
   NSMAP_TRACE        0/1: log where each live patch's time goes (bench/latency.py; default off)
+  NSMAP_MAX_CLOCK_SKEW seconds an agent message's time may differ from the server's clock (300);
+                     older messages are refused as replays
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
 NSMAP_WS_CHECK_SECONDS = env_number("NSMAP_WS_CHECK_SECONDS", 2.0, minimum=0.1)
 NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimum=1, integer=True))
 NSMAP_TRACE = env_bool("NSMAP_TRACE", False)
+NSMAP_MAX_CLOCK_SKEW = env_number("NSMAP_MAX_CLOCK_SKEW", 300.0, minimum=1.0)
 
 
 def _secret_key() -> str:
