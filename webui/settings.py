@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import socket
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -163,6 +164,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "webui.accounts",
     "webui.topology",
     "webui.changelog",
@@ -179,6 +181,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lock-out into webui.accounts.throttle's 429
 ]
 
 ROOT_URLCONF = "webui.urls"
@@ -232,6 +235,16 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 SESSION_COOKIE_HTTPONLY = True
+AUTHENTICATION_BACKENDS = ["webui.accounts.throttle.ThrottledSignIn", "django.contrib.auth.backends.ModelBackend"]
+# sign-in throttling (webui/accounts/throttle.py): 10 failures per account or per address within
+# 15 minutes lock that account or address for 15 minutes
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_USE_ATTEMPT_EXPIRATION = True  # each failure counts for the cool-off time only (a sliding window)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "webui.accounts.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = None  # REMOTE_ADDR: a forwarded-for header is the client's to forge
+AXES_VERBOSE = False
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # -- i18n / static ---------------------------------------------------------------------------------
