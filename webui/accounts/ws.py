@@ -1,8 +1,8 @@
 """WebSocket authentication: session cookie, ``Authorization: Bearer TOKEN`` or ``?token=TOKEN``.
 
-A token wins over the session. A session is only honoured when the Origin header (if any) names
-an allowed host, so another site's page cannot open the socket with the user's cookie; token
-clients (scripts, tests) need no Origin.
+A token wins over the session. A session is only honoured when the Origin header (if any) is
+this server's own origin (scheme, host and port) or a trusted one, so another site's page cannot
+open the socket with the user's cookie; token clients (scripts, tests) need no Origin.
 """
 
 from __future__ import annotations
@@ -36,11 +36,40 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
     return values[0] if values else None
 
 
-def origin_allowed(origin: str | None) -> bool:
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin(scheme: str, netloc: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) with the default port made explicit; None if it is not a web origin."""
+    scheme = scheme.lower()
+    if scheme not in DEFAULT_PORTS or not netloc or "@" in netloc:
+        return None
+    host, port = split_domain_port(netloc)
+    if not host:
+        return None
+    return scheme, host, port or DEFAULT_PORTS[scheme]
+
+
+def origin_allowed(origin: str | None, scope: dict[str, Any]) -> bool:
+    """The page that opens the socket must be this server's own (scheme, host and port of the
+    request it was sent to, the host one of ALLOWED_HOSTS) or one of CSRF_TRUSTED_ORIGINS (a
+    proxy that ends TLS). No Origin: not a browser, so no other site's page either."""
     if origin is None:
         return True
-    domain, _port = split_domain_port(urlsplit(origin).netloc)  # ALLOWED_HOSTS names hosts, not ports
-    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+    parts = urlsplit(origin)
+    claimed = _origin(parts.scheme, parts.netloc)
+    if claimed is None:
+        return False
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        t = urlsplit(trusted)
+        if _origin(t.scheme, t.netloc) == claimed:
+            return True
+    host = _header(scope, b"host")
+    if not host:
+        return False
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    own = _origin(scheme, host)
+    return own is not None and own == claimed and validate_host(own[1], settings.ALLOWED_HOSTS)
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -51,7 +80,7 @@ class TokenAuthMiddleware(BaseMiddleware):
             user = await database_sync_to_async(user_for_token)(token)
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "token"
-        elif not origin_allowed(_header(scope, b"origin")):
+        elif not origin_allowed(_header(scope, b"origin"), scope):
             scope["user"] = AnonymousUser()
             scope["auth_method"] = "refused-origin"
         else:

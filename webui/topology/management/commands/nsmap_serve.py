@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,19 @@ def _port(raw: str) -> int:
     return port
 
 
+def restrict_files(database: dict[str, Any], var_dir: Path) -> None:
+    """Owner-only: what this process creates from now on (umask), var/, and an SQLite database
+    with its WAL and shared-memory files even if an older version left them readable (they hold
+    session keys, node keys and password hashes)."""
+    os.umask(0o077)
+    paths = [var_dir]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and str(database["NAME"]) != ":memory:":
+        paths += [Path(f"{database['NAME']}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    for path in paths:
+        if path.exists():
+            path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 class Command(BaseCommand):
     help = "Serve nsmap with Daphne (and, in embedded mode, the local agent in the same process)."
 
@@ -46,6 +60,7 @@ class Command(BaseCommand):
         from webui.live import embedded
 
         port_number = _port(port)
+        restrict_files(settings.DATABASES["default"], settings.VAR_DIR)
         runner = None
         stop = threading.Event()
         if settings.EMBEDDED:
