@@ -7,6 +7,7 @@ open the socket with the user's cookie; token clients (scripts, tests) need no O
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,10 +15,15 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.http.request import split_domain_port, validate_host
+from django.utils.crypto import constant_time_compare
 
 from webui.accounts.auth import bearer_token, user_for_token
+from webui.accounts.models import Token, hash_token
+from webui.dashboard.roles import user_roles
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -80,12 +86,44 @@ class TokenAuthMiddleware(BaseMiddleware):
             user = await database_sync_to_async(user_for_token)(token)
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "token"
+            scope["token_hash"] = hash_token(token)
         elif not origin_allowed(_header(scope, b"origin"), scope):
             scope["user"] = AnonymousUser()
             scope["auth_method"] = "refused-origin"
         else:
             scope["auth_method"] = "session"
         return await super().__call__(scope, receive, send)
+
+
+def user_group(user_id: int) -> str:
+    """The channel group of one user's open sockets (told to re-check by webui.accounts.signals)."""
+    return f"user.{user_id}"
+
+
+def still_allowed(scope: dict[str, Any]) -> tuple[str, ...] | None:
+    """What an open socket's credentials allow now: the user's roles, or None when they no
+    longer hold (user deleted or deactivated; token deleted; session signed out, expired or
+    made stale by a password change). Reads the database: call it from a thread."""
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return None
+    fresh = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if fresh is None:
+        return None
+    if scope.get("auth_method") == "token":
+        if not Token.objects.filter(key_hash=scope.get("token_hash"), user=fresh).exists():
+            return None
+    else:
+        session: SessionBase | None = scope.get("session")
+        key = session.session_key if session is not None else None
+        if not key:
+            return None
+        stored = import_module(settings.SESSION_ENGINE).SessionStore(key).load()  # expired or deleted: empty
+        if str(stored.get(SESSION_KEY)) != str(fresh.pk):
+            return None
+        if not constant_time_compare(stored.get(HASH_SESSION_KEY, ""), fresh.get_session_auth_hash()):
+            return None
+    return tuple(user_roles(fresh))
 
 
 def TokenOrSessionAuthMiddlewareStack(inner: Any) -> Any:

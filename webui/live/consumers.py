@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from webui.accounts.ws import still_allowed, user_group
 from webui.live import embedded, trace
 from webui.live.broadcast import GROUP
 from webui.topology.ingest import mark_stale
@@ -28,7 +29,8 @@ from webui.topology.queries import current_seq, load_graph
 
 log = logging.getLogger("nsmap.live")
 
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = 4401  # also: the credentials were revoked (signed out, deactivated, ...)
+CLOSE_ROLES_CHANGED = 4403  # reconnect to be authorised with the new roles
 HOLE_WAIT = 0.5  # seconds a missing patch may be late before the client gets the whole graph
 
 
@@ -48,6 +50,14 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.closed = False
+        self.roles = await database_sync_to_async(still_allowed)(self.scope)
+        if self.roles is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_group = user_group(user.pk)
+        session = self.scope.get("session")
+        self.session_key = session.session_key if self.scope.get("auth_method") == "session" and session else None
         if settings.EMBEDDED:
             embedded.set_server_loop(asyncio.get_running_loop())
         self.pending: dict[int, str] = {}
@@ -55,6 +65,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.behind_since: float | None = None
         self.sending = asyncio.Lock()
         await self.channel_layer.group_add(GROUP, self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await self.send_graph()
         self.watchdog = asyncio.create_task(self._watch())
@@ -67,6 +78,34 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 await watchdog
         with contextlib.suppress(Exception):
             await self.channel_layer.group_discard(GROUP, self.channel_name)
+        if hasattr(self, "user_group"):
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.user_group, self.channel_name)
+
+    async def auth_recheck(self, event: dict[str, Any]) -> None:
+        """Group message from webui.accounts.signals: the user's credentials changed."""
+        if event.get("session") and event["session"] == self.session_key:
+            await self._end(CLOSE_UNAUTHENTICATED, "signed out")
+        else:
+            await self._recheck()
+
+    async def _recheck(self) -> bool:
+        """Close the socket when its credentials no longer hold (or its roles changed)."""
+        if self.closed:
+            return False
+        roles = await database_sync_to_async(still_allowed)(self.scope)
+        if roles is None:
+            await self._end(CLOSE_UNAUTHENTICATED, "credentials revoked")
+        elif roles != self.roles:
+            await self._end(CLOSE_ROLES_CHANGED, "roles changed")
+        return not self.closed
+
+    async def _end(self, code: int, why: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        log.info("closing the socket of user %s: %s", self.scope["user"].pk, why)
+        await self.close(code=code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -75,7 +114,8 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             message = None
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "resync":
-            await self.send_graph()
+            if await self._recheck():
+                await self.send_graph()
         elif kind == "ping":
             await self.send(text_data=json.dumps({"type": "pong", "seq": self.last_seq}))
         else:
@@ -97,7 +137,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         seq = event["seq"]
         received = time.time()
         async with self.sending:
-            if seq <= self.last_seq:
+            if seq <= self.last_seq or self.closed:
                 return
             self.pending[seq] = event["text"]
             await self._flush()
@@ -126,6 +166,8 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 if now < next_check:
                     continue
                 next_check = now + interval
+                if not await self._recheck():  # a backstop: expiry, or a change made without signals
+                    return
                 await self.channel_layer.group_add(GROUP, self.channel_name)
                 stored = await database_sync_to_async(current_seq)()
                 if stored <= self.last_seq:
