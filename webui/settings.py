@@ -24,6 +24,10 @@ Variables:
   NSMAP_VISIBILITY_TIMEOUT seconds before an unacknowledged Celery message is redelivered (60)
   NSMAP_LOG_LEVEL    root log level (default INFO)
   NSMAP_TRACE        0/1: log where each live patch's time goes (bench/latency.py; default off)
+  NSMAP_WS_MAX_INBOUND bytes a WebSocket client may send in one message (65536)
+  NSMAP_WS_MAX_PER_USER open WebSockets per user and server process (20)
+  NSMAP_WS_RESYNC_INTERVAL seconds between two whole graphs a socket asks for (1)
+  NSMAP_WS_MAX_BUFFER bytes sent to a client and not read yet before it is dropped (16 MiB; nsmap_serve)
   NSMAP_MAX_CLOCK_SKEW seconds an agent message's time may differ from the server's clock (300);
                      older messages are refused as replays
 """
@@ -112,6 +116,10 @@ NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
 NSMAP_WS_CHECK_SECONDS = env_number("NSMAP_WS_CHECK_SECONDS", 2.0, minimum=0.1)
 NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimum=1, integer=True))
 NSMAP_TRACE = env_bool("NSMAP_TRACE", False)
+NSMAP_WS_MAX_INBOUND = int(env_number("NSMAP_WS_MAX_INBOUND", 65536, minimum=1024, integer=True))
+NSMAP_WS_MAX_PER_USER = int(env_number("NSMAP_WS_MAX_PER_USER", 20, minimum=1, integer=True))
+NSMAP_WS_RESYNC_INTERVAL = env_number("NSMAP_WS_RESYNC_INTERVAL", 1.0)
+NSMAP_WS_MAX_BUFFER = int(env_number("NSMAP_WS_MAX_BUFFER", 16 * 1024 * 1024, minimum=65536, integer=True))
 NSMAP_MAX_CLOCK_SKEW = env_number("NSMAP_MAX_CLOCK_SKEW", 300.0, minimum=1.0)
 
 

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -31,6 +32,9 @@ log = logging.getLogger("nsmap.live")
 
 CLOSE_UNAUTHENTICATED = 4401  # also: the credentials were revoked (signed out, deactivated, ...)
 CLOSE_ROLES_CHANGED = 4403  # reconnect to be authorised with the new roles
+CLOSE_TOO_MANY = 4429  # the user has NSMAP_WS_MAX_PER_USER sockets open on this process
+CLOSE_TOO_BIG = 1009  # RFC 6455: a message over NSMAP_WS_MAX_INBOUND
+_open_per_user: Counter[int] = Counter()  # this process's sockets per user (the event loop's thread only)
 HOLE_WAIT = 0.5  # seconds a missing patch may be late before the client gets the whole graph
 
 
@@ -55,6 +59,14 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         if self.roles is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if _open_per_user[user.pk] >= settings.NSMAP_WS_MAX_PER_USER:
+            log.warning("user %s has %d sockets open: refusing another", user.pk, _open_per_user[user.pk])
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        _open_per_user[user.pk] += 1
+        self.counted = user.pk
+        self.next_resync = 0.0
+        self.resync_task: asyncio.Task[None] | None = None
         self.user_group = user_group(user.pk)
         session = self.scope.get("session")
         self.session_key = session.session_key if self.scope.get("auth_method") == "session" and session else None
@@ -71,6 +83,15 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.watchdog = asyncio.create_task(self._watch())
 
     async def disconnect(self, code: int) -> None:
+        counted = getattr(self, "counted", None)
+        if counted is not None:
+            self.counted = None
+            _open_per_user[counted] -= 1
+            if _open_per_user[counted] <= 0:
+                del _open_per_user[counted]
+        resync_task = getattr(self, "resync_task", None)
+        if resync_task is not None:
+            resync_task.cancel()
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None:
             watchdog.cancel()
@@ -108,18 +129,42 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        size = len(text_data.encode("utf-8", "surrogatepass")) if text_data else len(bytes_data or b"")
+        if size > settings.NSMAP_WS_MAX_INBOUND:
+            log.warning(
+                "user %s sent %d bytes (limit %d): closing", self.scope["user"].pk, size, settings.NSMAP_WS_MAX_INBOUND
+            )
+            await self._end(CLOSE_TOO_BIG, "message too big")
+            return
         try:
             message = json.loads(text_data or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
             message = None
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "resync":
-            if await self._recheck():
-                await self.send_graph()
+            await self._resync()
         elif kind == "ping":
             await self.send(text_data=json.dumps({"type": "pong", "seq": self.last_seq}))
         else:
             await self.send(text_data=json.dumps({"type": "error", "error": "expected {'type': 'resync'|'ping'}"}))
+
+    async def _resync(self) -> None:
+        """The whole graph, at most once per NSMAP_WS_RESYNC_INTERVAL: asks in between are merged
+        into one graph sent when the interval is over."""
+        if self.resync_task is not None:
+            return
+        wait = self.next_resync - time.monotonic()
+        if wait > 0:
+            self.resync_task = asyncio.create_task(self._resync_later(wait))
+            return
+        if await self._recheck():
+            self.next_resync = time.monotonic() + settings.NSMAP_WS_RESYNC_INTERVAL
+            await self.send_graph()
+
+    async def _resync_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self.resync_task = None
+        await self._resync()
 
     async def send_graph(self) -> None:
         async with self.sending:

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 log = logging.getLogger("nsmap.serve")
-WS_MAX_MESSAGE = 64 * 1024 * 1024
 
 
 def _port(raw: str) -> int:
@@ -57,9 +56,10 @@ class Command(BaseCommand):
         from daphne.server import Server, twisted_loop  # first: it installs the asyncio reactor
 
         from webui.asgi import application
-        from webui.live import embedded
+        from webui.live import daphne, embedded
 
         port_number = _port(port)
+        daphne.install()
         restrict_files(settings.DATABASES["default"], settings.VAR_DIR)
         runner = None
         stop = threading.Event()
@@ -75,10 +75,9 @@ class Command(BaseCommand):
             endpoints=build_endpoint_description_strings(host=host, port=port_number),
             signal_handlers=True,
             verbosity=0,
-            # Daphne's 1 MiB default also caps what the server sends: the first graph of a
-            # 1,000-namespace host is several MB. (`daphne --websocket-max-message-size` likewise.)
-            websocket_max_message_size=WS_MAX_MESSAGE,
-            websocket_max_frame_size=WS_MAX_MESSAGE,
+            # what a client may send; sending is not limited (webui/live/daphne.py)
+            websocket_max_message_size=settings.NSMAP_WS_MAX_INBOUND,
+            websocket_max_frame_size=settings.NSMAP_WS_MAX_INBOUND,
         )
         try:
             server.run()
