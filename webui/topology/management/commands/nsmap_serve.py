@@ -55,11 +55,12 @@ class Command(BaseCommand):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server, twisted_loop  # first: it installs the asyncio reactor
 
+        from webui import limits
         from webui.asgi import application
-        from webui.live import daphne, embedded
+        from webui.live import embedded
 
         port_number = _port(port)
-        daphne.install()
+        limits.install()
         restrict_files(settings.DATABASES["default"], settings.VAR_DIR)
         runner = None
         stop = threading.Event()
@@ -75,7 +76,7 @@ class Command(BaseCommand):
             endpoints=build_endpoint_description_strings(host=host, port=port_number),
             signal_handlers=True,
             verbosity=0,
-            # what a client may send; sending is not limited (webui/live/daphne.py)
+            # what a client may send; sending is not limited (webui/limits.py)
             websocket_max_message_size=settings.NSMAP_WS_MAX_INBOUND,
             websocket_max_frame_size=settings.NSMAP_WS_MAX_INBOUND,
         )
