@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 
 from agent.protocol import Interface, Inventory
 
@@ -56,7 +57,14 @@ def run_scan(as_json: bool, node: str | None) -> int:
 
 
 def render_text(inventory: Inventory) -> str:
-    """What `ip -br link` would print for every namespace, with each veth's exact peer."""
+    """What `ip -br link` would print for every namespace, with each veth's exact peer. Control,
+    format and unassigned characters in names (a process can call itself "\\x1b]0;..." and steer
+    the terminal) are printed as escapes: \\x1b, \\u202e."""
+
+    def escaped(line: str) -> str:
+        hidden = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+        return "".join(ascii(c)[1:-1] if unicodedata.category(c) in hidden else c for c in line)
+
     names = {ns.key: ns.label for ns in inventory.namespaces}
     by_key = {i.key: i for i in inventory.interfaces}
     lines = [f"host {inventory.node}: {len(inventory.namespaces)} namespaces, {len(inventory.interfaces)} interfaces"]
@@ -66,7 +74,7 @@ def render_text(inventory: Inventory) -> str:
     for ns in inventory.namespaces:
         pids = ", ".join(f"{p.pid} ({p.comm})" for p in ns.pids[:3])
         extra = f" container {ns.container_id[:12]}" if ns.container_id else ""
-        lines.append(f"\n{ns.label} [{ns.kind} {ns.key}]{extra}" + (f" pids {pids}" if pids else ""))
+        lines += ["", f"{ns.label} [{ns.kind} {ns.key}]{extra}" + (f" pids {pids}" if pids else "")]
         for i in by_namespace.get(ns.key, []):
             addresses = " ".join(str(a) for a in i.addresses)
             master = f" master {by_key[i.master].name}" if i.master in by_key else ""
@@ -80,7 +88,7 @@ def render_text(inventory: Inventory) -> str:
                 f"  {i.ifindex:>5} {i.display_name:<24} {i.kind:<9} {i.operstate:<15}"
                 f"{i.mac or '':<18}{addresses}{master}{peer}"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(escaped(line) for line in lines) + "\n"
 
 
 if __name__ == "__main__":
