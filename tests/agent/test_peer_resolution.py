@@ -101,3 +101,49 @@ def test_it_attaches_addresses_master_and_state_to_their_interface() -> None:
     assert tap.master == bridge.key
     assert (tap.alias, tap.altnames) == ("lab", ["tap-long"])
     assert tap.peer_status is None, "only veths have peers"
+
+
+def test_it_says_when_the_peer_namespace_could_not_be_read() -> None:
+    a, b = namespace(4000, 1), namespace(4001, 2)
+    a.links.append(veth(2, "eth0", peer=5, netnsid=2))
+    b.readable = False
+    x = by_key([namespace(ROOT), a, b], {1: 4000, 2: 4001})[interface_key(4000, 2)]
+    assert x.peer_status == "unresolved" and x.peer is None
+    assert x.peer_note == "the peer (ifindex 5) is in a namespace whose links could not be read"
+    assert x.peer_ifindex == 5
+
+
+def test_it_copies_every_field_of_a_link() -> None:
+    ns = namespace(5000, 1)
+    ns.links.append(
+        Link(
+            ifindex=4,
+            name="vx0",
+            kind="vxlan",
+            flags=IFF_UP,
+            mac="02:00:00:00:00:04",
+            mtu=1450,
+            operstate="UNKNOWN",
+            alias="overlay",
+            altnames=["vxlan-overlay"],
+        )
+    )
+    (vx,) = assemble_interfaces([ns], {1: 5000})
+    assert (vx.key, vx.namespace, vx.ifindex, vx.name, vx.kind) == (
+        interface_key(5000, 4),
+        ns.record.key,
+        4,
+        "vx0",
+        "vxlan",
+    )
+    assert (vx.mac, vx.mtu, vx.operstate, vx.up) == ("02:00:00:00:00:04", 1450, "UNKNOWN", True)
+    assert (vx.alias, vx.altnames, vx.master, vx.addresses) == ("overlay", ["vxlan-overlay"], None, [])
+    assert (vx.peer, vx.peer_status, vx.peer_note, vx.peer_ifindex) == (None, None, None, None)
+
+
+def test_it_explains_a_veth_without_a_peer_index() -> None:
+    ns = namespace(5000, 1)
+    ns.links.append(veth(2, "eth0", peer=0, netnsid=None))
+    (x,) = assemble_interfaces([ns], {1: 5000})
+    assert (x.peer_status, x.peer_ifindex) == ("unresolved", None)
+    assert x.peer_note == "the kernel reported no peer index"

@@ -98,3 +98,22 @@ def test_it_normalizes_like_the_protocol_module() -> None:
         data = asdict(record)
         del data["altnames"], data["peer_note"]
         assert diff.normalize("interface", data) == diff.check("interface", data)
+
+
+def test_it_reports_a_namespace_whose_record_changed() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    after = {k: dict(v) for k, v in ns.items()}
+    key = f"ns:{FIRST_INODE}"
+    after[key]["names"] = ["renamed"]
+    changes = diff.plan(ns, ifs, after, ifs).changes
+    assert [(c.kind, c.action, c.key) for c in changes] == [("namespace", "changed", key)]
+    assert changes[0].before == ns[key] and changes[0].after == after[key]
+
+
+def test_it_reports_an_address_change_as_an_interface_change() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    after = {k: dict(v) for k, v in ifs.items()}
+    key = f"if:{FIRST_INODE}:2"
+    after[key]["addresses"] = [{"family": 4, "address": "10.9.9.9", "prefixlen": 24, "scope": "global"}]
+    changes = diff.plan(ns, ifs, ns, after).changes
+    assert [(c.kind, c.action, c.key) for c in changes] == [("interface", "changed", key)]
