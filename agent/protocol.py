@@ -349,11 +349,12 @@ def _fields(what: str, data: Any, allowed: frozenset[str], required: frozenset[s
 
 def validate_ifname(what: str, value: Any, size: int = IFNAMSIZ) -> str:
     """A name as the kernel allows it (net/core/dev.c dev_valid_name): 1 to size-1 bytes, not
-    "." or "..", no '/', ':' or whitespace."""
+    "." or "..", no '/', ':' or ASCII whitespace. The agent decodes names with errors="replace"
+    (agent/netlink.py), so a U+FFFD stands for one byte the kernel had."""
     _text(what, value, size)
-    if len(value.encode("utf-8")) >= size:
+    if len(value.encode("utf-8")) - 2 * value.count("\ufffd") >= size:
         raise _fail(what, value, f"is longer than {size - 1} bytes")
-    if value in (".", "..") or any(c in "/:" or c.isspace() for c in value):
+    if value in (".", "..") or any(c in "/: \t\n\v\f\r" for c in value):
         raise _fail(what, value, "is not a valid interface name")
     return value
 

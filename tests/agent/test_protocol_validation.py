@@ -91,6 +91,14 @@ def test_it_refuses_an_interface_field_that_breaks_a_rule(field: str, value: Any
         validate_message(data)
 
 
+@pytest.mark.parametrize("name", ["\ufffd" * 15, "a\u00a0b", "e\x1b[31m", "\u00e9" * 7, "x" * 15])
+def test_it_accepts_every_name_the_kernel_allows(name: str) -> None:
+    """Bytes that were not UTF-8 arrive as U+FFFD (one each); the kernel's whitespace is ASCII."""
+    data = snapshot()
+    first("interface", data, "addresses")["name"] = name
+    validate_message(data)
+
+
 def test_it_refuses_an_interface_without_a_required_field() -> None:
     data = snapshot()
     del first("interface", data, "addresses")["name"]

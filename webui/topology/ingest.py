@@ -4,8 +4,10 @@ transaction, a numbered patch broadcast after commit.
 Rules (docs/CONTRACTS.md, issue 3):
 - A message is checked before anything is written: JSON, every field (agent.protocol), a known
   node, its HMAC (unless ``trusted``: the embedded in-process agent), its time within
-  NSMAP_MAX_CLOCK_SKEW, not from an earlier run, not replayed (seq <= last seq of the same run). A rejection is logged on ``nsmap.ingest`` at WARNING as
-  ``ingest rejected node=X reason=...`` and writes nothing.
+  NSMAP_MAX_CLOCK_SKEW, not from an earlier run, not replayed (seq <= last seq of the same run).
+  A rejection is logged on ``nsmap.ingest`` at WARNING as ``ingest rejected node=X reason=...``
+  and writes nothing. A message that fails with a database error is set aside as a dead letter
+  (webui/topology/deadletters.py) and the node asks for a snapshot; the rest of its batch stands.
 - A snapshot is applied as a diff against the stored rows, so the change log gets only real
   changes; a delta is applied to the rows it touches. Both in one transaction.
 - A gap (seq != last + 1) or a new run that does not start with a snapshot is not applied: the
