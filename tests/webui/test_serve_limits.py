@@ -69,9 +69,9 @@ def test_it_drops_a_client_that_stops_reading(server: Server) -> None:
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     # max_queue=1: the client stops taking frames off the socket once one message waits unread
-    ws = connect(f"ws://127.0.0.1:{server.port}/ws/topology/?token={server.token}", sock=sock, max_queue=1)
     received = 0
-    try:
+    url = f"ws://127.0.0.1:{server.port}/ws/topology/?token={server.token}"
+    with contextlib.suppress(ConnectionClosed), connect(url, sock=sock, max_queue=1) as ws:
         with contextlib.suppress(ConnectionClosed):  # dropped while still sending: what is wanted
             for _ in range(200):
                 ws.send('{"type": "resync"}')  # each answered with a graph of about 300 KB
@@ -81,7 +81,4 @@ def test_it_drops_a_client_that_stops_reading(server: Server) -> None:
         with contextlib.suppress(ConnectionClosed):  # a TimeoutError instead: still connected
             while True:
                 received += len(ws.recv(timeout=30))
-    finally:
-        with contextlib.suppress(ConnectionClosed):
-            ws.close()
     assert received < 100 * 300_000, f"{received} bytes were delivered: the server buffered everything"
