@@ -351,7 +351,7 @@ def validate_ifname(what: str, value: Any, size: int = IFNAMSIZ) -> str:
     """A name as the kernel allows it (net/core/dev.c dev_valid_name): 1 to size-1 bytes, not
     "." or "..", no '/', ':' or ASCII whitespace. The agent decodes names with errors="replace"
     (agent/netlink.py), so a U+FFFD stands for one byte the kernel had."""
-    _text(what, value, size)
+    _text(what, value, size - 1)
     if len(value.encode("utf-8")) - 2 * value.count("\ufffd") >= size:
         raise _fail(what, value, f"is longer than {size - 1} bytes")
     if value in (".", "..") or any(c in "/: \t\n\v\f\r" for c in value):
