@@ -58,6 +58,8 @@ def test_it_diffs_two_inventories_into_the_changes_between_them() -> None:
     assert upsert["key"] == new.interfaces[0].key and upsert["data"]["alias"] == "renamed"
     assert all(c["data"] is None for c in changes if c["op"] == "remove")
     assert diff_inventories(new, new) == []
+    grown = diff_inventories(new, make_inventory("h1", namespaces=2))
+    assert ("upsert", "namespace") in {(c["op"], c["kind"]) for c in grown}
 
 
 def test_it_reads_back_an_inventory_with_its_defaults() -> None:
