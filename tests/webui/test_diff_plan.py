@@ -169,3 +169,22 @@ def test_it_applies_upserts_of_both_kinds_with_their_records() -> None:
     assert after_if[extra.key] == asdict(extra) and extra.key not in after_ns
     assert after_ns[namespace["key"]] == namespace and namespace["key"] not in after_if
     assert diff.apply_changes(ns, ifs, [remove("interface", "if:1:99")]) == (ns, ifs)
+
+
+def test_it_names_records_for_the_change_log() -> None:
+    assert diff.interface_label({"name": "eth0", "peer_ifindex": 117}) == "eth0@if117"
+    assert diff.interface_label({"name": "lo"}) == "lo"
+    namespace = {"key": "ns:9", "inode": 9, "dev": 4, "kind": "named", "names": ["blue"]}
+    assert diff.namespace_label(namespace) == "blue"
+    assert diff.namespace_label({**namespace, "kind": "root"}) == "root"
+
+
+def test_it_selects_changes_by_kind_and_action() -> None:
+    before_ns, before_if = _records(make_inventory(namespaces=2))
+    after_ns, after_if = _records(make_inventory(namespaces=1))
+    result = diff.plan(before_ns, before_if, after_ns, after_if)
+    removed = result.of("namespace", "removed")
+    assert [c.key for c in removed] == [f"ns:{FIRST_INODE + 1}"]
+    assert result.of("namespace", "added", "changed") == []
+    assert {c.action for c in result.of("interface", "removed", "added")} == {"removed"}
+    assert len(result.of("interface", "removed")) == 3
