@@ -39,7 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench.measure import memory_mb, pct  # noqa: E402
+from bench.measure import cpu_seconds, memory_mb, pct  # noqa: E402
 from tests.distributed.harness import PYTHON, Processes, free_port, last_line, manage, wait_until  # noqa: E402
 from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
 
@@ -217,8 +217,14 @@ def main() -> int:
             changes = Changes()
             base, _, base_made = phase(url, token, changes, ends, 1, args.baseline_seconds, args.rate, rss)
             base_p99 = report("baseline", base, base_made)
+            cpu_server, cpu_bench, began = cpu_seconds(pid), time.process_time(), time.monotonic()
             loaded, samples, made = phase(url, token, changes, ends, args.viewers, args.seconds, args.rate, rss)
+            wall = time.monotonic() - began
             p99 = report("loaded", loaded, made)
+            print(
+                f"CPU during the loaded phase: server {(cpu_seconds(pid) - cpu_server) / wall:.0%} of a core, "
+                f"this bench (viewers and changes) {(time.process_time() - cpu_bench) / wall:.0%}"
+            )
             print(f"p99 loaded / baseline: {p99 / base_p99:.2f}x (target p99 <= {TARGET_P99_MS:.0f} ms)")
             first = samples[0][1]
             print("server RSS (MB) during the loaded phase: " + ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in samples))
