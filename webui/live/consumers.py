@@ -35,15 +35,32 @@ CLOSE_ROLES_CHANGED = 4403  # reconnect to be authorised with the new roles
 CLOSE_TOO_MANY = 4429  # the user has NSMAP_WS_MAX_PER_USER sockets open on this process
 CLOSE_TOO_BIG = 1009  # RFC 6455: a message over NSMAP_WS_MAX_INBOUND
 _open_per_user: Counter[int] = Counter()  # this process's sockets per user (the event loop's thread only)
+AUTH_RECHECK = 30.0  # seconds between a socket's own credential checks (signals close it at once)
 HOLE_WAIT = 0.5  # seconds a missing patch may be late before the client gets the whole graph
 
 
-def _load_graph() -> dict[str, Any]:
-    """The graph, after marking silent nodes stale (cheap when none is due). Open sockets learn
-    of later staleness from the patches of the periodic check (celery beat in distributed mode,
-    a thread of nsmap_serve in embedded mode)."""
+def _graph_message() -> tuple[int, str]:
+    """The graph message (its seq, its text), after marking silent nodes stale (cheap when none
+    is due). Open sockets learn of later staleness from the patches of the periodic check (celery
+    beat in distributed mode, a thread of nsmap_serve in embedded mode)."""
     mark_stale()
-    return load_graph()
+    graph = load_graph()
+    return graph["seq"], json.dumps({"type": "graph", "seq": graph["seq"], "graph": graph}, separators=(",", ":"))
+
+
+_graph_flight: tuple[asyncio.AbstractEventLoop, asyncio.Future[tuple[int, str]]] | None = None
+
+
+async def _shared_graph_message() -> tuple[int, str]:
+    """One graph build at a time per process, shared by every socket that asks while it runs:
+    under load many sockets want the whole graph at once (a resync after a hole), and building
+    and encoding it once instead of once per socket is what keeps the server from falling
+    further behind."""
+    global _graph_flight
+    loop = asyncio.get_running_loop()
+    if _graph_flight is None or _graph_flight[0] is not loop or _graph_flight[1].done():
+        _graph_flight = (loop, asyncio.ensure_future(database_sync_to_async(_graph_message)()))
+    return await asyncio.shield(_graph_flight[1])
 
 
 class TopologyConsumer(AsyncWebsocketConsumer):
@@ -168,9 +185,10 @@ class TopologyConsumer(AsyncWebsocketConsumer):
 
     async def send_graph(self) -> None:
         async with self.sending:
-            graph = await database_sync_to_async(_load_graph)()
-            seq = graph["seq"]
-            await self.send(text_data=json.dumps({"type": "graph", "seq": seq, "graph": graph}, separators=(",", ":")))
+            seq, text = await _shared_graph_message()
+            if seq < self.last_seq:  # built before a patch this socket already sent
+                seq, text = await database_sync_to_async(_graph_message)()
+            await self.send(text_data=text)
             self.last_seq = seq
             self.pending = {s: t for s, t in self.pending.items() if s > seq}
             self.hole_since = None
@@ -200,6 +218,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
     async def _watch(self) -> None:
         interval = settings.NSMAP_WS_CHECK_SECONDS
         next_check = time.monotonic() + interval
+        next_recheck = time.monotonic() + AUTH_RECHECK
         while True:
             await asyncio.sleep(HOLE_WAIT / 2 if self.pending else min(interval, HOLE_WAIT))
             try:
@@ -211,8 +230,10 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 if now < next_check:
                     continue
                 next_check = now + interval
-                if not await self._recheck():  # a backstop: expiry, or a change made without signals
-                    return
+                if now >= next_recheck:  # a backstop: expiry, or a change made without signals
+                    next_recheck = now + AUTH_RECHECK
+                    if not await self._recheck():
+                        return
                 await self.channel_layer.group_add(GROUP, self.channel_name)
                 stored = await database_sync_to_async(current_seq)()
                 if stored <= self.last_seq:
