@@ -48,19 +48,25 @@ def _graph_message() -> tuple[int, str]:
     return graph["seq"], json.dumps({"type": "graph", "seq": graph["seq"], "graph": graph}, separators=(",", ":"))
 
 
-_graph_flight: tuple[asyncio.AbstractEventLoop, asyncio.Future[tuple[int, str]]] | None = None
+class _Shared:
+    """One call of a database read at a time per process, its result shared by every socket that
+    asks while it runs: under load many sockets want the same thing at once (the whole graph
+    after a hole, the stored graph version every few seconds), and reading and encoding it once
+    instead of once per socket is what keeps the server from falling further behind."""
+
+    def __init__(self, read: Any) -> None:
+        self.read = database_sync_to_async(read)
+        self.flight: tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]] | None = None
+
+    async def __call__(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self.flight is None or self.flight[0] is not loop or self.flight[1].done():
+            self.flight = (loop, asyncio.ensure_future(self.read()))
+        return await asyncio.shield(self.flight[1])
 
 
-async def _shared_graph_message() -> tuple[int, str]:
-    """One graph build at a time per process, shared by every socket that asks while it runs:
-    under load many sockets want the whole graph at once (a resync after a hole), and building
-    and encoding it once instead of once per socket is what keeps the server from falling
-    further behind."""
-    global _graph_flight
-    loop = asyncio.get_running_loop()
-    if _graph_flight is None or _graph_flight[0] is not loop or _graph_flight[1].done():
-        _graph_flight = (loop, asyncio.ensure_future(database_sync_to_async(_graph_message)()))
-    return await asyncio.shield(_graph_flight[1])
+_shared_graph_message = _Shared(_graph_message)
+_shared_current_seq = _Shared(current_seq)
 
 
 class TopologyConsumer(AsyncWebsocketConsumer):
@@ -235,7 +241,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                     if not await self._recheck():
                         return
                 await self.channel_layer.group_add(GROUP, self.channel_name)
-                stored = await database_sync_to_async(current_seq)()
+                stored = await _shared_current_seq()
                 if stored <= self.last_seq:
                     self.behind_since = None
                 elif self.behind_since is None:
