@@ -6,6 +6,7 @@ import sys
 
 
 def main() -> None:
+    os.umask(0o077)  # the database (with its WAL), var/ and the secret key hold sessions and keys: owner only
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
     from django.core.management import execute_from_command_line
 

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import unicodedata
 
 from agent.protocol import Interface, Inventory, Owner
 
@@ -87,7 +88,14 @@ def owner_text(owner: Owner) -> str:
 
 
 def render_text(inventory: Inventory) -> str:
-    """What `ip -br link` would print for every namespace, with each veth's exact peer."""
+    """What `ip -br link` would print for every namespace, with each veth's exact peer. Control,
+    format and unassigned characters in names (a process can call itself "\\x1b]0;..." and steer
+    the terminal) are printed as escapes: \\x1b, \\u202e."""
+
+    def escaped(line: str) -> str:
+        hidden = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+        return "".join(ascii(c)[1:-1] if unicodedata.category(c) in hidden else c for c in line)
+
     names = {ns.key: ns.label for ns in inventory.namespaces}
     by_key = {i.key: i for i in inventory.interfaces}
     lines = [f"host {inventory.node}: {len(inventory.namespaces)} namespaces, {len(inventory.interfaces)} interfaces"]
@@ -101,7 +109,7 @@ def render_text(inventory: Inventory) -> str:
             extra += " " + owner_text(ns.owner)
         if ns.holder and ns.holder != ns.label:
             extra += f" held by {ns.holder}"
-        lines.append(f"\n{ns.label} [{ns.kind} {ns.key}]{extra}" + (f" pids {pids}" if pids else ""))
+        lines += ["", f"{ns.label} [{ns.kind} {ns.key}]{extra}" + (f" pids {pids}" if pids else "")]
         for i in by_namespace.get(ns.key, []):
             addresses = " ".join(str(a) for a in i.addresses)
             master = f" master {by_key[i.master].name}" if i.master in by_key else ""
@@ -115,7 +123,7 @@ def render_text(inventory: Inventory) -> str:
                 f"  {i.ifindex:>5} {i.display_name:<24} {i.kind:<9} {i.operstate:<15}"
                 f"{i.mac or '':<18}{addresses}{master}{peer}"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(escaped(line) for line in lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -19,12 +19,13 @@ Commands (server -> agent, queue ``node.<NODE_NAME>``): {"v", "type": "command",
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, cast
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypedDict, cast, get_args
 
 PROTOCOL_VERSION = 2  # 2: a namespace's owner and holder; kinds mount, fd, socket
 
@@ -389,32 +390,236 @@ def make_message(type_: MessageType, node: str, run: str, seq: int, time: float,
     return {"v": PROTOCOL_VERSION, "type": type_, "node": node, "run": run, "seq": seq, "time": time, **body}
 
 
+# -- strict validation: what the server accepts from an agent before anything is written ------------
+#
+# Every field is checked by type, range and character set, so that no value an agent sends can
+# reach the database or a browser in a shape the rest of the code does not expect.
+
+OPERSTATES = frozenset({"UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"})  # RFC 2863
+NAMESPACE_KINDS = frozenset(get_args(NamespaceKind))
+PEER_STATUSES = frozenset(get_args(PeerStatus))
+SCOPE_NAMES = frozenset({"global", "site", "link", "host", "nowhere"})  # else the number (agent/netlink.py)
+# IFLA_INFO_KIND strings are short lower-case identifiers ("veth", "ip6gre", "virt_wifi"), and the
+# agent's own "loopback" and "device"
+LINK_KIND_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
+NODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")  # agent/settings.py NODE_NAME_RE: the queue node.<NAME>
+RUN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+NAMESPACE_KEY_RE = re.compile(r"ns:([0-9]{1,20})")
+INTERFACE_KEY_RE = re.compile(r"if:([0-9]{1,20}):([0-9]{1,10})")
+MAC_RE = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){0,19}")  # up to 20 bytes (InfiniBand)
+CONTAINER_ID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]{0,127}")
+IFNAMSIZ, ALTIFNAMSIZ, IFALIASZ = 16, 128, 256  # include/uapi/linux/if.h: sizes with the final NUL
+INT32, INT64 = 2**31 - 1, 2**63 - 1  # what the database columns hold
+MAX_NAMESPACES, MAX_INTERFACES, MAX_CHANGES = 100_000, 400_000, 500_000
+MAX_ITEMS = 1024  # names, pids, altnames per record
+MAX_ADDRESSES = 4096  # per interface
+MAX_ERRORS, MAX_TEXT = 10_000, 4096
+
+_NAMESPACE_FIELDS = frozenset(f.name for f in fields(Namespace))
+_INTERFACE_FIELDS = frozenset(f.name for f in fields(Interface))
+_NAMESPACE_REQUIRED = frozenset({"key", "inode", "dev", "kind"})
+_INTERFACE_REQUIRED = frozenset({"key", "namespace", "ifindex", "name", "kind"})
+
+
+def _fail(what: str, value: Any, rule: str) -> ProtocolError:
+    return ProtocolError(f"{what} {_shown(value)} {rule}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _int(what: str, value: Any, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _fail(what, value, "is not an integer")
+    if not low <= value <= high:
+        raise _fail(what, value, f"is outside {low}..{high}")
+    return value
+
+
+def _text(what: str, value: Any, max_chars: int, pattern: re.Pattern[str] | None = None) -> str:
+    """A string the database and a browser can hold: no NUL, no lone surrogate, bounded."""
+    if not isinstance(value, str):
+        raise _fail(what, value, "is not a string")
+    if not value or len(value) > max_chars:
+        raise _fail(what, value, f"must have 1 to {max_chars} characters")
+    if "\0" in value:
+        raise _fail(what, value, "contains NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(what, value, "is not valid Unicode (lone surrogate)") from None
+    if pattern is not None and not pattern.fullmatch(value):
+        raise _fail(what, value, f"does not match {pattern.pattern}")
+    return value
+
+
+def _one_of(what: str, value: Any, allowed: frozenset[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise _fail(what, value, f"is not one of {sorted(allowed)}")
+    return value
+
+
+def _list(what: str, value: Any, max_items: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(what, value, "is not a list")
+    if len(value) > max_items:
+        raise ProtocolError(f"{what} has {len(value)} items, more than {max_items}")
+    return value
+
+
+def _fields(what: str, data: Any, allowed: frozenset[str], required: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _fail(what, data, "is not an object")
+    unknown = data.keys() - allowed
+    if unknown:
+        raise ProtocolError(f"{what} has unknown fields {sorted(map(str, unknown))!r:.80}")
+    missing = required - data.keys()
+    if missing:
+        raise ProtocolError(f"{what} lacks fields {sorted(missing)!r}")
+    return data
+
+
+def validate_ifname(what: str, value: Any, size: int = IFNAMSIZ) -> str:
+    """A name as the kernel allows it (net/core/dev.c dev_valid_name): 1 to size-1 bytes, not
+    "." or "..", no '/', ':' or ASCII whitespace. The agent decodes names with errors="replace"
+    (agent/netlink.py), so a U+FFFD stands for one byte the kernel had."""
+    _text(what, value, size - 1)
+    if len(value.encode("utf-8")) - 2 * value.count("\ufffd") >= size:
+        raise _fail(what, value, f"is longer than {size - 1} bytes")
+    if value in (".", "..") or any(c in "/: \t\n\v\f\r" for c in value):
+        raise _fail(what, value, "is not a valid interface name")
+    return value
+
+
+def validate_namespace(data: Any) -> None:
+    """One namespace record (agent/protocol.py Namespace as JSON); ProtocolError with the reason."""
+    _fields("namespace", data, _NAMESPACE_FIELDS, _NAMESPACE_REQUIRED)
+    key = _text("namespace key", data["key"], 24, NAMESPACE_KEY_RE)
+    what = f"namespace {key}"
+    inode = _int(f"{what} inode", data["inode"], 1, INT64)
+    if key != namespace_key(inode):
+        raise ProtocolError(f"{what}: key does not match inode {inode}")
+    _int(f"{what} dev", data["dev"], 0, INT64)
+    _one_of(f"{what} kind", data["kind"], NAMESPACE_KINDS)
+    for name in _list(f"{what} names", data.get("names", []), MAX_ITEMS):
+        _text(f"{what} name", name, 255)
+    for process in _list(f"{what} pids", data.get("pids", []), MAX_ITEMS):
+        _fields(f"{what} process", process, frozenset({"pid", "comm"}), frozenset({"pid", "comm"}))
+        _int(f"{what} pid", process["pid"], 1, 2**22)  # PID_MAX_LIMIT
+        _text(f"{what} comm", process["comm"], 64)
+    if data.get("container_id") is not None:
+        _text(f"{what} container_id", data["container_id"], 128, CONTAINER_ID_RE)
+    if data.get("nsid") is not None:
+        _int(f"{what} nsid", data["nsid"], -1, INT32)
+    if data.get("owner") is not None:
+        owner_from_json(data["owner"])
+    if data.get("holder") is not None and not (holder_ok(data["holder"]) and len(data["holder"]) <= MAX_TEXT):
+        raise _fail(f"{what} holder", data["holder"], "is not a path or 'pid N (comm) fd M' without control characters")
+
+
+def validate_address(what: str, data: Any) -> None:
+    _fields(what, data, frozenset({"family", "address", "prefixlen", "scope"}), frozenset({"family", "address"}))
+    family = data["family"]
+    if family not in (4, 6) or isinstance(family, bool):
+        raise _fail(f"{what} family", family, "is not 4 or 6")
+    text = _text(f"{what} address", data["address"], 64)
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        raise _fail(f"{what} address", text, "is not an IP address") from None
+    if parsed.version != family:
+        raise _fail(f"{what} address", text, f"is not an IPv{family} address")
+    _int(f"{what} prefixlen", data.get("prefixlen", 0), 0, 32 if family == 4 else 128)
+    scope = data.get("scope", "global")
+    if not (isinstance(scope, str) and (scope in SCOPE_NAMES or (scope.isdigit() and int(scope) <= 255))):
+        raise _fail(f"{what} scope", scope, f"is not one of {sorted(SCOPE_NAMES)} or 0..255")
+
+
+def validate_interface(data: Any) -> None:
+    """One interface record (agent/protocol.py Interface as JSON); ProtocolError with the reason."""
+    _fields("interface", data, _INTERFACE_FIELDS, _INTERFACE_REQUIRED)
+    key = _text("interface key", data["key"], 40, INTERFACE_KEY_RE)
+    what = f"interface {key}"
+    namespace = _text(f"{what} namespace", data["namespace"], 24, NAMESPACE_KEY_RE)
+    ifindex = _int(f"{what} ifindex", data["ifindex"], 1, INT32)
+    if key != interface_key(int(namespace[3:]), ifindex):
+        raise ProtocolError(f"{what}: key does not match namespace {namespace} and ifindex {ifindex}")
+    validate_ifname(f"{what} name", data["name"])
+    _text(f"{what} kind", data["kind"], 32, LINK_KIND_RE)
+    if data.get("mac") is not None:
+        _text(f"{what} mac", data["mac"], 64, MAC_RE)
+    if data.get("mtu") is not None:
+        _int(f"{what} mtu", data["mtu"], 0, INT32)
+    _one_of(f"{what} operstate", data.get("operstate", "UNKNOWN"), OPERSTATES)
+    if not isinstance(data.get("up", False), bool):
+        raise _fail(f"{what} up", data["up"], "is not true or false")
+    for name in ("master", "peer"):
+        if data.get(name) is not None:
+            _text(f"{what} {name}", data[name], 40, INTERFACE_KEY_RE)
+    for index, address in enumerate(_list(f"{what} addresses", data.get("addresses", []), MAX_ADDRESSES)):
+        validate_address(f"{what} address {index}", address)
+    for altname in _list(f"{what} altnames", data.get("altnames", []), MAX_ITEMS):
+        validate_ifname(f"{what} altname", altname, ALTIFNAMSIZ)
+    if data.get("alias") is not None:
+        _text(f"{what} alias", data["alias"], IFALIASZ - 1)
+    if data.get("peer_ifindex") is not None:
+        _int(f"{what} peer_ifindex", data["peer_ifindex"], 0, INT32)
+    if data.get("peer_status") is not None:
+        _one_of(f"{what} peer_status", data["peer_status"], PEER_STATUSES)
+    if data.get("peer_note") is not None:
+        _text(f"{what} peer_note", data["peer_note"], 255)
+
+
+def validate_change(change: Any) -> None:
+    """One change of a delta: op, kind, key, and for an upsert a valid record with that key."""
+    if not isinstance(change, dict) or change.get("op") not in ("upsert", "remove"):
+        raise ProtocolError(f"bad change {change!r:.80}")
+    if change.get("kind") not in ("namespace", "interface") or not isinstance(change.get("key"), str):
+        raise ProtocolError(f"bad change {change!r:.80}")
+    if change["op"] == "upsert":
+        if not isinstance(change.get("data"), dict):
+            raise ProtocolError(f"an upsert of {change['kind']} carries no record: {change!r:.80}")
+        (validate_namespace if change["kind"] == "namespace" else validate_interface)(change["data"])
+        if change["data"]["key"] != change["key"]:
+            raise ProtocolError("change key differs from its record's key")
+    else:
+        _text(f"removed {change['kind']} key", change["key"], 40)
+
+
+def validate_snapshot(data: dict[str, Any]) -> None:
+    namespaces = _list("snapshot namespaces", data.get("namespaces"), MAX_NAMESPACES)
+    interfaces = _list("snapshot interfaces", data.get("interfaces"), MAX_INTERFACES)
+    for record in namespaces:
+        validate_namespace(record)
+    for record in interfaces:
+        validate_interface(record)
+    for error in _list("snapshot errors", data.get("errors", []), MAX_ERRORS):
+        _text("snapshot error", error, MAX_TEXT)
+    if not isinstance(data.get("complete", True), bool):
+        raise _fail("snapshot complete", data["complete"], "is not true or false")
+
+
 def validate_message(data: Any) -> dict[str, Any]:
-    """Check an incoming message's envelope and body shape; raise ProtocolError with the reason."""
+    """Check an incoming message's envelope and every field of its body; raise ProtocolError
+    with the reason."""
     check_version(data)
     for name, kind in (("type", str), ("node", str), ("run", str), ("seq", int), ("time", (int, float))):
         if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
             raise ProtocolError(f"field {name!r} missing or of the wrong type")
+    _text("node", data["node"], 63, NODE_RE)
+    _text("run", data["run"], 64, RUN_RE)
     if data["seq"] < 1:
         raise ProtocolError("seq starts at 1")
+    _int("seq", data["seq"], 1, INT64)
+    if not math.isfinite(data["time"]) or data["time"] < 0:
+        raise _fail("time", data["time"], "is not a finite time after 1970")
     if data["type"] == "snapshot":
-        Inventory.from_json(data)
+        validate_snapshot(data)
     elif data["type"] == "delta":
-        changes = data.get("changes")
-        if not isinstance(changes, list):
-            raise ProtocolError("a delta carries a list of changes")
-        for change in changes:
-            if not isinstance(change, dict) or change.get("op") not in ("upsert", "remove"):
-                raise ProtocolError(f"bad change {change!r:.80}")
-            if change.get("kind") not in ("namespace", "interface") or not isinstance(change.get("key"), str):
-                raise ProtocolError(f"bad change {change!r:.80}")
-            if change["op"] == "upsert":
-                try:
-                    parse = namespace_from_json if change["kind"] == "namespace" else interface_from_json
-                    if parse(change["data"]).key != change["key"]:
-                        raise ProtocolError("change key differs from its record's key")
-                except (TypeError, KeyError) as exc:
-                    raise ProtocolError(f"malformed {change['kind']} record: {exc!r}") from exc
+        for change in _list("delta changes", data.get("changes"), MAX_CHANGES):
+            validate_change(change)
     elif data["type"] != "heartbeat":
         raise ProtocolError(f"unknown message type {data['type']!r}")
     return cast("dict[str, Any]", data)  # check_version() proved it a dict
@@ -495,7 +700,7 @@ def _uuid(value: Any, name: str) -> None:
         raise ProtocolError(f"{name} {value!r:.60} is not a canonical UUID") from None
 
 
-def _text(value: Any, name: str, low: int, high: int, optional: bool = False) -> None:
+def _lab_text(value: Any, name: str, low: int, high: int, optional: bool = False) -> None:
     if value is None and optional:
         return
     if not isinstance(value, str) or not low <= len(value) <= high:
@@ -513,11 +718,11 @@ def validate_command(message: Any) -> dict[str, Any]:
     """A lab command's envelope (the verb's args are agent.verbs' to check); ProtocolError with the reason."""
     data = _exact_fields(message, COMMAND_FIELDS, "command")
     _uuid(data["id"], "id")
-    _text(data["verb"], "verb", 1, 40)
+    _lab_text(data["verb"], "verb", 1, 40)
     if not isinstance(data["args"], dict):
         raise ProtocolError("args must be a JSON object")
-    _text(data["actor"], "actor", 1, MAX_ACTOR)
-    _text(data["request_id"], "request_id", 1, MAX_REQUEST_ID, optional=True)
+    _lab_text(data["actor"], "actor", 1, MAX_ACTOR)
+    _lab_text(data["request_id"], "request_id", 1, MAX_REQUEST_ID, optional=True)
     _finite(data["time"], "time")
     return data
 
@@ -525,12 +730,12 @@ def validate_command(message: Any) -> dict[str, Any]:
 def validate_command_result(message: Any) -> dict[str, Any]:
     """An agent's report on a lab command; ProtocolError with the reason."""
     data = _exact_fields(message, RESULT_FIELDS, "command_result")
-    _text(data["node"], "node", 1, 63)
+    _lab_text(data["node"], "node", 1, 63)
     _uuid(data["id"], "id")
     if data["status"] not in COMMAND_STATUSES:
         raise ProtocolError(f"status {data['status']!r:.40} is not one of {', '.join(COMMAND_STATUSES)}")
     if data["status"] == "failed":
-        _text(data["error"], "error", 1, MAX_ERROR)
+        _lab_text(data["error"], "error", 1, MAX_ERROR)
     elif data["error"] is not None:
         raise ProtocolError(f"a {data['status']} command carries no error")
     if data["result"] is not None and not isinstance(data["result"], dict):
@@ -539,7 +744,7 @@ def validate_command_result(message: Any) -> dict[str, Any]:
     if not isinstance(timings, dict) or len(timings) > 10:
         raise ProtocolError("timings must be an object of at most 10 numbers")
     for key, value in timings.items():
-        _text(key, "timings key", 1, 40)
+        _lab_text(key, "timings key", 1, 40)
         _finite(value, f"timings[{key!r}]")
     _finite(data["time"], "time")
     return data

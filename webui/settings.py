@@ -27,6 +27,12 @@ Variables:
   NSMAP_HISTORY_DAYS change records kept, in days (default 30); older ones are pruned
   NSMAP_CHECKPOINT_RECORDS / NSMAP_CHECKPOINT_MINUTES a history checkpoint every N records (2000)
                      or M minutes (10), whichever comes first
+  NSMAP_WS_MAX_INBOUND bytes a WebSocket client may send in one message (65536)
+  NSMAP_WS_MAX_PER_USER open WebSockets per user and server process (20)
+  NSMAP_WS_RESYNC_INTERVAL seconds between two whole graphs a socket asks for (1)
+  NSMAP_WS_MAX_BUFFER bytes sent to a client and not read yet before it is dropped (16 MiB; nsmap_serve)
+  NSMAP_MAX_CLOCK_SKEW seconds an agent message's time may differ from the server's clock (300);
+                     older messages are refused as replays
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -93,6 +100,11 @@ NSMAP_TRACE = env_bool("NSMAP_TRACE", False)
 NSMAP_HISTORY_DAYS = env_number("NSMAP_HISTORY_DAYS", 30.0, minimum=0.01)
 NSMAP_CHECKPOINT_RECORDS = int(env_number("NSMAP_CHECKPOINT_RECORDS", 2000, minimum=1, integer=True))
 NSMAP_CHECKPOINT_MINUTES = env_number("NSMAP_CHECKPOINT_MINUTES", 10.0, minimum=0.01)
+NSMAP_WS_MAX_INBOUND = int(env_number("NSMAP_WS_MAX_INBOUND", 65536, minimum=1024, integer=True))
+NSMAP_WS_MAX_PER_USER = int(env_number("NSMAP_WS_MAX_PER_USER", 20, minimum=1, integer=True))
+NSMAP_WS_RESYNC_INTERVAL = env_number("NSMAP_WS_RESYNC_INTERVAL", 1.0)
+NSMAP_WS_MAX_BUFFER = int(env_number("NSMAP_WS_MAX_BUFFER", 16 * 1024 * 1024, minimum=65536, integer=True))
+NSMAP_MAX_CLOCK_SKEW = env_number("NSMAP_MAX_CLOCK_SKEW", 300.0, minimum=1.0)
 
 
 def _secret_key() -> str:
@@ -112,7 +124,7 @@ def _secret_key() -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -125,7 +137,7 @@ try:
 except FileExistsError:  # another process created it between our read and write
     SECRET_KEY = (VAR_DIR / "secret_key").read_text().strip()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])  # tests add "testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 for _origin in CSRF_TRUSTED_ORIGINS:
     if not re.match(r"^https?://", _origin):
@@ -144,6 +156,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "webui.accounts",
     "webui.topology",
     "webui.changelog",
@@ -161,6 +174,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lock-out into webui.accounts.throttle's 429
 ]
 
 ROOT_URLCONF = "webui.urls"
@@ -214,6 +228,16 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 SESSION_COOKIE_HTTPONLY = True
+AUTHENTICATION_BACKENDS = ["webui.accounts.throttle.ThrottledSignIn", "django.contrib.auth.backends.ModelBackend"]
+# sign-in throttling (webui/accounts/throttle.py): 10 failures per account or per address within
+# 15 minutes lock that account or address for 15 minutes
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_USE_ATTEMPT_EXPIRATION = True  # each failure counts for the cool-off time only (a sliding window)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "webui.accounts.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = None  # REMOTE_ADDR: a forwarded-for header is the client's to forge
+AXES_VERBOSE = False
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # -- i18n / static ---------------------------------------------------------------------------------

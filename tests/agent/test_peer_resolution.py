@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.netlink import IFF_UP, Addr, Link
 from agent.peers import ObservedNamespace, assemble_interfaces
-from agent.protocol import Namespace, interface_key, namespace_key
+from agent.protocol import Address, Namespace, interface_key, namespace_key
 
 ROOT = 1000
 
@@ -76,7 +76,7 @@ def test_it_refuses_a_peer_that_does_not_point_back() -> None:
     b.links.append(veth(2, "y", peer=9, netnsid=1))  # changed between the two dumps
     x = by_key([namespace(ROOT), a, b], {1: 4000, 2: 4001})[interface_key(4000, 2)]
     assert (x.peer, x.peer_status) == (None, "unresolved")
-    assert "point at each other" in x.peer_note
+    assert x.peer_note == "the two ends do not point at each other (changed during the scan?)"
 
 
 def test_it_refuses_a_peer_index_that_is_not_a_veth() -> None:
@@ -85,6 +85,7 @@ def test_it_refuses_a_peer_index_that_is_not_a_veth() -> None:
     b.links.append(Link(ifindex=1, name="lo", kind="loopback"))
     x = by_key([namespace(ROOT), a, b], {1: 4000, 2: 4001})[interface_key(4000, 2)]
     assert x.peer_status == "unresolved"
+    assert x.peer_note == "no veth with ifindex 1 in the peer's namespace"
 
 
 def test_it_attaches_addresses_master_and_state_to_their_interface() -> None:
@@ -101,3 +102,63 @@ def test_it_attaches_addresses_master_and_state_to_their_interface() -> None:
     assert tap.master == bridge.key
     assert (tap.alias, tap.altnames) == ("lab", ["tap-long"])
     assert tap.peer_status is None, "only veths have peers"
+
+
+def test_it_says_when_the_peer_namespace_could_not_be_read() -> None:
+    a, b = namespace(4000, 1), namespace(4001, 2)
+    a.links.append(veth(2, "eth0", peer=5, netnsid=2))
+    b.readable = False
+    x = by_key([namespace(ROOT), a, b], {1: 4000, 2: 4001})[interface_key(4000, 2)]
+    assert x.peer_status == "unresolved" and x.peer is None
+    assert x.peer_note == "the peer (ifindex 5) is in a namespace whose links could not be read"
+    assert x.peer_ifindex == 5
+
+
+def test_it_copies_every_field_of_a_link() -> None:
+    ns = namespace(5000, 1)
+    ns.links.append(
+        Link(
+            ifindex=4,
+            name="vx0",
+            kind="vxlan",
+            flags=IFF_UP,
+            mac="02:00:00:00:00:04",
+            mtu=1450,
+            operstate="UNKNOWN",
+            alias="overlay",
+            altnames=["vxlan-overlay"],
+        )
+    )
+    (vx,) = assemble_interfaces([ns], {1: 5000})
+    assert (vx.key, vx.namespace, vx.ifindex, vx.name, vx.kind) == (
+        interface_key(5000, 4),
+        ns.record.key,
+        4,
+        "vx0",
+        "vxlan",
+    )
+    assert (vx.mac, vx.mtu, vx.operstate, vx.up) == ("02:00:00:00:00:04", 1450, "UNKNOWN", True)
+    assert (vx.alias, vx.altnames, vx.master, vx.addresses) == ("overlay", ["vxlan-overlay"], None, [])
+    assert (vx.peer, vx.peer_status, vx.peer_note, vx.peer_ifindex) == (None, None, None, None)
+
+
+def test_it_explains_a_veth_without_a_peer_index() -> None:
+    ns = namespace(5000, 1)
+    ns.links.append(veth(2, "eth0", peer=0, netnsid=None))
+    (x,) = assemble_interfaces([ns], {1: 5000})
+    assert (x.peer_status, x.peer_ifindex) == ("unresolved", None)
+    assert x.peer_note == "the kernel reported no peer index"
+
+
+def test_it_resolves_a_peer_that_was_read_even_when_its_namespace_is_listed_unreadable() -> None:
+    observed, ids = containers(1)
+    interfaces = {i.key: i for i in assemble_interfaces(observed, ids, unreadable={ROOT})}
+    assert interfaces[interface_key(2000, 2)].peer == interface_key(ROOT, 10), "a peer that was read was refused"
+
+
+def test_it_copies_each_address_whole() -> None:
+    ns = namespace(5000, 1)
+    ns.links.append(Link(ifindex=2, name="eth0", kind="device"))
+    ns.addresses.append(Addr(2, 6, "fe80::2", 64, "link"))
+    (eth0,) = assemble_interfaces([ns], {1: 5000})
+    assert eth0.addresses == [Address(family=6, address="fe80::2", prefixlen=64, scope="link")]

@@ -48,7 +48,9 @@ def test_it_delivers_a_gapless_stream_that_rebuilds_the_state(steps, limit):
     publisher.reset(small_inventory())
     for action, value in steps:
         if action == "change":
-            publisher.submit([veth_upsert(value, f"v{value}-{clock.now}")])
+            publisher.submit(
+                [veth_upsert(value, f"v{value}-{round(clock.now * 1000) % 10**9}")]
+            )  # a kernel name: <= 15 bytes
         elif action == "remove":
             publisher.submit([{"op": "remove", "kind": "interface", "key": f"if:1:{value}", "data": None}])
         elif action == "down":

@@ -98,3 +98,93 @@ def test_it_normalizes_like_the_protocol_module() -> None:
         data = asdict(record)
         del data["altnames"], data["peer_note"]
         assert diff.normalize("interface", data) == diff.check("interface", data)
+
+
+def test_it_reports_a_namespace_whose_record_changed() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    after = {k: dict(v) for k, v in ns.items()}
+    key = f"ns:{FIRST_INODE}"
+    after[key]["names"] = ["renamed"]
+    changes = diff.plan(ns, ifs, after, ifs).changes
+    assert [(c.kind, c.action, c.key) for c in changes] == [("namespace", "changed", key)]
+    assert changes[0].before == ns[key] and changes[0].after == after[key]
+
+
+def test_it_reports_an_address_change_as_an_interface_change() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    after = {k: dict(v) for k, v in ifs.items()}
+    key = f"if:{FIRST_INODE}:2"
+    after[key]["addresses"] = [{"family": 4, "address": "10.9.9.9", "prefixlen": 24, "scope": "global"}]
+    changes = diff.plan(ns, ifs, ns, after).changes
+    assert [(c.kind, c.action, c.key) for c in changes] == [("interface", "changed", key)]
+
+
+def test_it_fills_the_defaults_a_record_leaves_out() -> None:
+    namespace = {"key": "ns:9", "inode": 9, "dev": 4, "kind": "named"}
+    assert diff.normalize("namespace", namespace) == {
+        **namespace,
+        "names": [],
+        "pids": [],
+        "container_id": None,
+        "nsid": None,
+    }
+    assert diff.check("namespace", namespace) == diff.normalize("namespace", namespace)
+    interface = {"key": "if:9:2", "namespace": "ns:9", "ifindex": 2, "name": "eth0", "kind": "veth"}
+    filled = diff.normalize(
+        "interface", {**interface, "addresses": [{"family": 4, "address": "10.0.0.1", "prefixlen": 8}]}
+    )
+    assert filled["operstate"] == "UNKNOWN" and filled["up"] is False and filled["altnames"] == []
+    assert filled["addresses"] == [{"family": 4, "address": "10.0.0.1", "prefixlen": 8, "scope": "global"}]
+    with pytest.raises(KeyError, match="ifindex"):
+        diff.normalize("interface", {k: v for k, v in interface.items() if k != "ifindex"})
+
+
+def test_it_compares_missing_records_only_with_missing_ones() -> None:
+    record = {"key": "ns:9", "inode": 9, "dev": 4, "kind": "named"}
+    assert diff.same("namespace", None, None)
+    assert not diff.same("namespace", None, record) and not diff.same("namespace", record, None)
+    assert not diff.plan({}, {}, {}, {}) and diff.plan({}, {}, {"ns:9": record}, {})
+
+
+def test_it_describes_additions_and_moves_completely() -> None:
+    before_ns, before_if = _records(make_inventory(namespaces=1))
+    after_ns, after_if = _records(make_inventory(namespaces=2))
+    new_ns = f"ns:{FIRST_INODE + 1}"
+    added = [c for c in diff.plan(before_ns, before_if, after_ns, after_if).changes if c.kind == "namespace"]
+    assert [(c.action, c.key, c.before, c.after) for c in added] == [("added", new_ns, None, after_ns[new_ns])]
+    moved_from = f"if:{FIRST_INODE}:2"
+    record = dict(before_if[moved_from], key=f"if:{FIRST_INODE + 1}:7", namespace=new_ns, ifindex=7)
+    moved_if = {k: v for k, v in before_if.items() if k != moved_from} | {record["key"]: record}
+    (move,) = [c for c in diff.plan(before_ns, before_if, after_ns, moved_if).changes if c.action == "moved"]
+    assert (move.kind, move.key, move.before, move.after) == ("interface", record["key"], before_if[moved_from], record)
+
+
+def test_it_applies_upserts_of_both_kinds_with_their_records() -> None:
+    ns, ifs = _records(make_inventory(namespaces=1))
+    extra = make_interface(ROOT_INODE, 50, "tmp0")
+    namespace = asdict(make_inventory(namespaces=2).namespaces[2])
+    after_ns, after_if = diff.apply_changes(
+        ns, ifs, [upsert(extra), {"op": "upsert", "kind": "namespace", "key": namespace["key"], "data": namespace}]
+    )
+    assert after_if[extra.key] == asdict(extra) and extra.key not in after_ns
+    assert after_ns[namespace["key"]] == namespace and namespace["key"] not in after_if
+    assert diff.apply_changes(ns, ifs, [remove("interface", "if:1:99")]) == (ns, ifs)
+
+
+def test_it_names_records_for_the_change_log() -> None:
+    assert diff.interface_label({"name": "eth0", "peer_ifindex": 117}) == "eth0@if117"
+    assert diff.interface_label({"name": "lo"}) == "lo"
+    namespace = {"key": "ns:9", "inode": 9, "dev": 4, "kind": "named", "names": ["blue"]}
+    assert diff.namespace_label(namespace) == "blue"
+    assert diff.namespace_label({**namespace, "kind": "root"}) == "root"
+
+
+def test_it_selects_changes_by_kind_and_action() -> None:
+    before_ns, before_if = _records(make_inventory(namespaces=2))
+    after_ns, after_if = _records(make_inventory(namespaces=1))
+    result = diff.plan(before_ns, before_if, after_ns, after_if)
+    removed = result.of("namespace", "removed")
+    assert [c.key for c in removed] == [f"ns:{FIRST_INODE + 1}"]
+    assert result.of("namespace", "added", "changed") == []
+    assert {c.action for c in result.of("interface", "removed", "added")} == {"removed"}
+    assert len(result.of("interface", "removed")) == 3

@@ -72,7 +72,7 @@ def test_it_accepts_a_bearer_header_and_a_session_cookie(api_token: str, client:
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def scenario() -> None:
-        same_site = [(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")]  # the page's own origin, port and all
+        same_site = [(b"cookie", cookie), (b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")]
         for headers in ([(b"authorization", f"Bearer {api_token}".encode())], [(b"cookie", cookie)], same_site):
             comm = await _connect("/ws/topology/", headers)
             assert (await comm.receive_json_from(timeout=5))["type"] == "graph"

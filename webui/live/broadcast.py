@@ -48,7 +48,7 @@ def _broadcast_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def send(message: dict[str, Any]) -> None:
+def send(message: dict[str, Any], group: str = GROUP) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -61,13 +61,13 @@ def send(message: dict[str, Any]) -> None:
             except RuntimeError:
                 running = None
             if running is loop:
-                loop.create_task(layer.group_send(GROUP, message))
+                loop.create_task(layer.group_send(group, message))
             else:
-                asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), loop)
+                asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
         elif settings.EMBEDDED:
-            async_to_sync(layer.group_send)(GROUP, message)  # no server loop yet: nobody listens
+            async_to_sync(layer.group_send)(group, message)  # no server loop yet: nobody listens
         else:
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), _broadcast_loop())
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _broadcast_loop())
             future.result(SEND_WAIT)
     except Exception:  # a broadcast failure must not fail the ingest; clients resync on a gap
-        log.exception("broadcast of patch %s failed", message.get("seq"))
+        log.exception("broadcast of %s %s to %s failed", message.get("type"), message.get("seq", ""), group)

@@ -6,10 +6,12 @@ the result); webui/topology/apply.py writes what a group changes, webui/topology
 bulk SQL, webui/changelog/writer.py the change records, webui/topology/liveness.py staleness.
 
 Rules (docs/CONTRACTS.md):
-- A message is checked before anything is written: JSON, protocol shape, a known node, its HMAC
-  (unless ``trusted``: the embedded in-process agent), not from a retired run, not replayed
-  (seq <= last seq of the same run). A rejection is logged on ``nsmap.ingest`` at WARNING as
-  ``ingest rejected node=X reason=...`` and writes nothing.
+- A message is checked before anything is written: JSON, every field (agent.protocol), a known
+  node, its HMAC (unless ``trusted``: the embedded in-process agent), its time within
+  NSMAP_MAX_CLOCK_SKEW, not from an earlier run, not replayed (seq <= last seq of the same run).
+  A rejection is logged on ``nsmap.ingest`` at WARNING as ``ingest rejected node=X reason=...``
+  and writes nothing. A message that fails with a database error is set aside as a dead letter
+  (webui/topology/deadletters.py) and the node asks for a snapshot; the rest of its batch stands.
 - A snapshot is applied as a diff against the stored rows, so the change log gets only real
   changes; a delta is applied to the rows it touches. Both in one transaction.
 - A gap (seq != last + 1) or a new run that does not start with a snapshot is not applied: the
@@ -31,13 +33,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from agent import signing
 from agent.protocol import ProtocolError, validate_message
 from webui.live import trace
-from webui.topology import agents, apply, diff
+from webui.topology import agents, apply, deadletters, diff
 from webui.topology.models import Node, NodeState
 
 log = logging.getLogger("nsmap.ingest")
@@ -169,8 +171,9 @@ def _ingest_node(
         i = 0
         while i < len(accepted):
             m = accepted[i]
-            if m.run in node.retired_runs:
-                results[m.index] = _reject(f"message from an earlier run {m.run} (seq {m.seq})", name)
+            refusal = _refuse_replay(node, m, now)
+            if refusal:
+                results[m.index] = _reject(refusal, name)
                 i += 1
                 continue
             if m.run == node.run and m.seq <= node.last_seq:
@@ -195,19 +198,56 @@ def _ingest_node(
                 ):
                     j += 1
             group = accepted[i:j]
-            # No savepoint per group: _apply_group rejects (and a delta turns out of step) while
-            # planning, before its first write or after-commit callback, so a rejected group has
-            # left nothing behind.
-            try:
-                result = _apply_group(node, group, now, in_step=in_step)
-            except Rejected as exc:
-                node.refresh_from_db()
-                result = _reject(str(exc), name)
+            result = _apply_or_set_aside(node, group, now, in_step=in_step)
             for g in group:
                 results[g.index] = result
             i = j
         trace.mark("written")
     return leftover
+
+
+def _refuse_replay(node: Node, m: _Message, now: datetime) -> str:
+    """Why a message can only be a replay (else ""): its time is too far from the server's clock
+    (NSMAP_MAX_CLOCK_SKEW), or it belongs to a run other than the current one and was made before
+    the current run's latest message (an agent's runs follow each other, so any earlier run,
+    however many restarts ago, is refused), or its run was retired."""
+    sent = float(m.data["time"])
+    skew, allowed = sent - now.timestamp(), settings.NSMAP_MAX_CLOCK_SKEW
+    if abs(skew) > allowed:
+        return f"message time is {skew:+.0f} s from the server's clock (NSMAP_MAX_CLOCK_SKEW={allowed:g})"
+    if m.run != node.run and (m.run in node.retired_runs or sent < (node.last_message_time or 0.0)):
+        return f"message from an earlier run {m.run} (seq {m.seq})"
+    return ""
+
+
+def _apply_or_set_aside(node: Node, group: list[_Message], now: datetime, *, in_step: bool) -> Result:
+    """_apply_group in a savepoint: a rejection or a database error undoes only this group (its
+    writes and after-commit callbacks). A group that fails with a database error is set aside as a
+    dead letter with the reason, and the node moves past it and asks for a snapshot, so the
+    messages after it flow. A lost connection (OperationalError, InterfaceError) is raised: the
+    caller retries the whole batch."""
+    try:
+        with transaction.atomic():
+            return _apply_group(node, group, now, in_step=in_step)
+    except Rejected as exc:
+        node.refresh_from_db()
+        return _reject(str(exc), node.name)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        reason = f"not applied: {type(exc).__name__}: {exc}"
+        log.exception("ingest set aside node=%s seq=%d..%d", node.name, group[0].seq, group[-1].seq)
+    node.refresh_from_db()
+    deadletters.set_aside(node, now, [(m.raw, m.data) for m in group], reason)
+    last = group[-1]
+    node.retired_runs = [r for r in (*node.retired_runs, node.run) if r and r != last.run][-RETIRED_RUNS_KEPT:]
+    node.run, node.last_seq, node.synced = last.run, last.seq, False
+    node.last_heartbeat, node.last_message_time = now, float(last.data["time"])
+    if node.resync_requested is None or now - node.resync_requested >= RESYNC_INTERVAL:
+        node.resync_requested = now
+        transaction.on_commit(lambda: agents.request_snapshot(node.name))
+    node.save(update_fields=NODE_FIELDS)
+    return Result("rejected", reason, node.name)
 
 
 def _printable(text: str | None, limit: int = 63) -> str:
@@ -233,7 +273,7 @@ def _parse(body: str | bytes) -> tuple[bytes, dict[str, Any]]:
         raise Rejected(f"malformed: body is {type(body).__name__}, not JSON text")
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Rejected(f"malformed JSON: {exc}") from None
     node = data.get("node") if isinstance(data, dict) and isinstance(data.get("node"), str) else None
     try:

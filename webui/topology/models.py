@@ -48,6 +48,26 @@ class Node(models.Model):
         return self.name
 
 
+class DeadLetter(models.Model):
+    """A message that passed admission but could not be applied (a database error): kept with the
+    reason instead of rolling back or blocking the node's other messages (webui/topology/deadletters.py)."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="dead_letters", db_index=False)
+    received = models.DateTimeField()
+    run = models.CharField(max_length=64)
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=16)
+    reason = models.TextField()
+    body = models.TextField(help_text="the message as received (cut at 64 KiB)")
+
+    class Meta:
+        ordering = ["node_id", "-id"]
+        indexes = [models.Index(fields=["node", "-id"], name="deadletter_node")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.run} seq {self.seq}: {self.reason[:60]}"
+
+
 class GraphVersion(models.Model):
     """One row: the number of the last patch. The ingest locks and increments it, so patches
     are numbered without gaps across many workers."""

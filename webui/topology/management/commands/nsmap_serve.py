@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 log = logging.getLogger("nsmap.serve")
-WS_MAX_MESSAGE = 64 * 1024 * 1024
 
 
 def _port(raw: str) -> int:
@@ -28,6 +28,19 @@ def _port(raw: str) -> int:
     if not 0 < port < 65536:
         raise CommandError(f"PORT={raw!r} is not a port number")
     return port
+
+
+def restrict_files(database: dict[str, Any], var_dir: Path) -> None:
+    """Owner-only: what this process creates from now on (umask), var/, and an SQLite database
+    with its WAL and shared-memory files even if an older version left them readable (they hold
+    session keys, node keys and password hashes)."""
+    os.umask(0o077)
+    paths = [var_dir]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and str(database["NAME"]) != ":memory:":
+        paths += [Path(f"{database['NAME']}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    for path in paths:
+        if path.exists():
+            path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 class Command(BaseCommand):
@@ -42,10 +55,13 @@ class Command(BaseCommand):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server, twisted_loop  # first: it installs the asyncio reactor
 
+        from webui import limits
         from webui.asgi import application
         from webui.live import embedded
 
         port_number = _port(port)
+        limits.install()
+        restrict_files(settings.DATABASES["default"], settings.VAR_DIR)
         runner = None
         stop = threading.Event()
         if settings.EMBEDDED:
@@ -61,10 +77,9 @@ class Command(BaseCommand):
             endpoints=build_endpoint_description_strings(host=host, port=port_number),
             signal_handlers=True,
             verbosity=0,
-            # Daphne's 1 MiB default also caps what the server sends: the first graph of a
-            # 1,000-namespace host is several MB. (`daphne --websocket-max-message-size` likewise.)
-            websocket_max_message_size=WS_MAX_MESSAGE,
-            websocket_max_frame_size=WS_MAX_MESSAGE,
+            # what a client may send; sending is not limited (webui/limits.py)
+            websocket_max_message_size=settings.NSMAP_WS_MAX_INBOUND,
+            websocket_max_frame_size=settings.NSMAP_WS_MAX_INBOUND,
         )
         try:
             server.run()
