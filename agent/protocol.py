@@ -485,12 +485,12 @@ def validate_ifname(what: str, value: Any, size: int = IFNAMSIZ) -> str:
     """A name as the kernel allows it (net/core/dev.c dev_valid_name): 1 to size-1 bytes, not
     "." or "..", no '/', ':' or ASCII whitespace. The agent decodes names with errors="replace"
     (agent/netlink.py), so a U+FFFD stands for one byte the kernel had."""
-    _text(what, value, size - 1)
-    if len(value.encode("utf-8")) - 2 * value.count("\ufffd") >= size:
+    name = _text(what, value, size - 1)
+    if len(name.encode("utf-8")) - 2 * name.count("\ufffd") >= size:
         raise _fail(what, value, f"is longer than {size - 1} bytes")
-    if value in (".", "..") or any(c in "/: \t\n\v\f\r" for c in value):
+    if name in (".", "..") or any(c in "/: \t\n\v\f\r" for c in name):
         raise _fail(what, value, "is not a valid interface name")
-    return value
+    return name
 
 
 def validate_namespace(data: Any) -> None:

@@ -34,21 +34,24 @@ def unsent(transport: Any) -> int:
     return pending + getattr(transport, "_tempDataLen", 0)
 
 
-class LimitedWebSocketProtocol(WebSocketProtocol):  # type: ignore[misc]
+class LimitedWebSocketProtocol(WebSocketProtocol):
+    maxMessagePayloadSize: int  # autobahn's limit on one message (0: none)
+
     def sendMessage(self, payload: bytes, *args: Any, **kwargs: Any) -> None:
         waiting = unsent(self.transport)
         if waiting > settings.NSMAP_WS_MAX_BUFFER:
             log.warning("dropping WebSocket %s: %d bytes unread (client stopped reading)", self.client_addr, waiting)
             self.dropConnection(abort=True)
             return
-        inbound, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
+        inbound: int = self.maxMessagePayloadSize
+        self.maxMessagePayloadSize = 0
         try:
             super().sendMessage(payload, *args, **kwargs)
         finally:
             self.maxMessagePayloadSize = inbound
 
 
-class LimitedWebSocketFactory(WebSocketFactory):  # type: ignore[misc]
+class LimitedWebSocketFactory(WebSocketFactory):
     protocol = LimitedWebSocketProtocol
 
 
@@ -58,14 +61,15 @@ def _refusal(status: str) -> bytes:
     return (head + "Connection: close\r\n\r\n").encode() + body
 
 
-class LimitedHTTPChannel(HTTPChannel):  # type: ignore[misc]
+class LimitedHTTPChannel(HTTPChannel):
     def lineLengthExceeded(self, line: bytes) -> None:
         first = getattr(self, "_HTTPChannel__first_line", 1)
-        self.transport.write(_refusal("414 URI Too Long" if first else "431 Request Header Fields Too Large"))
-        self.transport.loseConnection()
+        transport: Any = self.transport  # zope's ITransport declares write() without self
+        transport.write(_refusal("414 URI Too Long" if first else "431 Request Header Fields Too Large"))
+        transport.loseConnection()
 
 
-class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]
+class LimitedHTTPFactory(HTTPFactory):
     def protocol(self) -> Any:
         return _GenericHTTPChannelProtocol(LimitedHTTPChannel())
 

@@ -86,6 +86,15 @@ def test_it_summarises_dead_letters_per_node_for_the_nodes_api(ingest, agent: Fa
     assert recent["run"] == agent.run and recent["received"] is not None
 
 
+def test_it_shows_dead_letters_on_the_nodes_api(api, ingest, agent: FakeAgent, poisoned, sent_commands):
+    ingest(agent.snapshot(make_inventory("h1", namespaces=1)))
+    ingest(agent.delta([upsert(make_interface(ROOT, 50, "poison0"))]))
+    (h1,) = api.get("/api/v1/nodes/").json()["results"]
+    assert h1["dead_letters"]["count"] == 1
+    (recent,) = h1["dead_letters"]["recent"]
+    assert recent["seq"] == 2 and "poisoned row" in recent["reason"] and recent["received"].endswith("Z")
+
+
 def test_it_keeps_only_the_newest_dead_letters_of_a_node(ingest, agent: FakeAgent, poisoned, sent_commands):
     ingest(agent.snapshot(make_inventory("h1", namespaces=1)))
     node = Node.objects.get(name="h1")

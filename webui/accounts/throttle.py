@@ -23,7 +23,7 @@ class ThrottledSignIn(AxesStandaloneBackend):
     ) -> AbstractBaseUser | None:
         if request is None:
             return None
-        return super().authenticate(request, username, password, **kw)  # type: ignore[no-any-return]
+        return super().authenticate(request, username, password, **kw)
 
 
 def lockout_response(request: HttpRequest, original: HttpResponse | None, credentials: Any = None) -> HttpResponse:

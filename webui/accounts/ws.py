@@ -7,6 +7,7 @@ open the socket with the user's cookie; token clients (scripts, tests) need no O
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -107,7 +108,7 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def still_allowed(scope: dict[str, Any]) -> tuple[str, ...] | None:
+def still_allowed(scope: Mapping[str, Any]) -> tuple[str, ...] | None:
     """What an open socket's credentials allow now: the user's roles, or None when they no
     longer hold (user deleted or deactivated; token deleted; session signed out, expired or
     made stale by a password change). Reads the database: call it from a thread."""

@@ -148,14 +148,14 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         if self.closed:
             return
         self.closed = True
-        log.info("closing the socket of user %s: %s", self.scope["user"].pk, why)
+        log.info("closing the socket of user %s: %s", _user_pk(self.scope), why)
         await self.close(code=code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data.encode("utf-8", "surrogatepass")) if text_data else len(bytes_data or b"")
         if size > settings.NSMAP_WS_MAX_INBOUND:
             log.warning(
-                "user %s sent %d bytes (limit %d): closing", self.scope["user"].pk, size, settings.NSMAP_WS_MAX_INBOUND
+                "user %s sent %d bytes (limit %d): closing", _user_pk(self.scope), size, settings.NSMAP_WS_MAX_INBOUND
             )
             await self._end(CLOSE_TOO_BIG, "message too big")
             return
@@ -258,3 +258,9 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 raise
             except Exception:  # keep watching; a transient database or Redis error is no reason to stop
                 log.exception("websocket watchdog")
+
+
+def _user_pk(scope: Any) -> Any:
+    """The socket's user id, for logs (None before authentication)."""
+    user = scope.get("user")
+    return getattr(user, "pk", None)

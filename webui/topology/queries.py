@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count
 
+from webui.topology import deadletters
 from webui.topology.graph import build_graph, iso
 from webui.topology.models import GraphVersion, Interface, Namespace, Node
 from webui.topology.records import INTERFACE_VALUES, NAMESPACE_VALUES
@@ -46,8 +47,11 @@ def _read_graph() -> dict[str, Any]:
 def node_summaries() -> list[dict[str, Any]]:
     counts_ns = dict(Namespace.objects.values_list("node").annotate(n=Count("id")).values_list("node", "n"))
     counts_if = dict(Interface.objects.values_list("node").annotate(n=Count("id")).values_list("node", "n"))
+    nodes = list(Node.objects.order_by("name"))
+    dead = deadletters.summaries(n.pk for n in nodes)
     out = []
-    for node in Node.objects.order_by("name"):
+    for node in nodes:
+        letters = dead[node.pk]
         out.append(
             {
                 "id": node.name,
@@ -64,6 +68,10 @@ def node_summaries() -> list[dict[str, Any]]:
                 "first_seen": iso(node.first_seen),
                 "namespaces": counts_ns.get(node.pk, 0),
                 "interfaces": counts_if.get(node.pk, 0),
+                "dead_letters": {
+                    "count": letters["count"],
+                    "recent": [{**r, "received": iso(r["received"])} for r in letters["recent"]],
+                },
             }
         )
     return out

@@ -82,6 +82,19 @@ class GraphSerializer(serializers.Serializer[Any]):
     interfaces = InterfaceSerializer(many=True)
 
 
+class DeadLetterSerializer(serializers.Serializer[Any]):
+    received = serializers.DateTimeField(help_text=TIME)
+    run = serializers.CharField()
+    seq = serializers.IntegerField()
+    type = serializers.CharField(help_text="snapshot, delta or heartbeat")
+    reason = serializers.CharField(help_text="why it could not be applied")
+
+
+class DeadLettersSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField(min_value=0, help_text="messages set aside (webui/topology/deadletters.py)")
+    recent = DeadLetterSerializer(many=True, help_text="the newest few")
+
+
 class NodeSummarySerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -97,6 +110,7 @@ class NodeSummarySerializer(serializers.Serializer[Any]):
     first_seen = serializers.DateTimeField(help_text=TIME)
     namespaces = serializers.IntegerField(min_value=0)
     interfaces = serializers.IntegerField(min_value=0)
+    dead_letters = DeadLettersSerializer(help_text="agent messages that could not be applied")
 
 
 class NodeListSerializer(serializers.Serializer[Any]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def _port(raw: str) -> int:
     return port
 
 
-def restrict_files(database: dict[str, Any], var_dir: Path) -> None:
+def restrict_files(database: Mapping[str, Any], var_dir: Path) -> None:
     """Owner-only: what this process creates from now on (umask), var/, and an SQLite database
     with its WAL and shared-memory files even if an older version left them readable (they hold
     session keys, node keys and password hashes)."""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("topology", "0002_graph_version_row"),
+        ("topology", "0003_namespace_owner_holder"),
     ]
 
     operations = [
