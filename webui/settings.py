@@ -351,6 +351,8 @@ SPECTACULAR_SETTINGS = {
     },
     # Swagger UI from drf-spectacular-sidecar's static files (whitenoise), never a CDN
     "SWAGGER_UI_DIST": "SIDECAR",
+    # no deep links: they put a link inside each operation's button (axe: nested-interactive)
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

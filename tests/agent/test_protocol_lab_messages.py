@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from agent.commands import CommandError, parse_lab_celery_message
-from agent.protocol import ProtocolError, make_command, make_command_result, validate_command, validate_command_result
+from agent.protocol import (
+    PROTOCOL_VERSION,
+    ProtocolError,
+    make_command,
+    make_command_result,
+    validate_command,
+    validate_command_result,
+)
 
 ID = str(uuid.uuid4())
 
@@ -35,7 +42,7 @@ def test_it_accepts_what_make_command_and_make_command_result_build():
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"v": 2}, "protocol version"),
+        ({"v": PROTOCOL_VERSION + 1}, "protocol version"),
         ({"type": "delta"}, "expected 'command'"),
         ({"extra": 1}, "unexpected ['extra']"),
         ({"actor": ...}, "missing ['actor']"),

@@ -11,7 +11,12 @@ from tests.e2e.conftest import Console, Server, login, shot
 
 pytestmark = pytest.mark.e2e
 
-OPERATIONS = ["/api/v1/changes/", "/api/v1/nodes/", "/api/v1/topology/"]
+OPERATIONS = sorted(
+    [
+        *("/api/v1/changes/", "/api/v1/changes/activity/", "/api/v1/changes/export/", "/api/v1/diff/"),
+        *("/api/v1/commands/", "/api/v1/commands/", "/api/v1/commands/{id}/", "/api/v1/nodes/", "/api/v1/topology/"),
+    ]
+)
 
 
 def test_it_lists_the_operations_and_tries_one_out(server: Server, page: Any, console: Console) -> None:
