@@ -19,7 +19,6 @@ from kombu import Connection, Consumer, Queue
 
 from agent.inbox import DRAIN_TASK, INGEST_TASK
 from webui.celery import app
-from webui.topology import tasks
 
 MALFORMED = {"not": "a task body"}  # a well-formed envelope whose body is not [args, kwargs, embed]
 
@@ -91,7 +90,8 @@ def test_it_is_what_stands_between_a_malformed_message_and_the_worker(
 ) -> None:
     """The same message under Celery's default strategy escapes the handler, which ends a worker:
     the first test fails if the tasks' strategy is not the one Celery uses."""
-    monkeypatch.setattr(tasks.ingest_task, "Strategy", "celery.worker.strategy:default")
+    # the worker's own task object: the shared_task proxy follows whichever Celery app is current
+    monkeypatch.setattr(worker.app.tasks[INGEST_TASK], "Strategy", "celery.worker.strategy:default")
     worker.update_strategies()
     rejected, escaped, _left = deliver(worker, INGEST_TASK, [MALFORMED])
     assert escaped and not rejected, "Celery's default strategy now survives malformed messages by itself"
