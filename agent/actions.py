@@ -1,5 +1,8 @@
 """The lab verbs against the kernel with pyroute2: check everything first, then act, undo on failure.
 
+One module, though long: every verb goes through the same checks (ownership, uplinks, free names,
+MTU limits), the same helper thread and the same undo; the verbs themselves are short.
+
 Each verb runs in two phases. The first only reads: it resolves the namespaces and interfaces
 the args name, and refuses (ActionRefused, nothing changed) what this module never touches:
 - the host's uplinks: lo, any interface without a link kind (a physical or unknown device),

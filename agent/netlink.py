@@ -1,7 +1,7 @@
 """A small typed rtnetlink reader: bulk dumps of links and addresses, nsid lookups, events.
 
 Why not pyroute2 here: it parses at 150-350 us per link; this reader decodes only the attributes
-nsmap uses, with struct, at a few us per link (DESIGN.md, "Measured"). pyroute2 stays the
+nsmap uses, with struct, at a few us per link (docs/ARCHITECTURE.md, "Measured speeds"). pyroute2 stays the
 library for changing things.
 
 One socket in the root namespace observes every namespace: each namespace gets an id in the root
@@ -522,7 +522,8 @@ class RtnlSocket:
         undecoded (``link_from`` decodes one).
 
         No IFLA_EXT_MASK: with a target nsid it makes the kernel walk every device of the
-        requesting namespace first, and the inventory turns quadratic (DESIGN.md, "Traps").
+        requesting namespace first, and the inventory turns quadratic (docs/ARCHITECTURE.md,
+        "Kernel facts that decide correctness").
         """
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
         if nsid is not None:

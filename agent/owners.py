@@ -1,5 +1,8 @@
 """Who owns a network namespace: the runtime, and the names it gives (container, pod, machine, host).
 
+One module, though long: each runtime's rule is a few lines, and they share the cache, the order
+of the sources and the way a failure becomes a reason; split per runtime they would repeat that.
+
 Sources, cheapest first; none of them may block or break a scan (a problem is a reason in the
 errors list, the owner stays unknown or partial):
   the cgroup of the namespace's lowest pid   /docker/<id> (cgroupfs), docker-/libpod-/

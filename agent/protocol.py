@@ -1,5 +1,8 @@
 """The wire format between agent and server: plain JSON, versioned, imported by both sides.
 
+One module, though long: the records, their strict validation and the message builders must
+change together (a field added in one place and not the other is a refused snapshot).
+
 Keys are stable strings, unique on one host:
   namespace  "ns:<inode>"              (identity is (st_dev, st_ino) of the nsfs file; nsfs
                                         is a single superblock, so the inode alone is unique)

@@ -1,6 +1,6 @@
 """Follow the kernel: a full inventory once, then precise updates from netlink events.
 
-Why this shape (DESIGN.md, "Kernel facts"):
+Why this shape (docs/ARCHITECTURE.md, "Kernel facts that decide correctness"):
 - One root event socket with NETLINK_LISTEN_ALL_NSID hears every namespace that has an id in
   root; the agent gives every namespace it finds an id, so it hears them all.
 - An event says *where* something changed, but a non-root namespace's IFLA_LINK_NETNSID is in

@@ -16,7 +16,7 @@ Two phases in one run: a baseline with one viewer for ``--baseline-seconds``, th
 ``--viewers`` viewers for ``--seconds``. Printed: patch latency p50/p99 over all viewers and
 changes of each phase and the ratio of the loaded p99 to the baseline's; the server's RSS every
 5 s of the loaded phase and its ratio to the RSS when the phase began; the load average.
-Targets (issue 9): p99 <= 100 ms with 50 viewers and 100 changes/s; RSS flat.
+Targets: p99 <= 100 ms with 50 viewers and 100 changes/s; RSS flat.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def make_inventory(
     """Root (lo, br0) plus ``namespaces`` named namespaces, each with lo and eth0 paired to a
     host-side vethN that is a port of br0. Interfaces per namespace: 2 inside + 1 in root.
     ``neighbours``: also a veth ``nb0`` (ifindex 3) from each even namespace to the next one
-    (the shape of DESIGN.md's benchmark: 1,000 namespaces -> about 4,000 interfaces)."""
+    (the shape of bench/discovery.py's topology: 1,000 namespaces -> about 4,000 interfaces)."""
     root = make_namespace(ROOT_INODE, "root", pids=[Process(1, "systemd")])
     inv = Inventory(node=node, namespaces=[root])
     inv.interfaces.append(make_interface(ROOT_INODE, 1, "lo", "loopback", mac="00:00:00:00:00:00"))

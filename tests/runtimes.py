@@ -1,8 +1,7 @@
 """Real container runtimes for tests: Debian's packages installed on demand (like the browser
 tests' chromium), a busybox root filesystem built locally (nothing can be pulled), and the host's
 shared state (forwarding sysctls, nft tables, the runtimes' bridges) captured before and put
-back after, so that a test leaves the host as it found it (DESIGN.md, "Real runtimes on these
-machines")."""
+back after, so that a test leaves the host as it found it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 // nsmap pure model: graph JSON -> store -> cytoscape element descriptors, patches, diffs,
 // search, dot export. No DOM and no cytoscape here, so it can be tested on any page and the
-// view stays a thin layer that only applies diffs.
+// view stays a thin layer that only applies diffs. One module, though long: the store, the
+// element descriptors and the search all read the same records and must agree on them.
 
 /** A store of the graph JSON (docs/CONTRACTS.md) keyed by id. */
 export class Store {
@@ -743,7 +744,7 @@ export function toDot(store) {
 // ---------------------------------------------------------------- synthetic graphs (bench, tests)
 
 /**
- * A synthetic topology like the design's benchmark: N namespaces, each with lo, eth0 (veth to a
+ * A synthetic topology like bench/discovery.py's: N namespaces, each with lo, eth0 (veth to a
  * host-side vethN on a bridge in root) and eth1 (veth to its neighbour). 4 interfaces per
  * namespace on average (3 inside + 1 host side), so N=1000 gives about 4,000 interfaces.
  */

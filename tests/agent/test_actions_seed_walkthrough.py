@@ -1,4 +1,5 @@
-"""The seed chapter, done by the agent's own verbs against the real kernel.
+"""The classic first lab (a veth pair, addresses, a move, a ping), done by the agent's own verbs
+against the real kernel.
 
 Create veth0/veth1 in a new named namespace (MTU 1500, DOWN), bring both up, give them
 10.1.1.2/24 and 10.1.1.3/24, move veth1 into a new namespace netns1 (the kernel drops its

@@ -1,1 +1,1 @@
-"""Dashboard pages: login, the live graph, the table view (issue 4)."""
+"""Dashboard pages: login, the live graph, the table view."""
