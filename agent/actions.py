@@ -35,6 +35,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -68,7 +69,20 @@ from agent.verbs import (
 )
 
 NETNS_DIR = "/run/netns"
-TEMP_PREFIX = "nsmap"  # + 10 hex: 15 bytes; only ever in the root namespace, for milliseconds
+TEMP_PREFIX = "nsmap"  # + 10 characters: 15 bytes; a new pair's names for milliseconds
+
+
+def temp_names(command_id: str) -> tuple[str, str]:
+    """A new pair's temporary names, from the command's id, so that the change log can tell the
+    ends' first appearance is that command's doing (webui.commands.service.attribute_changes);
+    a random tail when the id is not a uuid (the CLI's)."""
+    try:
+        tail = uuid.UUID(command_id).hex[:9]
+    except ValueError:
+        tail = secrets.token_hex(5)[:9]
+    return f"{TEMP_PREFIX}{tail}a", f"{TEMP_PREFIX}{tail}b"
+
+
 OPEN_SOCKETS = 16
 IDLE_SECONDS = 1.0  # sockets into other namespaces are closed this long after the last command
 IFF_UP = 0x1
@@ -359,7 +373,7 @@ class Executor:
         self.name_free(a_ns, action.a.name, "args.a.name")
         self.name_free(b_ns, action.b.name, "args.b.name")
 
-        temp_a, temp_b = (TEMP_PREFIX + secrets.token_hex(5) for _ in range(2))
+        temp_a, temp_b = temp_names(command_id)
         self.name_free(a_ns, temp_a, "args.a.name")
         self.name_free(b_ns, temp_b, "args.b.name")
         where = {"a": (a_ns, temp_a), "b": (b_ns, temp_b)}  # where each end is, by a name this command gave it

@@ -96,6 +96,7 @@ def test_it_reviews_changes_travels_back_and_diffs(server: Server, page: Any, co
     by_user = page.locator("#history-rows tr").all_inner_texts()
     assert by_user and all("user:e2e-admin" in t for t in by_user), by_user
     assert any(lab in t for t in by_user), f"the command's veth is not attributed to its user: {by_user}"
+    assert any("added" in t for t in by_user), f"the new pair's first appearance is not the user's: {by_user}"
     assert page.locator("#history-rows a[href*='/commands/']").count() > 0, "no link to the command"
     shot(page, "history-by-actor")
 

@@ -44,9 +44,9 @@ def context(
     }
 
 
-def _mark(record: dict[str, Any] | None) -> str | None:
-    """The alias an interface record carries (nsmap marks what it creates with it)."""
-    return record.get("alias") if record else None
+def _mark_and_name(record: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """The alias (nsmap marks what it creates with it) and the name of an interface record."""
+    return (record.get("alias"), record.get("name")) if record else (None, None)
 
 
 def host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
@@ -76,7 +76,7 @@ def write_change_log(
         for before, after in host_changes
     ]
     changes = plan.changes if plan is not None else []
-    by_command = attribute_changes(node, [(f"{node}/{c.key}", _mark(c.after or c.before)) for c in changes])
+    by_command = attribute_changes(node, [(f"{node}/{c.key}", *_mark_and_name(c.after or c.before)) for c in changes])
     for position, change in enumerate(changes, start=len(rows)):
         record = change.after if change.after is not None else change.before
         assert record is not None

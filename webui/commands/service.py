@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agent.actions import temp_names
 from agent.protocol import (
     LAB_COMMAND_TASK,
     ProtocolError,
@@ -263,11 +264,12 @@ def _referenced(value: Any) -> Iterator[str]:
 
 
 def attribute_changes(
-    node: str, objects: list[tuple[str, str | None]], now: datetime | None = None
+    node: str, objects: list[tuple[str, str | None, str | None]], now: datetime | None = None
 ) -> dict[str, tuple[str, str]]:
-    """For the change log: {object id: ("user:<name>", command id)} for the changed objects of
-    ``node`` that a command in flight (or finished within ATTRIBUTION_WINDOW) names in its args or
-    result, or, failing that, that carry its mark (alias ``nsmap:<command id>``: what it created).
+    """For the change log: {object id: ("user:<name>", command id)} for the changed objects
+    (id, alias, name) of ``node`` that a command in flight (or finished within ATTRIBUTION_WINDOW)
+    names in its args or result, or that carry its mark (alias ``nsmap:<command id>``: what it
+    created) or the temporary name it gave a new pair (agent/actions.py temp_names).
     One query on the node's recent commands; none in flight costs nothing more."""
     if not objects:
         return {}
@@ -284,9 +286,12 @@ def attribute_changes(
         for text in (*_referenced(command.args), *_referenced(command.result)):
             naming[text] = command
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
+    by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}
     found: dict[str, tuple[str, str]] = {}
-    for object_id, alias in objects:
-        cause = naming.get(object_id) or (by_mark.get(alias) if alias else None)
+    for object_id, alias, name in objects:
+        cause = (
+            naming.get(object_id) or (by_mark.get(alias) if alias else None) or (by_temp.get(name) if name else None)
+        )
         if cause is not None:
             found[object_id] = (f"user:{cause.actor_name}", str(cause.pk))
     return found
