@@ -34,6 +34,7 @@ def main() -> int:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
         os.environ.pop("REDIS_URL", None)
         os.environ["NODE_NAME"] = "bench"
+        os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client asks for this host
         os.environ["NSMAP_VAR_DIR"] = tmp
         os.environ["NSMAP_STALE_AFTER"] = "3600"  # no host turns stale while the bench runs
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")

@@ -53,6 +53,7 @@ def main() -> int:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
     os.environ.pop("REDIS_URL", None)
     os.environ["NODE_NAME"] = "bench"
+    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client asks for this host
     os.environ["NSMAP_VAR_DIR"] = tmp.name
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
     try:
