@@ -19,14 +19,13 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.measure import scratch_django
 
 TARGETS_MS = {"topology at a moment": 300, "diff of two moments a day apart": 500, "first page": 200}
 
@@ -40,34 +39,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15, help="runs of each measurement")
     args = parser.parse_args()
 
-    scratch_db = None
-    tmp = tempfile.TemporaryDirectory(prefix="nsmap-bench-")
-    if args.pg:
-        import psycopg
-
-        scratch_db = f"nsmap_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{scratch_db}"')
-        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(args.pg)._replace(path="/" + scratch_db))
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ.pop("REDIS_URL", None)
-    os.environ["NODE_NAME"] = "bench"
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client asks for this host
-    os.environ["NSMAP_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
-    try:
+    with scratch_django(args.pg):
         return run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if scratch_db:
-            import psycopg
-
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE "{scratch_db}" WITH (FORCE)')
-        tmp.cleanup()
 
 
 def fill(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-import uuid
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.measure import scratch_django
 
 
 def main() -> int:
@@ -29,34 +28,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement")
     args = parser.parse_args()
 
-    scratch_db = None
-    tmp = tempfile.TemporaryDirectory(prefix="nsmap-bench-")
-    if args.pg:
-        import psycopg
-
-        scratch_db = f"nsmap_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{scratch_db}"')
-        parts = urlsplit(args.pg)
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + scratch_db))
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ.pop("REDIS_URL", None)
-    os.environ["NODE_NAME"] = "bench"
-    os.environ["NSMAP_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
-    try:
+    with scratch_django(args.pg):
         return run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if scratch_db:
-            import psycopg
-
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE "{scratch_db}" WITH (FORCE)')
-        tmp.cleanup()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,9 +3,11 @@ own events (so that "idle" is checked, not assumed)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 
 from agent.netlink import EventSocket, Overflow
 from tests.kernel_topology import Topology
@@ -76,3 +78,40 @@ def memory_mb(pid: int) -> dict[str, float]:
             if line.startswith(("VmRSS:", "VmHWM:")):
                 out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
     return out
+
+
+@contextlib.contextmanager
+def scratch_django(pg: str | None) -> Iterator[None]:
+    """Django in embedded settings on a throw-away database: a SQLite file, or a PostgreSQL
+    database made beside ``pg`` (a URL of an existing one) and dropped afterwards."""
+    import tempfile
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    scratch_db = None
+    with tempfile.TemporaryDirectory(prefix="nsmap-bench-") as tmp:
+        if pg:
+            import psycopg
+
+            scratch_db = f"nsmap_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(pg, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{scratch_db}"')
+            os.environ["DATABASE_URL"] = urlunsplit(urlsplit(pg)._replace(path="/" + scratch_db))
+        else:
+            os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+        os.environ.pop("REDIS_URL", None)
+        os.environ["NODE_NAME"] = "bench"
+        os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client asks for this host
+        os.environ["NSMAP_VAR_DIR"] = tmp
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
+        try:
+            yield
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            if scratch_db:
+                import psycopg
+
+                with psycopg.connect(pg, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE "{scratch_db}" WITH (FORCE)')
