@@ -269,19 +269,27 @@ def _export_rows(rows: QuerySet[ChangeRecord], output: str) -> Iterator[str]:
 class ChangesExportView(ApiView):
     def get(self, request: Request) -> StreamingHttpResponse:
         params = request.query_params
-        query = ExportQuery(data={k: v for k, v in params.items() if k == "output" and v})
-        query.is_valid(raise_exception=True)
-        _refuse_unknown(params, {*ChangeFilter.base_filters, "output"})
-        filtered = ChangeFilter(params, queryset=ChangeRecord.objects.order_by("-graph_seq", "-position", "-id"))
-        if not filtered.is_valid():
-            raise ValidationError(filtered.errors)
-        output = query.validated_data["output"]
+        options, filtered = _filters_and(params, ExportQuery)
+        output = options["output"]
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response = StreamingHttpResponse(
             _export_rows(filtered.qs, output), content_type="text/csv" if output == "csv" else "application/json"
         )
         response["Content-Disposition"] = f'attachment; filename="nsmap-changes-{stamp}.{output}"'
         return response
+
+
+def _filters_and(params: Any, options: type[serializers.Serializer[Any]]) -> tuple[dict[str, Any], ChangeFilter]:
+    """The change-log filters plus a view's own options (an empty value is one left out), each
+    checked: an unknown, repeated or bad parameter is a 400 naming it. Records newest first."""
+    own = set(options().fields)
+    query = options(data={k: v for k, v in params.items() if k in own and v})
+    query.is_valid(raise_exception=True)
+    _refuse_unknown(params, {*ChangeFilter.base_filters, *own})
+    filtered = ChangeFilter(params, queryset=ChangeRecord.objects.order_by("-graph_seq", "-position", "-id"))
+    if not filtered.is_valid():
+        raise ValidationError(filtered.errors)
+    return dict(query.validated_data), filtered
 
 
 def _refuse_unknown(params: Any, known: set[str]) -> None:
@@ -320,18 +328,13 @@ class ActivitySerializer(serializers.Serializer[Any]):
 class ActivityView(ApiView):
     def get(self, request: Request) -> Response:
         params = request.query_params
-        query = ActivityQuery(data={k: v for k, v in params.items() if k == "buckets" and v})
-        query.is_valid(raise_exception=True)
-        _refuse_unknown(params, {*ChangeFilter.base_filters, "buckets"})
-        filtered = ChangeFilter(params, queryset=ChangeRecord.objects.all())
-        if not filtered.is_valid():
-            raise ValidationError(filtered.errors)
+        options, filtered = _filters_and(params, ActivityQuery)
         rows = filtered.qs.order_by()
         start = filtered.form.cleaned_data.get("since") or rows.aggregate(first=Min("time"))["first"]
         end = filtered.form.cleaned_data.get("until") or timezone.now()
         if start is None or start >= end:
             return Response({"buckets": [], "hosts": []})
-        return Response(activity(rows, start, end, query.validated_data["buckets"]))
+        return Response(activity(rows, start, end, options["buckets"]))
 
 
 def activity(rows: QuerySet[ChangeRecord], start: datetime, end: datetime, buckets: int) -> dict[str, Any]:
