@@ -59,7 +59,8 @@ class ChangeRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["-time", "-id"], name="change_time"),
-            models.Index(fields=["graph_seq", "position"], name="change_graph_seq"),
+            # the order every list and replay reads in: a first page walks it and stops at the page's end
+            models.Index(fields=["graph_seq", "position", "id"], name="change_order"),
             models.Index(fields=["node", "-time"], name="change_node_time"),
             models.Index(fields=["object_id", "-time"], name="change_object_time"),
             models.Index(fields=["object_key", "-time"], name="change_key_time"),
