@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lab-verb latency on the agent: nsmap's veth.create / link.delete against pyroute2 doing the same.
 
-    sudo .venv/bin/python bench/actions.py [--pairs 100]
+    sudo .venv/bin/python -m bench.actions [--pairs 100]
 
 In two namespaces of its own (tests/kernel_topology.py, unique "nsm" prefix, torn down after,
 also on failure), it times, in one process:
@@ -22,12 +22,8 @@ import sys
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from bench.measure import pct  # noqa: E402
-from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
+from bench.measure import pct
+from tests.kernel_topology import Topology, install_signal_teardown
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Time GET /api/v1/topology/ on a synthetic graph (default 1,000 namespaces on one host).
 
 Fills a throw-away SQLite database through the real ingest (tests.factories' inventory, as
@@ -7,7 +6,7 @@ token, plain and gzipped, against a baseline in the same process: the bare graph
 (webui.topology.queries.load_graph) plus json.dumps of its dict. The ratio is what the HTTP
 layer (auth, view, renderer, gzip) adds on top of reading and encoding the graph.
 
-    .venv/bin/python bench/api.py [--namespaces 1000] [--repeat 21]
+    .venv/bin/python -m bench.api [--namespaces 1000] [--repeat 21]
 """
 
 from __future__ import annotations
@@ -19,10 +18,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load: many viewers on one server while the kernel keeps changing.
 
-    sudo .venv/bin/python bench/load.py [--viewers 50] [--rate 100] [--seconds 60]
+    sudo .venv/bin/python -m bench.load [--viewers 50] [--rate 100] [--seconds 60]
                                         [--baseline-seconds 10] [--ends 100]
 
 Starts `manage.py nsmap_serve` (embedded: SQLite in a temp dir, the local agent, the in-memory
@@ -35,13 +35,9 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from bench.measure import cpu_seconds, memory_mb, pct  # noqa: E402
-from tests.distributed.harness import PYTHON, Processes, free_port, last_line, manage, wait_until  # noqa: E402
-from tests.kernel_topology import Topology, install_signal_teardown  # noqa: E402
+from bench.measure import cpu_seconds, memory_mb, pct
+from tests.distributed.harness import PYTHON, Processes, free_port, last_line, manage, wait_until
+from tests.kernel_topology import Topology, install_signal_teardown
 
 TARGET_P99_MS = 100.0
 
