@@ -108,6 +108,10 @@ def fill(args: argparse.Namespace) -> tuple[Any, Any]:
         if done % 200_000 < chunk:
             print(f"  ... {done + existing} records ({time.perf_counter() - began:.0f} s)", flush=True)
     GraphVersion.objects.filter(pk=1).update(seq=graph_seq)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the statistics autovacuum keeps on a live database
+        cursor.execute("ANALYZE")
     return start, start + step * args.records
 
 
