@@ -146,7 +146,7 @@ def main() -> int:
     if not args.shared_host and not args.in_sandbox:
         if args.redis_url:
             parser.error("--redis-url needs --shared-host (the sandbox runs a Redis of its own)")
-        argv = [*SANDBOX, sys.executable, os.path.abspath(__file__), "--in-sandbox", *sys.argv[1:]]
+        argv = [*SANDBOX, sys.executable, "-m", "bench.agent_idle", "--in-sandbox", *sys.argv[1:]]
         return subprocess.run(argv, check=False).returncode
 
     install_signal_teardown()

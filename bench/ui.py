@@ -274,7 +274,7 @@ class RealServer:
         )
         self.log = open(f"{self.tmp.name}/server.log", "w+")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve-child", str(n), str(self.port), self.password],
+            [sys.executable, "-m", "bench.ui", "--serve-child", str(n), str(self.port), self.password],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
