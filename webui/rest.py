@@ -226,20 +226,73 @@ class PinnedPagination(BasePagination):
         ]
 
 
+class _OffsetQuery(serializers.Serializer[Any]):
+    offset = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+
+
+class OffsetPagination(BasePagination):
+    """``{"count", "next", "previous", "results"}`` by ``offset``/``limit``, for lists whose ids
+    are not increasing integers (PinnedPagination pins those): the order is the query set's."""
+
+    query_params = ("offset", "limit")
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
+        query = _OffsetQuery(data={k: v for k, v in request.query_params.items() if k in self.query_params and v})
+        query.is_valid(raise_exception=True)
+        self.request, self.offset, self.limit = request, query.validated_data["offset"], query.validated_data["limit"]
+        self.count = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def _link(self, offset: int) -> str:
+        query = {k: v for k, v in self.request.query_params.items() if k != "offset"}
+        query.update({"offset": str(offset), "limit": str(self.limit)})
+        return self.request.build_absolute_uri(self.request.path + "?" + urlencode(query))
+
+    def get_paginated_response(self, data: Any) -> Response:
+        more = self.offset + self.limit < self.count
+        back = self.offset > 0
+        return Response(
+            {
+                "count": self.count,
+                "next": self._link(self.offset + self.limit) if more else None,
+                "previous": self._link(max(0, self.offset - self.limit)) if back else None,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {"count": {"type": "integer"}, "next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        return [
+            {"name": "offset", "in": "query", "required": False, "description": "records to skip",
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}},
+            {"name": "limit", "in": "query", "required": False, "description": "records per page",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+        ]  # fmt: skip
+
+
 class ApiListView(ApiView, ListAPIView[Any]):
     """A paged list whose query parameters are all known and given once: an unknown one is a 400
     (a typo in a filter name would otherwise return everything), and so is a repeated one (which
     value counts would be a guess)."""
 
-    pagination_class = PinnedPagination
+    pagination_class: type[BasePagination] | None = PinnedPagination
     filterset_class: Any = None  # a django_filters.FilterSet (DjangoFilterBackend reads it)
 
     def known_params(self) -> set[str]:
         known: set[str] = {"format"}
         if self.filterset_class is not None:
             known |= set(self.filterset_class.base_filters)
-        if isinstance(self.paginator, PinnedPagination):
-            known |= set(self.paginator.query_params)
+        known |= set(getattr(self.paginator, "query_params", ()))
         return known
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

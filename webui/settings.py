@@ -121,9 +121,13 @@ def _secret_key() -> str:
         )
     path = VAR_DIR / "secret_key"
     try:
-        return path.read_text().strip()
+        stored = path.read_text().strip()
     except FileNotFoundError:
-        pass
+        stored = ""
+    if len(stored) >= 32:
+        return stored
+    if stored or path.exists():  # empty or cut short (a full disk, a bad copy): make a new one
+        path.unlink()
     VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -78,8 +78,13 @@ export function initLive(ctx, on) {
       }
       receive(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       ws = null;
+      if (ev.code === 4401) {
+        setState("signed-out"); // the server revoked the credentials (webui/live/consumers.py)
+        return;
+      }
+      if (ev.code === 4403) attempts = 0; // roles changed: reconnect at once to get the new ones
       scheduleReconnect();
     };
     ws.onerror = () => {

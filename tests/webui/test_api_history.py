@@ -91,6 +91,13 @@ def test_it_exports_what_is_filtered_as_csv_and_json(api, history) -> None:
     assert records[0].keys() == listed[0].keys(), "an exported record is shaped like the API's"
 
 
+def test_it_exports_a_name_that_looks_like_a_formula_as_text(api, history) -> None:
+    ChangeRecord.objects.filter(object_key=history["mtu_key"]).update(name="=HYPERLINK(1)", actor="@user")
+    response = api.get(f"/api/v1/changes/export/?key={history['mtu_key']}&output=csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows and all(r["name"] == "'=HYPERLINK(1)" and r["actor"] == "'@user" for r in rows), rows
+
+
 def test_it_counts_activity_per_host_and_bucket(api, history) -> None:
     data = api.get(f"/api/v1/changes/activity/?buckets=4&since={history['start'].isoformat()}").json()
     assert len(data["buckets"]) == 4 and [h["host"] for h in data["hosts"]] == ["h1"]
@@ -123,6 +130,7 @@ def test_it_diffs_two_moments(api, history) -> None:
         ("/api/v1/topology/?at=yesterday", "at"),
         ("/api/v1/diff/?to=2026-01-01T00:00:00Z", "from"),
         ("/api/v1/diff/?from=2026-01-01T00:00:00Z&to=soon", "to"),
+        ("/api/v1/diff/?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"),
     ],
 )
 def test_it_refuses_bad_values_naming_them(api, history, path: str, name: str) -> None:

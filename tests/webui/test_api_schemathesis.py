@@ -39,18 +39,20 @@ def wsgi_app() -> Iterator[Any]:
 
 
 def in_order(query: dict[str, Any] | None) -> None:
-    """since after until is a 400 (tests/webui/test_api_changes.py), a rule between two
-    parameters that the schema cannot state: valid requests get the two in order."""
-    since, until = (query or {}).get("since"), (query or {}).get("until")
-    if not (query and isinstance(since, str) and isinstance(until, str)):
-        return
-    try:
-        first, last = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (since, until))
-        if first.tzinfo is None or last.tzinfo is None or first <= last:
-            return
-    except ValueError:
-        return  # not a date-time: the request is invalid anyway
-    query["since"], query["until"] = until, since
+    """since after until, and from after to, are 400s (tests/webui/test_api_changes.py,
+    test_api_history.py), rules between two parameters that the schema cannot state: valid requests
+    get each pair in order."""
+    for first_name, last_name in (("since", "until"), ("from", "to")):
+        first, last = (query or {}).get(first_name), (query or {}).get(last_name)
+        if not (query and isinstance(first, str) and isinstance(last, str)):
+            continue
+        try:
+            a, b = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (first, last))
+            if a.tzinfo is None or b.tzinfo is None or a <= b:
+                continue
+        except ValueError:
+            continue  # not a date-time: the request is invalid anyway
+        query[first_name], query[last_name] = last, first
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)

@@ -165,3 +165,15 @@ def test_it_filters_the_list(client, operator, online: str):
     assert [c["verb"] for c in client.get(URL, {"verb": "netns.create"}, **auth).json()["results"]] == ["netns.create"]
     assert client.get(URL, {"status": "bogus"}, **auth).status_code == 400
     assert client.get(URL, {"node": "h2"}, **auth).json()["results"] == []
+
+
+def test_it_pages_the_commands_newest_first(client, operator, online: str):
+    _, token = operator
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    for n in range(3):
+        assert post(client, token, {**CREATE, "args": {"namespace": "lab", "name": f"br{n}"}}).status_code == 202
+    first = client.get(URL, {"limit": 2}, **auth).json()
+    assert first["count"] == 3 and len(first["results"]) == 2 and first["next"]
+    rest = client.get(first["next"], **auth).json()
+    assert [c["args"]["name"] for c in first["results"] + rest["results"]] == ["br2", "br1", "br0"]
+    assert client.get(URL, {"limit": 0}, **auth).status_code == 400

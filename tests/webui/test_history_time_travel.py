@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import FIRST_INODE, ROOT_INODE, FakeAgent, make_interface, make_inventory, remove, upsert
-from webui.changelog.models import Checkpoint
+from webui.changelog.models import ChangeRecord, Checkpoint
 from webui.changelog.timetravel import graph_at, take_checkpoints, timeline_at
+from webui.topology.graph import iso
 from webui.topology.liveness import forget_node
 from webui.topology.models import Node
 from webui.topology.queries import load_graph
@@ -96,13 +97,14 @@ def test_it_keeps_when_an_object_was_first_seen(ingest) -> None:
     Node.objects.create(name="h1", key="k" * 40)
     agent = FakeAgent("h1", key="k" * 40)
     ingest(agent.snapshot(make_inventory("h1", namespaces=1)))
-    first = {i["id"]: i["first_seen"] for i in load_graph()["interfaces"]}
     eth0 = make_interface(FIRST_INODE, 2, "eth0", peer=f"if:{ROOT_INODE}:100", peer_ifindex=100, mtu=1400)
     ingest(agent.delta([upsert(eth0)]))
-    past = graph_at(timezone.now())
-    changed = next(i for i in past["interfaces"] if i["name"] == "eth0")
-    assert changed["first_seen"] == first[changed["id"]], "a change reset first_seen"
-    assert changed["changed"] > changed["first_seen"]
+    added, changed_at = (
+        iso(ChangeRecord.objects.get(object_key=eth0.key, action=action).time) for action in ("added", "changed")
+    )
+    past = next(i for i in graph_at(timezone.now())["interfaces"] if i["key"] == eth0.key)
+    assert past["first_seen"] == added, "a change reset first_seen"
+    assert past["changed"] == changed_at and changed_at > added
 
 
 def test_it_can_look_at_one_host_only(two_hosts) -> None:

@@ -226,6 +226,16 @@ def _groups(fields: str) -> list[str]:
     return [group for group in fields.split(",") if group]
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: names come from agents and users, and one that
+    starts like a formula (=, +, -, @, tab, CR) would run as one (OWASP: CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _export_rows(rows: QuerySet[ChangeRecord], output: str) -> Iterator[str]:
     """The filtered records, newest first, written as they are read (never built in memory). JSON
     items have the shape of the API's records (ChangeRecordSerializer)."""
@@ -248,7 +258,7 @@ def _export_rows(rows: QuerySet[ChangeRecord], output: str) -> Iterator[str]:
         before, after = (
             json.dumps(record[k], separators=(",", ":")) if record[k] is not None else "" for k in ("before", "after")
         )
-        out.writerow([*(record[c] if record[c] is not None else "" for c in EXPORT_COLUMNS), before, after])
+        out.writerow([_cell(record[c]) for c in EXPORT_COLUMNS] + [before, after])
         if n % 200 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -408,8 +418,10 @@ class DiffView(ApiView):
         params = request.query_params
         _refuse_unknown(params, {"from", "to", "node", "format"})
         start, end = moment(params, "from"), moment(params, "to")
+        if start > end:
+            raise ValidationError({"from": ["is after to"]})
         node = params.get("node")
         try:
             return Response(diff_between(start, end, [node] if node else None))
-        except BeforeHistory as exc:
+        except BeforeHistory as exc:  # the earlier moment is the one before the retained history
             raise ValidationError({"from": [str(exc)]}) from None

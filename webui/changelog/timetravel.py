@@ -106,7 +106,7 @@ def _save(timeline: Timeline, time: datetime, records: int, *, floor: bool = Fal
 
 def _checkpoint(timeline: Timeline, batch: list[dict[str, Any]]) -> int:
     timeline.apply(batch)
-    return _save(timeline, batch[-1]["time"], len(batch)) is not None
+    return int(_save(timeline, batch[-1]["time"], len(batch)) is not None)
 
 
 def take_checkpoints(now: datetime | None = None, *, force: bool = False) -> int:

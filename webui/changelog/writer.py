@@ -7,8 +7,9 @@ One row per host change and per change of a plan (webui/topology/diff.py), numbe
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from webui.changelog.models import ChangeRecord
 from webui.changelog.replay import changed_groups
@@ -24,7 +25,6 @@ HostChange = tuple[dict[str, Any], dict[str, Any] | None]
 
 def context(
     node: str,
-    now: datetime,
     graph_seq: int,
     actor: str,
     *,
@@ -32,9 +32,13 @@ def context(
     run: str | None = None,
     seq: int | None = None,
 ) -> dict[str, Any]:
-    """The columns every change record of one write shares (no message: run and seq NULL)."""
+    """The columns every change record of one write shares (no message: run and seq NULL).
+
+    Call it after taking ``graph_seq``: the record's time is read then, under the lock that
+    numbers patches, so times rise with patch numbers across workers and nodes, and the moment T
+    of time travel (webui/changelog/timetravel.py) is one point of the log."""
     return {
-        "time": now,
+        "time": timezone.now(),
         "observed": observed,
         "node": node,
         "actor": actor,

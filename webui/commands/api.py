@@ -24,7 +24,7 @@ from webui.changelog.api import choice_filter, text_filter
 from webui.commands import service
 from webui.commands.models import Command, CommandStatus
 from webui.dashboard.roles import has_role
-from webui.rest import ApiListView, ApiView, errors
+from webui.rest import ApiListView, ApiView, OffsetPagination, errors
 
 
 class OperatorWrites(BasePermission):
@@ -90,7 +90,8 @@ class CommandList(ApiListView):
     """Newest first, paged like the change log; POST runs a verb."""
 
     permission_classes = [IsAuthenticated, OperatorWrites]
-    queryset = Command.objects.order_by("-created")
+    queryset = Command.objects.order_by("-created", "id")
+    pagination_class = OffsetPagination  # command ids are uuids: nothing to pin pages on
     serializer_class = CommandSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = CommandFilter

@@ -277,7 +277,7 @@ def attribute_changes(
     commands = list(
         Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
         .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
-        .only("pk", "args", "result", "actor_name")
+        .only("pk", "args", "result", "actor_name", "created")
     )
     if not commands:
         return {}

@@ -245,7 +245,8 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                     next_recheck = now + AUTH_RECHECK
                     if not await self._recheck():
                         return
-                await self.channel_layer.group_add(GROUP, self.channel_name)
+                await self.channel_layer.group_add(GROUP, self.channel_name)  # a restarted layer forgot both
+                await self.channel_layer.group_add(self.user_group, self.channel_name)
                 stored = await _shared_current_seq()
                 if stored <= self.last_seq:
                     self.behind_since = None

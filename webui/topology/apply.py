@@ -241,7 +241,7 @@ def log_and_broadcast(
     if not effects.changed_graph():
         return None
     graph_seq = next_graph_seq()
-    common = writer.context(node.name, now, graph_seq, f"agent:{node.name}", observed=observed, run=run, seq=seq)
+    common = writer.context(node.name, graph_seq, f"agent:{node.name}", observed=observed, run=run, seq=seq)
     writer.write_change_log(node.name, common, effects.host_changes, effects.plan)
     patch = _patch(node, graph_seq, effects)
     marks = {"agent": made, "group": began, "applied": time.time()}

@@ -48,7 +48,7 @@ def mark_stale(now: datetime | None = None) -> list[str]:
             node.state = NodeState.STALE
             node.save(update_fields=["state", "changed"])
             names.append(node.name)
-            common = writer.context(node.name, now, graph_seq, "server")
+            common = writer.context(node.name, graph_seq, "server")
             writer.write_change_log(node.name, common, [(before, host_state(node))])
         patch = build_patch(graph_seq, hosts=[node_row(n) for n in nodes])
         transaction.on_commit(lambda: broadcast_patch(patch))
@@ -59,7 +59,6 @@ def mark_stale(now: datetime | None = None) -> list[str]:
 def forget_node(name: str, actor: str = "cli") -> bool:
     """Delete a node and everything observed on it, logging each object as removed (so the
     history still knows when they went) and broadcasting the removals. False: no such node."""
-    now = timezone.now()
     with transaction.atomic():
         node = Node.objects.select_for_update().filter(name=name).first()
         if node is None:
@@ -71,7 +70,7 @@ def forget_node(name: str, actor: str = "cli") -> bool:
         )
         effects = Effects(host_changes=[(host_state(node), None)], plan=plan)
         graph_seq = next_graph_seq()
-        writer.write_change_log(name, writer.context(name, now, graph_seq, actor), effects.host_changes, effects.plan)
+        writer.write_change_log(name, writer.context(name, graph_seq, actor), effects.host_changes, effects.plan)
         node.delete()
         patch = build_patch(
             graph_seq,
