@@ -5,6 +5,7 @@ an inventory reads back what it wrote, with its defaults."""
 from __future__ import annotations
 
 from agent.protocol import (
+    PROTOCOL_VERSION,
     Interface,
     Inventory,
     Namespace,
@@ -13,7 +14,8 @@ from agent.protocol import (
     diff_inventories,
     interface_label,
     make_message,
-    record_to_json,
+    removal,
+    upsert,
 )
 from tests.factories import make_inventory
 
@@ -86,13 +88,17 @@ def test_it_names_records_as_people_do() -> None:
     assert Namespace("ns:5", 5, 4, "process").label == "ns:5"
 
 
-def test_it_serialises_either_kind_of_record() -> None:
+def test_it_builds_the_change_of_either_kind_of_record() -> None:
     ns = Namespace("ns:1", 1, 4, "root")
     interface = Interface("if:1:1", "ns:1", 1, "lo", "loopback")
-    assert record_to_json(ns)["kind"] == "root" and "ifindex" not in record_to_json(ns)
-    assert record_to_json(interface)["ifindex"] == 1
+    stored = upsert(ns)
+    assert (stored["op"], stored["kind"], stored["key"]) == ("upsert", "namespace", "ns:1")
+    assert stored["data"]["kind"] == "root" and "ifindex" not in stored["data"]
+    assert upsert(interface)["kind"] == "interface" and upsert(interface)["data"]["ifindex"] == 1
+    assert removal("interface", "if:1:1") == {"op": "remove", "kind": "interface", "key": "if:1:1", "data": None}
 
 
 def test_it_builds_a_message_envelope() -> None:
     message = make_message("heartbeat", "h1", "run-1", 7, 12.5, extra=1)
-    assert message == {"v": 1, "type": "heartbeat", "node": "h1", "run": "run-1", "seq": 7, "time": 12.5, "extra": 1}
+    envelope = {"v": PROTOCOL_VERSION, "type": "heartbeat", "node": "h1", "run": "run-1", "seq": 7, "time": 12.5}
+    assert message == {**envelope, "extra": 1}
