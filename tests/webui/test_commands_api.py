@@ -177,3 +177,11 @@ def test_it_pages_the_commands_newest_first(client, operator, online: str):
     rest = client.get(first["next"], **auth).json()
     assert [c["args"]["name"] for c in first["results"] + rest["results"]] == ["br2", "br1", "br0"]
     assert client.get(URL, {"limit": 0}, **auth).status_code == 400
+
+
+def test_it_refuses_an_idempotency_key_reused_for_another_command(client, operator, online: str):
+    _, token = operator
+    first = post(client, token, {**CREATE, "idempotency_key": "k-1"})
+    assert first.status_code == 202
+    other = post(client, token, {**CREATE, "args": {"namespace": "lab", "name": "br9"}, "idempotency_key": "k-1"})
+    assert other.status_code == 400 and "idempotency_key" in other.json()["fields"], other.json()

@@ -102,6 +102,8 @@ def submit(user: Any, data: Any, request_id: str = "") -> Submitted:
     if key:
         earlier = Command.objects.filter(actor=user, idempotency_key=key).first()
         if earlier is not None:
+            if (earlier.node, earlier.verb, earlier.args) != (node, verb, args):
+                raise CommandRejected({"idempotency_key": "already used for a different command"})
             return Submitted(earlier, False)
     offline = why_unreachable(node)
     fields: dict[str, Any] = {
