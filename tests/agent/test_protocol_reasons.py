@@ -13,6 +13,8 @@ from agent.protocol import (
     INT64,
     MAX_ADDRESSES,
     MAX_ITEMS,
+    NAMESPACE_KINDS,
+    PROTOCOL_VERSION,
     ProtocolError,
     make_message,
     validate_message,
@@ -95,7 +97,7 @@ CASES = [
         "if:4026532000:9",
         "interface if:4026532000:9: key does not match namespace ns:4026532000 and ifindex 1",
     ),
-    ("ns", "kind", "container", f"{NS} kind 'container' is not one of ['docker', 'named', 'process', 'root']"),
+    ("ns", "kind", "container", f"{NS} kind 'container' is not one of {sorted(NAMESPACE_KINDS)}"),
     ("ns", "inode", 12, f"{NS}: key does not match inode 12"),
     ("ns", "dev", -1, f"{NS} dev -1 is outside 0..9223372036854775807"),
     ("ns", "names", [5], f"{NS} name 5 is not a string"),
@@ -114,7 +116,7 @@ CASES = [
     ("", "errors", "boom", "snapshot errors 'boom' is not a list"),
     ("", "namespaces", None, "snapshot namespaces None is not a list"),
     ("", "interfaces", None, "snapshot interfaces None is not a list"),
-    ("", "v", 2, "protocol version 2, expected 1"),
+    ("", "v", PROTOCOL_VERSION + 1, f"protocol version {PROTOCOL_VERSION + 1}, expected {PROTOCOL_VERSION}"),
 ]
 
 

@@ -20,7 +20,10 @@ def test_it_shows_a_new_veth_pair_on_a_websocket_client(cluster: Cluster, topo: 
     def pair() -> tuple[dict, dict] | None:
         by_name = {i["name"]: i for i in live.host_interfaces(cluster.node).values()}
         if end_a in by_name and end_b in by_name and by_name[end_a].get("peer"):
-            return by_name[end_a], by_name[end_b]
+            # a namespace the watcher met through a veth event is named by its /run/netns entry
+            # a moment later (agent/inotify.py): wait for both names too
+            named = all(live.namespaces.get(by_name[e]["namespace"], {}).get("names") for e in (end_a, end_b))
+            return (by_name[end_a], by_name[end_b]) if named else None
         return None
 
     one, other = live.wait(pair, ARRIVAL, f"veth pair {end_a}/{end_b} with its peer on the WebSocket")

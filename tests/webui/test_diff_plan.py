@@ -127,6 +127,8 @@ def test_it_fills_the_defaults_a_record_leaves_out() -> None:
         "pids": [],
         "container_id": None,
         "nsid": None,
+        "owner": None,
+        "holder": None,
     }
     assert diff.check("namespace", namespace) == diff.normalize("namespace", namespace)
     interface = {"key": "if:9:2", "namespace": "ns:9", "ifindex": 2, "name": "eth0", "kind": "veth"}
