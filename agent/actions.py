@@ -29,13 +29,11 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -66,23 +64,10 @@ from agent.verbs import (
     Ping,
     VethCreate,
     interface_name,
+    temp_names,
 )
 
 NETNS_DIR = "/run/netns"
-TEMP_PREFIX = "nsmap"  # + 10 characters: 15 bytes; a new pair's names for milliseconds
-
-
-def temp_names(command_id: str) -> tuple[str, str]:
-    """A new pair's temporary names, from the command's id, so that the change log can tell the
-    ends' first appearance is that command's doing (webui.commands.service.attribute_changes);
-    a random tail when the id is not a uuid (the CLI's)."""
-    try:
-        tail = uuid.UUID(command_id).hex[:9]
-    except ValueError:
-        tail = secrets.token_hex(5)[:9]
-    return f"{TEMP_PREFIX}{tail}a", f"{TEMP_PREFIX}{tail}b"
-
-
 OPEN_SOCKETS = 16
 IDLE_SECONDS = 1.0  # sockets into other namespaces are closed this long after the last command
 IFF_UP = 0x1

@@ -280,6 +280,15 @@ class OffsetPagination(BasePagination):
         ]  # fmt: skip
 
 
+def refuse_unknown(params: Any, known: set[str]) -> None:
+    """A 400 naming every parameter that is unknown (a typo in a filter name would otherwise
+    return everything) or given more than once (which value counts would be a guess)."""
+    problems = {name: [f"unknown parameter; known: {', '.join(sorted(known))}"] for name in params if name not in known}
+    problems |= {name: ["given more than once"] for name in params if len(params.getlist(name)) > 1}
+    if problems:
+        raise exceptions.ValidationError(dict(sorted(problems.items())))
+
+
 class ApiListView(ApiView, ListAPIView[Any]):
     """A paged list whose query parameters are all known and given once: an unknown one is a 400
     (a typo in a filter name would otherwise return everything), and so is a repeated one (which
@@ -296,12 +305,5 @@ class ApiListView(ApiView, ListAPIView[Any]):
         return known
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        known = self.known_params()
-        params = request.query_params
-        problems = {
-            name: [f"unknown parameter; known: {', '.join(sorted(known))}"] for name in params if name not in known
-        }
-        problems |= {name: ["given more than once"] for name in params if len(params.getlist(name)) > 1}
-        if problems:
-            raise exceptions.ValidationError(dict(sorted(problems.items())))
+        refuse_unknown(request.query_params, self.known_params())
         return super().list(request, *args, **kwargs)

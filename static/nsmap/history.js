@@ -3,6 +3,8 @@
 
 import { activityChart } from "./activity.js";
 import { h } from "./dom.js";
+import { getJson, toIso, toLocalInput } from "./io.js";
+import { fmtDateTime } from "./model.js";
 
 const FILTERS = ["node", "namespace", "interface", "action", "field", "actor", "since", "until", "key", "request_id"];
 const PAGE_SIZE = 50;
@@ -19,21 +21,6 @@ function show(value) {
 
 function addressText(v) {
   return "address" in v && "prefixlen" in v ? `${v.address}/${v.prefixlen}` : null;
-}
-
-// "local date-time" inputs speak the browser's zone; the API speaks ISO 8601 with a zone
-export function toIso(localValue) {
-  if (!localValue) return "";
-  const date = new Date(localValue);
-  return Number.isNaN(date.getTime()) ? "" : date.toISOString();
-}
-
-export function toLocalInput(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
 export function filtersFromUrl(search) {
@@ -67,8 +54,7 @@ export function changedFields(record) {
 }
 
 function timeCell(iso) {
-  const date = new Date(iso);
-  return h("time", { datetime: iso, title: iso }, Number.isNaN(date.getTime()) ? iso : date.toLocaleString());
+  return h("time", { datetime: iso, title: iso }, fmtDateTime(iso));
 }
 
 function row(record, apiBase) {
@@ -147,13 +133,6 @@ export function initHistory(root, config) {
       out[name] = name === "since" || name === "until" ? toIso(value) : value;
     }
     return out;
-  }
-
-  async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || data.detail || `the server answered ${response.status}`);
-    return data;
   }
 
   async function load(append) {

@@ -4,7 +4,8 @@
 // Live messages are held while a past moment is shown; "Live" asks for the whole graph again.
 import { h, fill } from "./dom.js";
 import { activityChart } from "./activity.js";
-import { toIso, toLocalInput } from "./history.js";
+import { getJson, toIso, toLocalInput } from "./io.js";
+import { fmtDateTime } from "./model.js";
 
 const PANEL = `
   <summary>Time travel</summary>
@@ -72,13 +73,6 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
   let first = null; // the first recorded moment (the slider's left end), from the activity
   let asOf = null;
 
-  async function getJson(url) {
-    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
-    return data;
-  }
-
   function setUrl(params) {
     const url = new URL(location.href);
     for (const name of ["at", "from"]) {
@@ -99,11 +93,6 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
     els.banner.hidden = false;
   }
 
-  function when(iso) {
-    const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-  }
-
   async function travel(iso) {
     if (!iso) return;
     status.textContent = "Loading the graph as it was…";
@@ -119,8 +108,8 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
       liveButton.disabled = false;
       ctx.root.classList.add("nsm-past");
       markPast();
-      banner(`As of ${when(iso)}`, [" — a past moment, read-only; live changes are held."]);
-      status.textContent = `Showing the graph as of ${when(iso)}.`;
+      banner(`As of ${fmtDateTime(iso)}`, [" — a past moment, read-only; live changes are held."]);
+      status.textContent = `Showing the graph as of ${fmtDateTime(iso)}.`;
     } catch (error) {
       status.textContent = `That moment could not be shown: ${error.message}`;
     }
@@ -151,7 +140,7 @@ export function initTimeTravel(ctx, { live, showGraph, select }) {
       markPast();
       showList(diff);
       const counts = DIFF_PARTS.map(([part, word]) => `${(diff[part] || []).length} ${word.toLowerCase()}`).join(", ");
-      banner(`Changes from ${when(startIso)} to ${when(endIso)}`, [` — ${counts}; read-only.`]);
+      banner(`Changes from ${fmtDateTime(startIso)} to ${fmtDateTime(endIso)}`, [` — ${counts}; read-only.`]);
       status.textContent = `Compared: ${counts}.`;
     } catch (error) {
       status.textContent = `The two moments could not be compared: ${error.message}`;

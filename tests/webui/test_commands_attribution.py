@@ -65,7 +65,7 @@ def test_it_ignores_marks_that_name_no_command(alias: str):
 
 def test_it_attributes_a_new_pairs_first_appearance_by_its_temporary_names():
     """The ends appear under names the command gave them before it marks them (agent/actions.py)."""
-    from agent.actions import temp_names
+    from agent.verbs import temp_names
 
     creator = make("running", None, verb="veth.create")
     first, second = temp_names(str(creator.pk))

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from webui.changelog.models import Action, ChangeRecord, ObjectKind
 from webui.changelog.replay import FIELD_GROUPS
 from webui.changelog.timetravel import BeforeHistory, diff_between
-from webui.rest import ApiListView, ApiView, errors
+from webui.rest import ApiListView, ApiView, errors, refuse_unknown
 from webui.topology.graph import iso
 
 EXAMPLE_TIME = "2026-11-29T14:02:00Z"
@@ -295,18 +295,11 @@ def _filters_and(params: Any, options: type[serializers.Serializer[Any]]) -> tup
     own = set(options().fields)
     query = options(data={k: v for k, v in params.items() if k in own and v})
     query.is_valid(raise_exception=True)
-    _refuse_unknown(params, {*ChangeFilter.base_filters, *own})
+    refuse_unknown(params, {*ChangeFilter.base_filters, *own})
     filtered = ChangeFilter(params, queryset=ChangeRecord.objects.order_by("-graph_seq", "-position", "-id"))
     if not filtered.is_valid():
         raise ValidationError(filtered.errors)
     return dict(query.validated_data), filtered
-
-
-def _refuse_unknown(params: Any, known: set[str]) -> None:
-    problems = {name: ["unknown parameter"] for name in params if name not in known}
-    problems |= {name: ["given more than once"] for name in params if len(params.getlist(name)) > 1}
-    if problems:
-        raise ValidationError(dict(sorted(problems.items())))
 
 
 class ActivityQuery(serializers.Serializer[Any]):
@@ -416,7 +409,7 @@ class DiffSerializer(serializers.Serializer[Any]):
 class DiffView(ApiView):
     def get(self, request: Request) -> Response:
         params = request.query_params
-        _refuse_unknown(params, {"from", "to", "node", "format"})
+        refuse_unknown(params, {"from", "to", "node", "format"})
         start, end = moment(params, "from"), moment(params, "to")
         if start > end:
             raise ValidationError({"from": ["is after to"]})

@@ -115,11 +115,10 @@ def take_checkpoints(now: datetime | None = None, *, force: bool = False) -> int
     is older than NSMAP_CHECKPOINT_MINUTES (or ``force``). Returns how many were written."""
     now = now or timezone.now()
     every = settings.NSMAP_CHECKPOINT_RECORDS
-    last = Checkpoint.objects.order_by("-graph_seq").first()
+    last = Checkpoint.objects.defer("data").order_by("-graph_seq").first()
+    if not ChangeRecord.objects.filter(graph_seq__gt=last.graph_seq if last else 0).exists():
+        return 0  # the common case every minute: nothing new, so no checkpoint is read
     timeline = Timeline.load(bytes(last.data)) if last else Timeline()
-    pending = ChangeRecord.objects.filter(graph_seq__gt=timeline.graph_seq)
-    if not pending.exists():
-        return 0
     written = 0
     batch: list[dict[str, Any]] = []
     for record in _records(timeline.graph_seq, None):

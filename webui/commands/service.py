@@ -24,7 +24,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agent.actions import temp_names
 from agent.protocol import (
     LAB_COMMAND_TASK,
     ProtocolError,
@@ -32,7 +31,7 @@ from agent.protocol import (
     validate_command_result,
 )
 from agent.signing import sign, verify
-from agent.verbs import MARK, ArgsError, parse_args
+from agent.verbs import MARK, ArgsError, parse_args, temp_names
 from webui.commands.models import FINISHED, Command, CommandStatus
 from webui.live import embedded
 from webui.live.broadcast import send as broadcast
@@ -271,7 +270,7 @@ def attribute_changes(
     """For the change log: {object id: ("user:<name>", command id)} for the changed objects
     (id, alias, name) of ``node`` that a command in flight (or finished within ATTRIBUTION_WINDOW)
     names in its args or result, or that carry its mark (alias ``nsmap:<command id>``: what it
-    created) or the temporary name it gave a new pair (agent/actions.py temp_names).
+    created) or the temporary name it gave a new pair (agent/verbs.py temp_names).
     One query on the node's recent commands; none in flight costs nothing more."""
     if not objects:
         return {}
