@@ -15,10 +15,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Debian's chromium for the browser tests (never `playwright install`), iproute2 for the kernel
-# tests, nodejs + npm for ESLint.
+# tests, nodejs + npm for ESLint. Only what is missing is installed: a machine whose node comes
+# from elsewhere (nodesource's nodejs bundles npm and conflicts with Debian's npm) keeps its own.
 system-deps:
-	@command -v chromium >/dev/null && command -v ip >/dev/null && command -v node >/dev/null && command -v npm >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 nodejs npm; }
+	@missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v ip >/dev/null || missing="$$missing iproute2"; \
+	  command -v node >/dev/null || missing="$$missing nodejs"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  [ -z "$$missing" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 # ESLint and its configs, pinned in package.json / package-lock.json, run with the machine's node.
 node-deps: node_modules/.installed
