@@ -1,4 +1,4 @@
-# One image for web (daphne), worker (celery) and agent (python -m agent run); see docker-compose.yml.
+# One image for web (manage.py nsmap_serve: Daphne with nsmap's limits), worker (celery) and agent (python -m agent run); see docker-compose.yml.
 FROM python:3.11-slim
 
 # iproute2: `ip netns`; iputils-ping: the ping verb (agent/actions.py); no compilers needed (all wheels are binary).
@@ -17,6 +17,4 @@ RUN pip install -r requirements.txt
 COPY . .
 
 EXPOSE 8000
-# Daphne's 1 MiB WebSocket limit also caps what it sends; the first message is the whole graph.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "67108864", \
-     "--websocket-max-frame-size", "67108864", "webui.asgi:application"]
+CMD ["python", "manage.py", "nsmap_serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -263,7 +263,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # -- channels --------------------------------------------------------------------------------------
 
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "webui.live.layer.LeanInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 else:
     CHANNEL_LAYERS = {
         "default": {

@@ -42,9 +42,8 @@ CLAIM_KEY = "nsmap:test:claim"
 ARRIVAL = 60  # seconds a kernel change may take to reach a WebSocket (generous: shared, busy hosts)
 VISIBILITY_TIMEOUT = 3  # seconds: unacked Celery messages come back this fast in tests
 # Daphne refuses to send a WebSocket message over 1 MiB by default; the graph of a host with a few
-# hundred namespaces is bigger (about 3 KB per namespace). The same flags are in docker-compose.yml.
+# hundred namespaces is bigger (about 3 KB per namespace). bench/ui.py's bare Daphne lifts it.
 WS_MAX_BYTES = 64 * 1024 * 1024
-DAPHNE_LIMITS = ("--websocket-max-message-size", str(WS_MAX_BYTES), "--websocket-max-frame-size", str(WS_MAX_BYTES))
 
 T = TypeVar("T")
 
@@ -773,19 +772,9 @@ class Cluster:
         return self.node_key
 
     def start_web(self) -> Proc:
-        argv = [
-            PYTHON,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            *DAPHNE_LIMITS,
-            "webui.asgi:application",
-        ]
-        self.web = self.procs.add("daphne", argv, self.env()).start()
-        wait_until(self.api.topology, 30, f"Daphne answering /api/v1/topology/ on port {self.port}", self.procs)
+        argv = [PYTHON, "manage.py", "nsmap_serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.web = self.procs.add("web", argv, self.env()).start()
+        wait_until(self.api.topology, 30, f"nsmap_serve answering /api/v1/topology/ on port {self.port}", self.procs)
         return self.web
 
     def start_worker(self, wait: bool = True) -> Proc:

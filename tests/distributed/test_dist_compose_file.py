@@ -44,9 +44,11 @@ def test_it_has_the_services_of_distributed_mode() -> None:
         assert service.get("image") == "nsmap:latest", f"{name} does not share the one image"
 
 
-def test_it_runs_daphne_on_the_real_asgi_application() -> None:
+def test_it_serves_the_real_asgi_application_with_nsmaps_limits() -> None:
     cmd = command("web")
-    assert cmd[0] == "daphne" and "webui.asgi:application" in cmd
+    assert cmd[:3] == ["python", "manage.py", "nsmap_serve"], f"web runs {cmd}, not nsmap_serve (webui/limits.py)"
+    assert cmd[cmd.index("--host") + 1] == "0.0.0.0", "web listens only inside its container"
+    assert "from webui.asgi import application" in source("webui/topology/management/commands/nsmap_serve.py")
     assert re.search(r"^application\s*=", source("webui/asgi.py"), re.M), "webui/asgi.py defines no application"
     assert re.search(r"^daphne==", source("requirements.txt"), re.M | re.I)
 

@@ -45,7 +45,6 @@ pytestmark = [pytest.mark.distributed]
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- run by tests/distributed/test_dist_documented_path.py"
 FENCE = re.compile(r"^```sh\n(.*?)^```", re.S | re.M)
-DAPHNE_FLAGS = ("--websocket-max-message-size 67108864", "--websocket-max-frame-size 67108864")
 # the settings the test replaces (everything else runs as written)
 REPLACED = ("NSMAP_DB", "NODE_NAME", "PORT", "REDIS_URL")
 # variables of the test's own environment that would leak into the documented shell
@@ -274,24 +273,23 @@ def test_it_runs_the_documented_commands_from_a_clean_clone_and_signs_in(
         ["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True
     ).stdout
     assert status == "", f"the documented path left files in the checkout (beat's schedule is {schedule}):\n{status}"
-    procs.check_alive()  # daphne, worker, beat and the agent are still running
+    procs.check_alive()  # the web server, worker, beat and the agent are still running
 
 
-def test_it_gives_daphne_the_websocket_size_flags_wherever_it_is_documented() -> None:
-    """Every shell block that starts Daphne: at 20 hosts the first WebSocket message is 6.6 MB, and
-    without the flags Daphne closes the socket with 1011."""
+def test_it_serves_through_nsmap_serve_wherever_it_is_documented() -> None:
+    """No shell block starts the bare daphne command: its one size limit caps what it sends (the
+    first WebSocket message is the whole graph, 6.6 MB at 20 hosts), and it has none of
+    nsmap_serve's limits (414, the inbound cap in Daphne, slow readers dropped)."""
     sources = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-    commands = [
+    lines = [
         (path.name, line)
         for path in sources
         for block in FENCE.findall(path.read_text())
         for line in logical_lines(block)
-        if re.search(r"(^|[\s/])daphne\s", line)
     ]
-    assert commands, "no daphne command documented"
-    for name, line in commands:
-        missing = [flag for flag in DAPHNE_FLAGS if flag not in line]
-        assert not missing, f"{name}: `{line.strip()}` lacks {missing}"
+    bare = [f"{name}: {line.strip()}" for name, line in lines if re.search(r"(^|[\s/])daphne\s", line)]
+    assert not bare, "documented commands start daphne without nsmap's limits:\n" + "\n".join(bare)
+    assert any("manage.py nsmap_serve" in line for _, line in lines), "no documented command serves nsmap"
 
 
 def test_it_reads_the_commands_from_the_docs() -> None:
@@ -302,7 +300,7 @@ def test_it_reads_the_commands_from_the_docs() -> None:
         assert re.search(rf"^export {name}=", settings, re.M), f"the settings block does not set {name}"
     for step in ("make setup", "manage.py migrate", "manage.py nsmap_user admin --role admin", "nsmap_node add"):
         assert step in commands, f"the commands block lacks `{step}`"
-    for part in ("daphne", "worker -Q ingest", "beat", "-m agent run"):
+    for part in ("manage.py nsmap_serve", "worker -Q ingest", "beat", "-m agent run"):
         assert part in commands, f"the commands block does not run {part}"
     assert "sudo" not in settings + commands, "the documented path uses sudo (Debian as root has none)"
     beat = next(line for line in logical_lines(commands) if "celery -A webui beat" in line)

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -36,6 +37,7 @@ CLOSE_TOO_MANY = 4429  # the user has NSMAP_WS_MAX_PER_USER sockets open on this
 CLOSE_TOO_BIG = 1009  # RFC 6455: a message over NSMAP_WS_MAX_INBOUND
 _open_per_user: Counter[int] = Counter()  # this process's sockets per user (the event loop's thread only)
 AUTH_RECHECK = 30.0  # seconds between a socket's own credential checks (signals close it at once)
+DATABASE_FREE = frozenset({"topology.patch", "topology.command"})  # group messages handled without the database
 HOLE_WAIT = 0.5  # seconds a missing patch may be late before the client gets the whole graph
 
 
@@ -71,6 +73,16 @@ _shared_current_seq = _Shared(current_seq)
 
 class TopologyConsumer(AsyncWebsocketConsumer):
     last_seq: int = 0
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Patches and command updates skip channels' ``aclose_old_connections``: it hops to the one
+        sync thread for every message of every socket, so with 50 viewers each change queued 50
+        thread hops behind each other (bench/load.py's p99). These handlers touch no database;
+        the ones that do go through ``database_sync_to_async``, which closes old connections itself."""
+        if message["type"] in DATABASE_FREE:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")

@@ -1,4 +1,6 @@
-"""`manage.py nsmap_serve`: Daphne on 127.0.0.1:$PORT serving webui.asgi:application.
+"""`manage.py nsmap_serve`: Daphne on 127.0.0.1:$PORT serving webui.asgi:application, with
+nsmap's limits (webui/limits.py: 414 for long URLs, the inbound WebSocket cap inside Daphne, a
+client that stops reading dropped). Both modes serve through it; compose and the docs too.
 
 Embedded mode (REDIS_URL unset) also runs the local agent in this process: its transport calls
 the ingest directly (trusted: no key), its commands arrive through webui.live.embedded, and a
@@ -19,6 +21,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 log = logging.getLogger("nsmap.serve")
+# what daphne's --proxy-headers sets
+PROXY_HEADERS = {
+    "proxy_forwarded_address_header": "X-Forwarded-For",
+    "proxy_forwarded_port_header": "X-Forwarded-Port",
+    "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+}
 
 
 def _port(raw: str) -> int:
@@ -51,8 +59,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
         parser.add_argument("--no-agent", action="store_true", help="embedded mode without the local agent")
+        parser.add_argument(
+            "--proxy-headers",
+            action="store_true",
+            help="take the client's address, port and scheme from X-Forwarded-For/-Port/-Proto "
+            "(only behind a reverse proxy that sets them)",
+        )
 
-    def handle(self, *args: Any, host: str, port: str, no_agent: bool, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: str, no_agent: bool, proxy_headers: bool, **options: Any) -> None:
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server, twisted_loop  # first: it installs the asyncio reactor
 
@@ -81,6 +95,7 @@ class Command(BaseCommand):
             # what a client may send; sending is not limited (webui/limits.py)
             websocket_max_message_size=settings.NSMAP_WS_MAX_INBOUND,
             websocket_max_frame_size=settings.NSMAP_WS_MAX_INBOUND,
+            **(PROXY_HEADERS if proxy_headers else {}),
         )
         try:
             server.run()
