@@ -413,15 +413,17 @@ export function initActions(ctx, { graph }) {
   }
 
   function moveForm(i, toNs, onClose) {
-    const addrs = i.addresses || [];
+    // IPv6 link-local addresses come back by themselves when the interface comes up.
+    const addrs = (i.addresses || []).filter((a) => !/^fe[89ab][0-9a-f]:/i.test(a));
     const options = hostNamespaces(i.host)
       .filter((n) => n.id !== i.namespace)
       .map((n) => ({ value: n.id, label: M.nsLabel(n) }));
     const fields = [{ key: "namespace", label: "Move into namespace", type: "select", value: toNs || options[0]?.value, options }];
     addrs.forEach((a, k) => fields.push({ key: `reapply${k}`, label: `Re-apply ${a} after the move`, type: "checkbox", value: true }));
+    if (i.up !== false) fields.push({ key: "reup", label: "Bring it up again there", type: "checkbox", value: true });
     openForm({
       title: `Move ${i.name}`,
-      intro: `${i.name} leaves ${nsName(i.namespace)}. The kernel drops an interface's addresses when it changes namespace${addrs.length ? ": tick the ones to give it again there" : ""}.`,
+      intro: `${i.name} leaves ${nsName(i.namespace)}. The kernel drops an interface's addresses and takes it down when it changes namespace${addrs.length ? ": tick the addresses to give it again there" : ""}.`,
       node: i.host,
       verb: "link.move",
       fixed: { interface: i.id },
@@ -434,6 +436,7 @@ export function initActions(ctx, { graph }) {
         addrs.forEach((a, k) => {
           if (v[`reapply${k}`]) send(i.host, "address.add", { interface: moved, address: a }, randomKey(), null);
         });
+        if (v.reup) send(i.host, "link.set", { interface: moved, up: true }, randomKey(), null);
       },
     });
   }
