@@ -2,6 +2,7 @@
 // each verb's args from a form's values with the same rules the agent applies (agent/verbs.py),
 // and the API's refusals turned into words a person reads. Kept apart so that it is tested in a
 // browser without a server (tests/e2e/test_e2e_lab_actions_model.py) and actions.js stays glue.
+import { nsLabel } from "./model.js";
 
 export const NAME_MAX = 15; // IFNAMSIZ - 1 bytes (include/uapi/linux/if.h)
 export const NETNS_NAME_MAX = 63; // agent/verbs.py NETNS_NAME_MAX
@@ -385,7 +386,7 @@ export function describe(verb, args, store) {
     case "address.remove":
       return `remove ${a.address} from ${ifName(a.interface)}`;
     case "link.move":
-      return `move ${ifName(a.interface)}`;
+      return `move ${ifName(a.interface)} to ${(store && store.namespaces.has(a.namespace) && nsLabel(store.namespaces.get(a.namespace))) || a.namespace}`;
     case "link.delete":
       return `delete ${ifName(a.interface)} and its peer`;
     case "bridge.create":

@@ -63,7 +63,7 @@ export function initActions(ctx, { graph }) {
     const { li, status } = entry;
     li.className = `nsm-lab-item st-${status}`;
     li.dataset.status = status;
-    const cmdText = A.describe(entry.verb, entry.args, store);
+    const cmdText = entry.what;
     fill(
       li,
       h("span", { class: "nsm-lab-what" }, cmdText),
@@ -101,7 +101,7 @@ export function initActions(ctx, { graph }) {
     entry.error = cmd.error;
     entry.result = cmd.result;
     renderItem(entry);
-    const what = A.describe(entry.verb, entry.args, store);
+    const what = entry.what;
     if (cmd.status === "failed") say(`${what}: ${A.explainFailure(cmd.error)}`, true);
     else if (cmd.status === "done") {
       if (entry.verb === "ping") {
@@ -128,6 +128,8 @@ export function initActions(ctx, { graph }) {
    * in the list from the moment the server accepted it.
    */
   async function send(node, verb, args, key, after) {
+    // Described before anything changes: a moved or deleted interface leaves the store soon.
+    const what = A.describe(verb, args, store);
     let response;
     try {
       response = await fetch(`${cfg.apiBase}commands/`, {
@@ -142,7 +144,7 @@ export function initActions(ctx, { graph }) {
     const body = await response.json().catch(() => ({}));
     if (response.status !== 202 && response.status !== 200 && response.status !== 409) return { ok: false, status: response.status, body };
     if (!tracked.has(body.id)) {
-      const entry = { id: body.id, verb, args, status: null, after };
+      const entry = { id: body.id, verb, args, what, status: null, after };
       tracked.set(body.id, entry);
       addItem(entry); // drawn by the update() below, which sets its first status
     }
@@ -158,13 +160,19 @@ export function initActions(ctx, { graph }) {
   root.append(dialog);
   let closing = null; // what to run when the dialog closes (the drag-to-move puts the node back)
   let returnTo = null;
-  dialog.addEventListener("close", () => {
+  /** After the dialog closed (its "close" event comes a task later; our own closes call this at once). */
+  function afterClose() {
     const fn = closing;
     closing = null;
     if (fn) fn();
     if (returnTo && returnTo.isConnected) returnTo.focus({ preventScroll: true });
     returnTo = null;
-  });
+  }
+  function closeDialog(why) {
+    if (dialog.open) dialog.close(why);
+    afterClose();
+  }
+  dialog.addEventListener("close", afterClose);
   // Escape closes the dialog (natively); it must not also close the details on a phone.
   dialog.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") ev.stopPropagation();
@@ -194,7 +202,7 @@ export function initActions(ctx, { graph }) {
    * after(command) when it is done, onClose()}. Nothing is sent while a field is wrong.
    */
   function openForm(spec) {
-    if (dialog.open) dialog.close();
+    closeDialog("replaced");
     uid += 1;
     const key = randomKey(); // one per opened form: a retried submit runs once on the server
     const ids = {};
@@ -223,7 +231,7 @@ export function initActions(ctx, { graph }) {
       general,
       h("div", { class: "nsm-lab-buttons" }, cancel, submit),
     );
-    cancel.addEventListener("click", () => dialog.close("cancel"));
+    cancel.addEventListener("click", () => closeDialog("cancel"));
     for (const f of spec.fields) if (f.onChange) form.elements[f.key].addEventListener("change", () => f.onChange(form.elements));
 
     function values() {
@@ -267,7 +275,7 @@ export function initActions(ctx, { graph }) {
       submit.disabled = false;
       submit.textContent = spec.submit || "Run";
       if (sent.ok) {
-        dialog.close("sent");
+        closeDialog("sent");
         return;
       }
       if (sent.status === 400) {
@@ -696,7 +704,7 @@ export function initActions(ctx, { graph }) {
       if (s.bridge && !t.bridge) vethForm(t.ns, s.bridge);
       else vethForm(s.ns, t.bridge || t.ns);
     });
-    cy.on("ehstop ehcancel", () => cy.elements(".eh-preview, .eh-ghost").remove());
+    cy.on("ehstop", () => cy.edges('[kind = "draft"]').remove()); // a draft never stays in the picture
 
     // Drop an interface into another namespace's box: ask to move it; it goes back either way
     // (the kernel's report draws it in its new place).

@@ -139,6 +139,7 @@ def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, consol
         assert "UP" in topo.link(netns1, "veth1")["flags"]
         assert page.evaluate("(a) => nsmapApp.store.interfaces.get(a).peer", veth0) == moved, "the pair spans both"
         wait_js(page, "([a, b]) => nsmapApp.edgeBetween(a, b)", [veth0, moved])
+        page.evaluate("(id) => nsmapApp.select(id)", moved)  # framed with its peer
         shot(page, "lab-seed-5-moved")
 
         # 6. Ping across: from the test's namespace to veth1's address.
