@@ -612,14 +612,15 @@ export function initActions(ctx, { graph }) {
     return [];
   }
 
-  const panelChoices = new Map(); // "id|k" -> handler, for the details panel's buttons
+  /** A past moment is on the page (timetravel.js): nothing there can be acted on. */
+  const past = () => root.classList.contains("nsm-past");
 
   /** The details panel's part: the same choices as buttons, and the last ping. */
   function section(o) {
+    if (past()) return h("p", { class: "nsm-lab-actions muted" }, "A past moment is shown: go back to Live to act on it.");
     const opts = choices(o);
     if (!opts.length) return null;
     const last = pings.get(o.id);
-    opts.forEach(([, fn], k) => panelChoices.set(`${o.id}|${k}`, fn));
     return h(
       "section",
       { class: "nsm-lab-actions", "aria-labelledby": "nsm-lab-actions-head" },
@@ -627,7 +628,7 @@ export function initActions(ctx, { graph }) {
       h(
         "div",
         { class: "nsm-btns" },
-        opts.map(([label], k) => h("button", { type: "button", dataset: { lab: String(k), labFor: o.id } }, label)),
+        opts.map(([label]) => h("button", { type: "button", dataset: { lab: label, labFor: o.id } }, label)),
       ),
       last &&
         h(
@@ -651,7 +652,8 @@ export function initActions(ctx, { graph }) {
       return;
     }
     const o = store.get(t.dataset.labFor);
-    const pick = o && choices(o)[Number(t.dataset.lab)];
+    // By its label: what is offered follows the object (Bring up / Bring down), never a stale index.
+    const pick = o && !past() && choices(o).find(([label]) => label === t.dataset.lab);
     if (pick) pick[1]();
   });
 
@@ -677,11 +679,11 @@ export function initActions(ctx, { graph }) {
       activeFillColor: "rgba(25, 113, 194, 0.95)",
       itemColor: "#ffffff",
       menuRadius: () => 110,
-      commands: (ele) =>
-        choices(store.get(ele.id())).map(([label, fn]) => ({
-          content: h("span", { class: "nsm-cxt-item" }, label.replace("…", "")),
-          select: () => fn(),
-        })),
+      commands: (ele) => {
+        const opts = past() ? [] : choices(store.get(ele.id()));
+        if (!opts.length) return [{ content: h("span", { class: "nsm-cxt-item" }, past() ? "Back to Live to act" : "Nothing to do here"), enabled: false }];
+        return opts.map(([label, fn]) => ({ content: h("span", { class: "nsm-cxt-item" }, label.replace("…", "")), select: () => fn() }));
+      },
     });
     eh = cy.edgehandles({
       snap: false,
@@ -691,7 +693,7 @@ export function initActions(ctx, { graph }) {
       canConnect: (source, target) => {
         const s = endOf(source);
         const t = endOf(target);
-        return !!(s && t && !source.same(target) && (s.ns !== t.ns || s.bridge || t.bridge));
+        return !!(s && t && !past() && !source.same(target) && (s.ns !== t.ns || s.bridge || t.bridge));
       },
       edgeParams: () => ({ data: { kind: "draft" } }),
     });
@@ -719,7 +721,7 @@ export function initActions(ctx, { graph }) {
       if (!g || g.id !== node.id()) return;
       const i = ifOf(node.id());
       const p = node.position();
-      if (!i || (Math.abs(p.x - g.pos.x) < 2 && Math.abs(p.y - g.pos.y) < 2)) return;
+      if (!i || past() || (Math.abs(p.x - g.pos.x) < 2 && Math.abs(p.y - g.pos.y) < 2)) return;
       const into = dropTarget(cy, node, i);
       if (!into) return;
       const back = () => {
