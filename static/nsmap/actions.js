@@ -9,7 +9,7 @@
 // command lifecycle and one dialog, and nothing else on the page touches them.
 import * as M from "./model.js";
 import * as A from "./actions-model.js";
-import { fill, h } from "./dom.js";
+import { fill, findByKey, focusKey, h } from "./dom.js";
 
 const KEEP_DONE_MS = 15000; // a finished command's line stays this long (a failure stays until dismissed)
 const LIST_MAX = 6;
@@ -159,14 +159,17 @@ export function initActions(ctx, { graph }) {
   const dialog = h("dialog", { class: "nsm-lab-dialog", "aria-labelledby": "nsm-lab-title", "aria-describedby": "nsm-lab-intro" });
   root.append(dialog);
   let closing = null; // what to run when the dialog closes (the drag-to-move puts the node back)
-  let returnTo = null;
+  let returnTo = null; // the control that opened the form (or its key, when a patch re-rendered it)
+  let returnKey = null;
   /** After the dialog closed (its "close" event comes a task later; our own closes call this at once). */
   function afterClose() {
     const fn = closing;
     closing = null;
     if (fn) fn();
-    if (returnTo && returnTo.isConnected) returnTo.focus({ preventScroll: true });
+    const back = returnTo && returnTo.isConnected ? returnTo : findByKey(root, returnKey);
+    if (back) back.focus({ preventScroll: true });
     returnTo = null;
+    returnKey = null;
   }
   function closeDialog(why) {
     if (dialog.open) dialog.close(why);
@@ -238,7 +241,7 @@ export function initActions(ctx, { graph }) {
       const v = { ...(spec.fixed || {}) };
       for (const f of spec.fields) {
         const el = form.elements[f.key];
-        v[f.key] = f.type === "checkbox" ? el.checked : f.type === "checks" ? null : el.value;
+        v[f.key] = f.type === "checkbox" ? el.checked : el.value;
       }
       return v;
     }
@@ -287,6 +290,7 @@ export function initActions(ctx, { graph }) {
     fill(dialog, form);
     closing = spec.onClose || null;
     returnTo = document.activeElement && document.activeElement !== document.body ? document.activeElement : null;
+    returnKey = focusKey(returnTo);
     dialog.showModal();
     const firstInput = spec.fields.length ? form.elements[spec.fields[0].key] : submit;
     firstInput.focus();

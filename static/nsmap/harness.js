@@ -13,6 +13,7 @@ window.nsmapLabModel = LabModel;
 const cfg = { username: q.get("user") || "harness", source: "none", initialView: q.get("view") || "graph" };
 if (q.get("collapse")) cfg.collapseThreshold = Number(q.get("collapse"));
 if (q.get("table")) cfg.tableThreshold = Number(q.get("table"));
+if (q.get("roles")) cfg.roles = q.get("roles").split(","); // ?roles=viewer,operator: the lab actions' controls
 window.nsmapStart = (graph) => {
   const t0 = performance.now();
   const app = mount(document.getElementById("nsmap-app"), cfg);

@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     lab_form,
     ns_id,
     open_graph,
+    open_harness,
     serious,
     shot,
     wait_js,
@@ -188,4 +189,28 @@ def test_it_passes_axe_on_the_menu_and_a_phone_sized_form(
     violations = serious(axe(page, f"{server.url}/static"))
     assert not violations, f"the form on a phone: {violations}"
     page.keyboard.press("Escape")
+    console.check()
+
+
+def test_it_refuses_a_pair_across_hosts_before_sending(page: Any, static_url: str, console: Console) -> None:
+    open_harness(page, f"{static_url}/nsmap/harness.html?view=graph&roles=viewer,operator")
+    sent = posts(page)
+    page.evaluate(
+        """() => {
+          const M = nsmapModel, g = M.syntheticGraph(2, 'h1'), g2 = M.syntheticGraph(1, 'h2');
+          return nsmapStart({ seq: 1, hosts: [...g.hosts, ...g2.hosts], namespaces: [...g.namespaces, ...g2.namespaces],
+                              interfaces: [...g.interfaces, ...g2.interfaces] });
+        }"""
+    )
+    page.evaluate(
+        """() => {
+          const ns = [...nsmapApp.store.namespaces.values()].filter((n) => n.kind !== 'root');
+          nsmapApp.lab.open.veth(ns.find((n) => n.host === 'h1').id, ns.find((n) => n.host === 'h2').id);
+        }"""
+    )
+    refusal = page.locator(".nsm-lab-item[data-status='refused']")
+    assert "never spans hosts" in refusal.inner_text() and "h1" in refusal.inner_text(), refusal.inner_text()
+    wait_js(page, "() => document.getElementById('nsm-lab-alert').textContent.includes('never spans hosts')")
+    assert page.locator("dialog.nsm-lab-dialog[open]").count() == 0, "no form opens for a pair across hosts"
+    assert sent == [], f"a pair across hosts was sent: {sent}"
     console.check()
