@@ -37,7 +37,7 @@ function csrfToken(cfg) {
  */
 export function initActions(ctx, { graph }) {
   const { cfg, store, root, els } = ctx;
-  const tracked = new Map(); // command id -> {verb, args, status, li, after}
+  const tracked = new Map(); // command id -> {id, verb, args, what, status, error, result, li, after}
   const early = new Map(); // command id -> the latest report that came before the POST's answer
   const pings = new Map(); // namespace id -> {address, result, error, time}
   let uid = 0;
@@ -71,7 +71,6 @@ export function initActions(ctx, { graph }) {
       h("span", { class: `nsm-lab-status st-${status}` }, STATUS_WORDS[status] || status),
       entry.status === "failed" && h("div", { class: "nsm-lab-why" }, A.explainFailure(entry.error)),
       entry.verb === "ping" && entry.status === "done" && h("div", { class: "nsm-lab-result" }, A.pingText(entry.result)),
-      entry.note && h("div", { class: "nsm-lab-note" }, entry.note),
       A.FINISHED.has(status) && h("button", { type: "button", class: "nsm-lab-dismiss", dataset: { labDismiss: entry.id }, "aria-label": `Dismiss: ${cmdText}` }, "×"),
     );
   }
@@ -102,25 +101,18 @@ export function initActions(ctx, { graph }) {
     entry.result = cmd.result;
     renderItem(entry);
     const what = entry.what;
+    if (entry.verb === "ping" && A.FINISHED.has(cmd.status)) {
+      // Kept with its namespace: the details panel shows the last one.
+      pings.set(entry.args.namespace, { address: entry.args.address, result: cmd.result, error: cmd.error, time: new Date().toISOString() });
+      if (ctx.state.selected) ctx.refreshDetails();
+    }
     if (cmd.status === "failed") say(`${what}: ${A.explainFailure(cmd.error)}`, true);
     else if (cmd.status === "done") {
-      if (entry.verb === "ping") {
-        pings.set(entry.args.namespace, { address: entry.args.address, result: cmd.result, time: new Date().toISOString() });
-        say(`${what}: ${A.pingText(cmd.result)}`, false);
-        refreshDetails();
-      } else say(`${what}: done`, false);
+      say(`${what}: ${entry.verb === "ping" ? A.pingText(cmd.result) : "done"}`, false);
       if (entry.after) entry.after(cmd);
       const li = entry.li;
       setTimeout(() => li.isConnected && li.dataset.status === "done" && removeItem(li), KEEP_DONE_MS);
     }
-    if (cmd.status === "failed" && entry.verb === "ping") {
-      pings.set(entry.args.namespace, { address: entry.args.address, error: cmd.error, time: new Date().toISOString() });
-      refreshDetails();
-    }
-  }
-
-  function refreshDetails() {
-    if (ctx.state.selected) ctx.refreshDetails?.();
   }
 
   /**
@@ -306,12 +298,13 @@ export function initActions(ctx, { graph }) {
   const hostNamespaces = (host) => [...store.namespaces.values()].filter((n) => n.host === host).sort((a, b) => M.nsLabel(a).localeCompare(M.nsLabel(b)));
   const bridgesOn = (host) => [...store.interfaces.values()].filter((i) => i.host === host && isBridge(i));
 
-  /** A direct verb (no question to ask): bring up / down. */
+  /** A verb with no question to ask (bring up / down, a move's follow-ups); a refusal is shown. */
   function runNow(node, verb, args) {
+    const what = A.describe(verb, args, store);
     return send(node, verb, args, randomKey(), null).then((sent) => {
       if (!sent.ok) {
         const why = sent.status === 400 ? A.explainRejection(sent.body, []).general.join(" ") : sent.status ? A.explainStatus(sent.status) : sent.body.error;
-        say(`${A.describe(verb, args, store)}: not sent. ${why}`, true);
+        showRefusal(`${what}: not sent. ${why}`);
       }
       return sent;
     });
@@ -446,9 +439,9 @@ export function initActions(ctx, { graph }) {
         const moved = cmd.result && cmd.result.interface;
         if (!moved) return;
         addrs.forEach((a, k) => {
-          if (v[`reapply${k}`]) send(i.host, "address.add", { interface: moved, address: a }, randomKey(), null);
+          if (v[`reapply${k}`]) runNow(i.host, "address.add", { interface: moved, address: a });
         });
-        if (v.reup) send(i.host, "link.set", { interface: moved, up: true }, randomKey(), null);
+        if (v.reup) runNow(i.host, "link.set", { interface: moved, up: true });
       },
     });
   }
