@@ -189,6 +189,12 @@ def test_it_passes_axe_on_the_menu_and_a_phone_sized_form(
     violations = serious(axe(page, f"{server.url}/static"))
     assert not violations, f"the form on a phone: {violations}"
     page.keyboard.press("Escape")
+    page.locator("dialog.nsm-lab-dialog[open]").wait_for(state="detached")
+    assert page.evaluate("() => document.activeElement.textContent") == "New veth pair…", "Escape gives the focus back"
+    for button in page.locator(".nsm-lab-actions button").all():
+        box = button.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, f"{button.inner_text()} is off screen: {box}"
+    shot(page, "lab-phone-details")
     console.check()
 
 
