@@ -753,17 +753,21 @@ export function initActions(ctx, { graph }) {
     return best;
   }
 
-  drawBtn.addEventListener("click", () => {
-    if (!eh) return;
-    const on = drawBtn.getAttribute("aria-pressed") !== "true";
+  function setDrawing(on) {
     drawBtn.setAttribute("aria-pressed", String(on));
     if (on) eh.enableDrawMode();
     else eh.disableDrawMode();
     root.classList.toggle("nsm-drawing", on);
     say(on ? "Draw links on: drag from a namespace or an interface to another namespace or a bridge." : "Draw links off: dragging moves things again.", false);
-  });
+  }
+  drawBtn.addEventListener("click", () => eh && setDrawing(drawBtn.getAttribute("aria-pressed") !== "true"));
 
   return {
+    /** Drawing is for the graph view: off and disabled in the table. */
+    setMode(m) {
+      if (m !== "graph" && drawBtn.getAttribute("aria-pressed") === "true") setDrawing(false);
+      drawBtn.disabled = m !== "graph";
+    },
     section,
     onCommand: update,
     attach,

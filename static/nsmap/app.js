@@ -189,6 +189,7 @@ export function mount(root, config = {}) {
     if (explicit) ctx.layout.setViewPref(m);
     state.mode = m;
     toolbar.setMode(m);
+    if (lab) lab.setMode(m);
     els.graph.hidden = m !== "graph";
     els.table.hidden = m !== "table";
     root.dataset.mode = m;

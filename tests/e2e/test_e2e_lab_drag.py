@@ -133,4 +133,6 @@ def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
     )
     assert name_a not in kernel_names(topo, left) and name_b not in kernel_names(topo, far), "both ends are gone"
     shot(page, "lab-drag-3-deleted")
+    page.click("[data-act=view-table]")
+    assert page.get_by_role("button", name="Draw links").is_disabled(), "drawing is for the graph view"
     console.check()
