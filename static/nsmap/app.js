@@ -12,6 +12,7 @@ import { initSearch } from "./search.js";
 import { initExport } from "./export.js";
 import { buildToolbar, initToolbar } from "./toolbar.js";
 import { initTimeTravel } from "./timetravel.js";
+import { canAct, initActions } from "./actions.js";
 
 // Constant markup, no data: every value shown later is set as text (dom.js).
 const SKELETON = `
@@ -57,8 +58,8 @@ const SKELETON = `
 <dialog class="nsm-help" aria-labelledby="nsm-help-title"></dialog>`;
 
 /**
- * Mount the dashboard into `root`. config: {username, wsUrl, apiBase, source ("ws"|"none"),
- * initialView ("auto"|"graph"|"table"), collapseThreshold, tableThreshold}.
+ * Mount the dashboard into `root`. config: {username, roles, csrfToken, wsUrl, apiBase, source
+ * ("ws"|"none"), initialView ("auto"|"graph"|"table"), collapseThreshold, tableThreshold}.
  */
 export function mount(root, config = {}) {
   const cfg = {
@@ -120,11 +121,16 @@ export function mount(root, config = {}) {
     expanded: (nsId) => {
       if (state.selected === nsId) showDetails(nsId, false);
     },
+    created: (cy) => lab && lab.attach(cy),
   });
   const table = initTable(ctx);
   const search = initSearch(ctx, { graph, table });
   const exporter = initExport(ctx, { showGraph: () => state.mode !== "graph" && setMode("graph", false), cy: () => graph.cy });
-  const live = initLive(ctx, { graph: onGraph, patch: onPatch, state: onConnection });
+  // Operators and admins only: a viewer's page has no action control at all (actions.js).
+  const lab = canAct(cfg) ? initActions(ctx, { graph }) : null;
+  ctx.lab = lab;
+  ctx.refreshDetails = () => details.refresh();
+  const live = initLive(ctx, { graph: onGraph, patch: onPatch, state: onConnection, command: (c) => lab && lab.onCommand(c) });
 
   function updateCounts() {
     const n = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
@@ -183,6 +189,7 @@ export function mount(root, config = {}) {
     if (explicit) ctx.layout.setViewPref(m);
     state.mode = m;
     toolbar.setMode(m);
+    if (lab) lab.setMode(m);
     els.graph.hidden = m !== "graph";
     els.table.hidden = m !== "table";
     root.dataset.mode = m;
@@ -376,6 +383,7 @@ export function mount(root, config = {}) {
       return live.state;
     },
     edgeBetween: graph.edgeBetween,
+    lab,
     timeTravel,
     dropConnection: live.drop,
     close: live.close,

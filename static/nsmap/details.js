@@ -1,5 +1,6 @@
 // The details panel: what the selected interface, namespace or host is, with links to its peer,
-// namespace and ports, and its last recorded changes (/api/v1/changes/). Re-rendered in place on
+// namespace and ports, an operator's lab actions (actions.js), and its last recorded changes
+// (/api/v1/changes/). Re-rendered in place on
 // a live patch, keeping the keyboard focus on the same control.
 import * as M from "./model.js";
 import { fill, h, joined, keepFocus } from "./dom.js";
@@ -28,6 +29,9 @@ export function initDetails(ctx) {
     const i = store.interfaces.get(id);
     return i ? h("button", { type: "button", class: "link", dataset: { select: id } }, i.name) : id;
   }
+
+  /** The lab actions for `o` (actions.js), for operators only; viewers get nothing. */
+  const labSection = (o) => (ctx.lab ? ctx.lab.section(o) : null);
 
   function changesBox() {
     return [h("h3", null, "Last changes"), h("div", { class: "nsm-changes", "aria-live": "polite" }, "loading…")];
@@ -81,6 +85,7 @@ export function initDetails(ctx) {
         ),
       ),
       h("div", { class: "nsm-btns" }, btn("Show only this namespace and neighbours", { act: "focus", ns: i.namespace })),
+      labSection(i),
       changesBox(),
     ];
   }
@@ -140,6 +145,7 @@ export function initDetails(ctx) {
         state.mode === "graph" && btn(collapsed ? "Expand" : "Collapse", { act: "toggle-ns", ns: ns.id }),
         btn("Show only this namespace and neighbours", { act: "focus", ns: ns.id }),
       ),
+      labSection(ns),
       changesBox(),
     ];
   }
@@ -160,6 +166,7 @@ export function initDetails(ctx) {
           row("interfaces", [...store.interfaces.values()].filter((i) => i.host === host.id).length),
         ),
       ),
+      labSection(host),
     ];
   }
 

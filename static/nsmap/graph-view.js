@@ -21,6 +21,8 @@ function cytoscapeLib() {
   if (!extensionsRegistered) {
     // The UMD build registers itself when it finds window.cytoscape; register it if it did not.
     if (window.cytoscapeFcose && !cytoscape("layout", "fcose")) cytoscape.use(window.cytoscapeFcose);
+    if (window.cytoscapeEdgehandles && !cytoscape("core", "edgehandles")) cytoscape.use(window.cytoscapeEdgehandles);
+    if (window.cytoscapeCxtmenu && !cytoscape("core", "cxtmenu")) cytoscape.use(window.cytoscapeCxtmenu);
     if (!document.getElementById(CY_SHEET_ID)) {
       const marker = document.createElement("meta");
       marker.id = CY_SHEET_ID;
@@ -32,7 +34,7 @@ function cytoscapeLib() {
 }
 
 /**
- * initGraph(ctx, {tap(id), tapEdge(edge), tapBackground()}) -> the graph view's API (see the
+ * initGraph(ctx, {tap(id), tapEdge(edge), tapBackground(), expanded(nsId), created(cy)}) -> the graph view's API (see the
  * returned object). ctx: {cfg, store, view, state, els, metrics, layout, rendered}.
  */
 export function initGraph(ctx, on) {
@@ -138,6 +140,7 @@ export function initGraph(ctx, on) {
     });
     fitAll();
     wire();
+    if (on.created) on.created(cy);
     cy.one("render", () => {
       requestAnimationFrame(() => {
         if (metrics.firstRenderMs == null) metrics.firstRenderMs = performance.now() - ctx.tSourceStart;
@@ -719,6 +722,7 @@ export function initGraph(ctx, on) {
     },
     sync,
     onPatch,
+    saveLayout,
     setAll,
     toggleExpand,
     arrange,

@@ -1,10 +1,11 @@
-// The live connection: /ws/topology/ sends {"type": "graph"} then numbered patches. A patch that
+// The live connection: /ws/topology/ sends {"type": "graph"} then numbered patches (and lab
+// commands' status changes, handed to actions.js). A patch that
 // does not follow the last one (a gap) asks for the whole graph again ({"type": "resync"}); a
 // dropped socket reconnects with backoff; every third failed attempt asks the API whether the
 // session ended (then the page says so instead of retrying forever).
 
 /**
- * initLive(ctx, {graph(msg), patch(msg), state(state)}) -> {receive(msg), connect(), pause(),
+ * initLive(ctx, {graph(msg), patch(msg), state(state), command(cmd)}) -> {receive(msg), connect(), pause(),
  * resume(), drop(), close(), state, staleSince, lastUpdate}. state is "connecting" | "live" | "reconnecting" |
  * "signed-out"; receive() is also what the harness and the bench feed messages through.
  */
@@ -26,8 +27,13 @@ export function initLive(ctx, on) {
     if (!paused) on.state(s); // a past moment's banner stays until "Live"
   }
 
-  /** One message from the server (or the bench): {"type": "graph"} or {"type": "patch"}. */
+  /** One message from the server (or the bench): {"type": "graph"}, {"type": "patch"} or
+   * {"type": "command"} (a lab command's status: shown even while a past moment is on the page). */
   function receive(msg) {
+    if (msg.type === "command") {
+      if (on.command && msg.command) on.command(msg.command);
+      return;
+    }
     if (paused) {
       if (msg.type === "graph") awaitingGraph = false; // connected; the page shows the past meanwhile
       if (msg.type === "graph" || msg.type === "patch") lastUpdate = new Date().toISOString();

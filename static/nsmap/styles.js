@@ -125,6 +125,10 @@ export function graphStyle(big) {
     { selector: ".diff-added", style: { "border-width": 4, "border-color": "#2b8a3e", "border-style": "double" } },
     { selector: ".diff-removed", style: { "border-width": 3, "border-color": "#c92a2a", "border-style": "dashed", opacity: 0.6 } },
     { selector: ".diff-changed, .diff-inside", style: { "border-width": 4, "border-color": "#e67700" } },
+    // a link being drawn (edgehandles, actions.js): a draft, never a real edge
+    { selector: "edge.eh-preview, edge.eh-ghost-edge", style: { width: 3, "line-color": "#1971c2", "line-style": "dashed", opacity: 0.9 } },
+    { selector: "node.eh-ghost-node", style: { width: 1, height: 1, opacity: 0, label: "", events: "no" } },
+    { selector: "node.eh-source, node.eh-target", style: { "border-width": 4, "border-color": "#1971c2" } },
   ];
 }
 

@@ -1,9 +1,18 @@
 // The one list of vendored libraries the pages load (static/vendor/README.md), shared by
 // templates/nsmap/graph.html (through page.js) and harness.html (through harness.js).
 // Classic scripts, in order: their UMD wrappers set globals (window.cytoscape...) and cannot be
-// imported as modules. edgehandles, cxtmenu and lodash stay vendored but are not loaded: nothing
-// uses them yet.
-const SCRIPTS = ["cytoscape-3.34.4.min.js", "layout-base-2.0.1.js", "cose-base-2.2.0.js", "cytoscape-fcose-2.2.0.js"];
+// imported as modules. lodash comes before edgehandles, which takes _.memoize and _.throttle
+// from the global `_`; edgehandles (drawing a link) and cxtmenu (the right-click menu) serve the
+// lab actions (actions.js), registered with cytoscape in graph-view.js.
+const SCRIPTS = [
+  "cytoscape-3.34.4.min.js",
+  "layout-base-2.0.1.js",
+  "cose-base-2.2.0.js",
+  "cytoscape-fcose-2.2.0.js",
+  "lodash-4.18.1.min.js",
+  "cytoscape-edgehandles-4.0.1.js",
+  "cytoscape-cxtmenu-3.5.0.js",
+];
 
 function load(name) {
   return new Promise((resolve, reject) => {

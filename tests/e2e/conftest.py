@@ -353,3 +353,61 @@ def start_harness(page: Any, static_url: str, view: str = "graph", namespaces: i
     open_harness(page, f"{static_url}/nsmap/harness.html?view={view}")
     page.evaluate(f"() => nsmapStart(nsmapModel.syntheticGraph({int(namespaces)}))")
     return page
+
+
+# -- lab actions (tests/e2e/test_e2e_lab_*.py) ------------------------------------------------------
+
+# In the page: the id of the namespace whose /run/netns names include `name`, or null.
+FIND_NS = (
+    "(name) => ([...nsmapApp.store.namespaces.values()].find((n) => (n.names || []).includes(name)) || {}).id || null"
+)
+# ... and of the interface `ifname` in it.
+FIND_IF = """([ns, ifname]) => {
+  const s = nsmapApp.store;
+  const n = [...s.namespaces.values()].find((x) => (x.names || []).includes(ns));
+  const i = n && [...s.interfaces.values()].find((x) => x.namespace === n.id && x.name === ifname);
+  return i ? i.id : null;
+}"""
+
+
+def ns_id(page: Any, name: str) -> str:
+    """The graph id of the named namespace, once the page has it."""
+    return str(wait_js(page, FIND_NS, name))
+
+
+def if_id(page: Any, ns: str, ifname: str) -> str:
+    """The graph id of interface ``ifname`` in the named namespace ``ns``, once the page has it."""
+    return str(wait_js(page, FIND_IF, [ns, ifname]))
+
+
+def lab_button(page: Any, label: str) -> Any:
+    """The details panel's lab action button named exactly ``label``."""
+    return page.locator(".nsm-lab-actions").get_by_role("button", name=label, exact=True)
+
+
+def lab_form(page: Any) -> Any:
+    """The open lab action form (the modal dialog)."""
+    dialog = page.locator("dialog.nsm-lab-dialog[open]")
+    dialog.wait_for()
+    return dialog
+
+
+def lab_count(page: Any, verb: str) -> int:
+    """How many commands of ``verb`` the page has sent so far (for ``lab_done``'s ``since``)."""
+    return int(page.evaluate("(verb) => nsmapApp.lab.commands.filter((c) => c.verb === verb).length", verb))
+
+
+def lab_done(page: Any, verb: str, since: int = 0, count: int = 1) -> list[dict[str, Any]]:
+    """Wait until the page has sent ``count`` commands of ``verb`` after the first ``since`` and
+    they are finished; each must be done (a failure names the command's own reason)."""
+    finished = wait_js(
+        page,
+        """([verb, since, count]) => {
+          const mine = nsmapApp.lab.commands.filter((c) => c.verb === verb).slice(since);
+          return mine.length >= count && mine.every((c) => c.status === 'done' || c.status === 'failed') ? mine : null;
+        }""",
+        [verb, since, count],
+    )
+    failed = [c for c in finished if c["status"] != "done"]
+    assert not failed, f"{verb} failed on the page: {failed}"
+    return list(finished)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
@@ -35,6 +36,9 @@ def _page(request: HttpRequest, initial_view: str) -> HttpResponse:
     config: dict[str, Any] = {
         "username": request.user.get_username(),
         "roles": user_roles(request.user),
+        # The lab actions POST with the session: the token travels in the page (the logout form
+        # has it already), so the page needs no cookie reading.
+        "csrfToken": get_token(request),
         "apiBase": "/api/v1/",
         "source": "ws",
         "initialView": view,

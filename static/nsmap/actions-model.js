@@ -1,0 +1,409 @@
+// The lab actions' pure part (no DOM, no cytoscape, no fetch): free names for a new veth pair,
+// each verb's args from a form's values with the same rules the agent applies (agent/verbs.py),
+// and the API's refusals turned into words a person reads. Kept apart so that it is tested in a
+// browser without a server (tests/e2e/test_e2e_lab_actions_model.py) and actions.js stays glue.
+import { nsLabel } from "./model.js";
+
+export const NAME_MAX = 15; // IFNAMSIZ - 1 bytes (include/uapi/linux/if.h)
+export const NETNS_NAME_MAX = 63; // agent/verbs.py NETNS_NAME_MAX
+export const MTU = { low: 68, high: 65535, def: 1500 }; // veth and bridge (agent/verbs.py MTU_LIMITS)
+export const PING = { count: [1, 20, 3], timeout: [1, 30, 5] }; // low, high, default
+
+const bytes = (s) => new TextEncoder().encode(s).length;
+
+// ---------------------------------------------------------------- field checks (agent/verbs.py)
+
+function badChars(value, extra) {
+  if (value === "." || value === "..") return `'${value}' is not a name`;
+  for (const ch of value) {
+    if (ch === "/" || extra.includes(ch)) return `must not contain '${ch}'`;
+    if (/[\s\p{C}]/u.test(ch)) return "must not contain spaces or control characters";
+  }
+  return null;
+}
+
+/** Why `value` cannot be an interface name (the kernel's rules), or null. */
+export function ifNameProblem(value) {
+  const v = String(value ?? "");
+  if (!v) return "a name is needed";
+  const n = bytes(v);
+  if (n > NAME_MAX) return `is ${n} bytes long; the kernel allows at most ${NAME_MAX}`;
+  return badChars(v, ":");
+}
+
+/** Why `value` cannot be a /run/netns name, or null. */
+export function netnsNameProblem(value) {
+  const v = String(value ?? "");
+  if (!v) return "a name is needed";
+  const n = bytes(v);
+  if (n > NETNS_NAME_MAX) return `is ${n} bytes long; at most ${NETNS_NAME_MAX}`;
+  return badChars(v, "");
+}
+
+function v4(text) {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return null;
+  return parts.map(Number);
+}
+
+function v6(text) {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || !text.includes(":")) return null;
+  try {
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1); // the browser's strict IPv6 parser
+  } catch {
+    return null;
+  }
+}
+
+/** {family, bad} for an IP address text, or {problem}. */
+function parseIp(text) {
+  if (!text || text !== text.trim() || text.includes("%")) return { problem: "is not an IP address (no spaces, no zone)" };
+  const four = v4(text);
+  if (four) return { family: 4, bad: four[0] === 0 && four.every((x) => x === 0) ? "unspecified" : four[0] >= 224 && four[0] <= 239 ? "multicast" : null };
+  const six = v6(text);
+  if (six) return { family: 6, bad: six === "::" ? "unspecified" : /^ff/i.test(six) ? "multicast" : null };
+  return { problem: `'${text.slice(0, 60)}' is not an IPv4 or IPv6 address` };
+}
+
+/** Why `value` is not an address with a prefix length (10.1.1.2/24, fd00::1/64), or null. */
+export function cidrProblem(value) {
+  const v = String(value ?? "");
+  const [address, prefix, extra] = v.split("/");
+  if (!v.includes("/")) return `'${v.slice(0, 60)}' has no prefix length (write it as 10.1.1.2/24)`;
+  if (extra !== undefined || !/^[0-9]{1,3}$/.test(prefix)) return "the prefix length must be a number (no netmask, no spaces)";
+  const ip = parseIp(address);
+  if (ip.problem) return ip.problem;
+  if (Number(prefix) > (ip.family === 4 ? 32 : 128)) return `/${prefix} is too long for an IPv${ip.family} address`;
+  if (ip.bad) return `is an ${ip.bad} address`;
+  return null;
+}
+
+/** Why `value` is not a usable IP address, or null. */
+export function ipProblem(value) {
+  const ip = parseIp(String(value ?? ""));
+  if (ip.problem) return ip.problem;
+  return ip.bad ? `is an ${ip.bad} address` : null;
+}
+
+/** [number, null] or [null, why] for a whole number between low and high. */
+export function intIn(value, low, high, unit) {
+  const v = String(value ?? "").trim();
+  if (!/^[0-9]{1,7}$/.test(v)) return [null, `must be a whole number from ${low} to ${high}${unit ? ` ${unit}` : ""}`];
+  const n = Number(v);
+  if (n < low || n > high) return [null, `${n} is outside ${low}..${high}${unit ? ` ${unit}` : ""}`];
+  return [n, null];
+}
+
+// ---------------------------------------------------------------- names for a new pair
+
+/** The interface names in a namespace, as the store has them. */
+export function namesIn(store, nsId) {
+  const out = new Set();
+  for (const i of store.interfaces.values()) if (i.namespace === nsId) out.add(i.name);
+  return out;
+}
+
+/** A short tag for a namespace in a proposed name: "root", or the last word of its name or label. */
+export function nsTag(ns) {
+  if (!ns) return "x";
+  if (ns.kind === "root") return "root";
+  const text = (ns.names && ns.names[0]) || (ns.owner && ns.owner.name) || (ns.pids && ns.pids[0] && ns.pids[0].comm) || ns.key || "ns";
+  const words = String(text).toLowerCase().match(/[a-z0-9]+/g) || ["ns"];
+  return words[words.length - 1].slice(0, 4);
+}
+
+/** `base`, or `base` with a suffix ("-2", "-3"...), at most NAME_MAX bytes, not in `taken`. */
+export function freeName(base, taken) {
+  const cut = (s, n) => {
+    let out = s;
+    while (bytes(out) > n) out = out.slice(0, -1);
+    return out;
+  };
+  const first = cut(base, NAME_MAX);
+  if (!taken.has(first)) return first;
+  for (let k = 2; k < 1000; k++) {
+    const suffix = `-${k}`;
+    const name = cut(base, NAME_MAX - suffix.length) + suffix;
+    if (!taken.has(name)) return name;
+  }
+  return null;
+}
+
+/**
+ * Names for a new pair from namespace `aNs` to `bNs` (a namespace id; for a bridge end, the
+ * bridge's namespace): `veth-<a>-<b>` and `veth-<b>-<a>`, each free where it will live (and
+ * different from each other when both ends share a namespace).
+ */
+export function proposeNames(store, aNs, bNs) {
+  const a = nsTag(store.namespaces.get(aNs));
+  const b = nsTag(store.namespaces.get(bNs));
+  const takenA = namesIn(store, aNs);
+  const nameA = freeName(aNs === bNs ? `veth-${a}-0` : `veth-${a}-${b}`, takenA);
+  const takenB = namesIn(store, bNs);
+  if (aNs === bNs) takenB.add(nameA);
+  const nameB = freeName(aNs === bNs ? `veth-${b}-1` : `veth-${b}-${a}`, takenB);
+  return [nameA, nameB];
+}
+
+/** Why a pair from namespace `aNs` to `target` (a namespace or a bridge) cannot be made, or null. */
+export function vethRefusal(store, aNs, target) {
+  const a = store.namespaces.get(aNs);
+  const t = store.get(target);
+  if (!a || !t) return "one of the two ends is no longer on the map";
+  const host = t.host;
+  if (a.host !== host) {
+    return `a veth pair never spans hosts: ${a.host} and ${host} are different machines (a pair is a cable inside one kernel)`;
+  }
+  if (store.interfaces.has(target) && (t.kind || "") !== "bridge") return `${t.name} is not a bridge: drop the link on a namespace or a bridge`;
+  return null;
+}
+
+// ---------------------------------------------------------------- args from form values
+
+const trimmed = (v) => String(v ?? "").trim();
+
+/**
+ * Each verb's args from a form's values (the keys are the API's field paths without "args.").
+ * Returns {args} or {errors: {field: reason}}; nothing is sent unless errors is empty.
+ * Targets (interface and namespace ids) come from the page, not from typing.
+ */
+export function buildArgs(verb, v) {
+  const errors = {};
+  const need = (field, problem) => {
+    if (problem) errors[field] = problem;
+  };
+  const name = (field) => {
+    need(field, ifNameProblem(v[field]));
+    return v[field];
+  };
+  const optCidr = (field) => {
+    const text = trimmed(v[field]);
+    if (text) need(field, cidrProblem(text));
+    return text || null;
+  };
+  let args;
+  switch (verb) {
+    case "veth.create": {
+      const [mtu, why] = intIn(v.mtu === "" || v.mtu == null ? MTU.def : v.mtu, MTU.low, MTU.high, "bytes");
+      need("mtu", why);
+      const up = !!v.up;
+      const a = { namespace: v["a.namespace"], name: name("a.name"), mtu, up };
+      const b = v["b.bridge"] ? { bridge: v["b.bridge"], name: name("b.name"), mtu, up } : { namespace: v["b.namespace"], name: name("b.name"), mtu, up };
+      const addrA = optCidr("a.address");
+      const addrB = optCidr("b.address");
+      if (addrA) a.address = addrA;
+      if (addrB) b.address = addrB;
+      if (!errors["b.name"] && !v["b.bridge"] && a.namespace === b.namespace && a.name === b.name) errors["b.name"] = "both ends would have the same name in one namespace";
+      args = { a, b };
+      break;
+    }
+    case "link.set": {
+      args = { interface: v.interface };
+      if (v.up != null && v.up !== "") args.up = v.up === true || v.up === "up";
+      if (trimmed(v.mtu) !== "") {
+        const [mtu, why] = intIn(v.mtu, MTU.low, MTU.high, "bytes");
+        need("mtu", why);
+        args.mtu = mtu;
+      }
+      if (trimmed(v.name) !== "" && v.name !== v.currentName) args.name = name("name");
+      if (!("up" in args) && !("mtu" in args) && !("name" in args) && !Object.keys(errors).length) errors[""] = "nothing to change: set the state, the MTU or a new name";
+      break;
+    }
+    case "address.add":
+    case "address.remove": {
+      const text = trimmed(v.address);
+      need("address", text ? cidrProblem(text) : "an address with its prefix length is needed, like 10.1.1.2/24");
+      args = { interface: v.interface, address: text };
+      break;
+    }
+    case "link.move":
+      if (!v.namespace) errors.namespace = "choose the namespace to move it into";
+      args = { interface: v.interface, namespace: v.namespace };
+      break;
+    case "link.delete":
+    case "bridge.delete":
+      args = { interface: v.interface };
+      break;
+    case "bridge.create":
+      args = { namespace: v.namespace, name: name("name") };
+      break;
+    case "bridge.attach":
+      if (!v.bridge) errors.bridge = "choose a bridge in the same namespace";
+      args = { interface: v.interface, bridge: v.bridge };
+      break;
+    case "bridge.detach":
+      args = v.bridge ? { interface: v.interface, bridge: v.bridge } : { interface: v.interface };
+      break;
+    case "netns.create":
+      need("name", netnsNameProblem(v.name));
+      args = { name: v.name };
+      break;
+    case "netns.delete":
+      args = { name: v.name, force: !!v.force };
+      break;
+    case "ping": {
+      const text = trimmed(v.address);
+      need("address", text ? ipProblem(text) : "an address to ping is needed, like 10.1.1.3");
+      const [count, whyC] = intIn(v.count ?? PING.count[2], PING.count[0], PING.count[1], "packets");
+      const [timeout, whyT] = intIn(v.timeout ?? PING.timeout[2], PING.timeout[0], PING.timeout[1], "seconds");
+      need("count", whyC);
+      need("timeout", whyT);
+      args = { namespace: v.namespace, address: text, count, timeout };
+      break;
+    }
+    default:
+      return { errors: { "": `unknown action ${verb}` } };
+  }
+  return Object.keys(errors).length ? { errors } : { args };
+}
+
+// ---------------------------------------------------------------- refusals in words
+
+const FIELD_WORDS = {
+  node: "host",
+  verb: "action",
+  idempotency_key: "request",
+  "a.name": "first end's name",
+  "b.name": "second end's name",
+  "a.address": "first end's address",
+  "b.address": "second end's address",
+  "a.namespace": "first end's namespace",
+  "b.namespace": "second end's namespace",
+  "b.bridge": "bridge",
+  "a.mtu": "MTU",
+  "b.mtu": "MTU",
+  interface: "interface",
+  namespace: "namespace",
+  address: "address",
+  bridge: "bridge",
+  mtu: "MTU",
+  name: "name",
+  force: "force",
+  count: "count",
+  timeout: "timeout",
+};
+
+/** "args.a.name" -> "a.name"; the form field a server field belongs to ("" for the form as a whole). */
+export function formField(apiField, formFields) {
+  const key = String(apiField).replace(/^args\.?/, "");
+  if (formFields.includes(key)) return key;
+  const last = key.split(".").pop();
+  if (formFields.includes(last)) return last;
+  return "";
+}
+
+/** What a field is called for a person ("args.b.name" -> "second end's name"). */
+export function fieldWords(apiField) {
+  const key = String(apiField).replace(/^args\.?/, "");
+  return FIELD_WORDS[key] || (key ? key.replace(/[._]/g, " ") : "request");
+}
+
+/**
+ * The API's 400 body ({field: [reason]} or {field: reason}, or {"error": ...}) as
+ * {fields: {formField: reason}, general: [sentences]} for a form with `formFields`.
+ */
+export function explainRejection(body, formFields) {
+  const fields = {};
+  const general = [];
+  if (!body || typeof body !== "object") return { fields, general: ["the server refused the request"] };
+  for (const [k, raw] of Object.entries(body)) {
+    const reason = String(Array.isArray(raw) ? raw[0] : raw);
+    if (k === "error" || k === "detail") {
+      general.push(reason);
+      continue;
+    }
+    const f = formField(k, formFields);
+    if (f && !fields[f]) fields[f] = reason;
+    else general.push(`${fieldWords(k)}: ${reason}`);
+  }
+  return { fields, general };
+}
+
+/** An HTTP status that is not a field refusal, in words. */
+export function explainStatus(status) {
+  if (status === 401) return "You are signed out: sign in again, then retry.";
+  if (status === 403) return "Your role does not allow lab actions (an operator or admin may).";
+  if (status === 429) return "Too many requests just now: wait a moment, then retry.";
+  if (status >= 500) return `The server failed (${status}); nothing is known to have changed.`;
+  return `The server answered ${status}.`;
+}
+
+/**
+ * A failed command's `error` (agent/lab.py: "refused: args.x: reason", "failed: ...",
+ * "bad args: ...", or the server's own "node h1 is offline...") as one plain sentence.
+ */
+export function explainFailure(error) {
+  let text = String(error || "no reason given");
+  let lead = "Failed";
+  let tail = "";
+  const m = text.match(/^(refused|failed|bad args):\s*/);
+  if (m) {
+    text = text.slice(m[0].length);
+    if (m[1] === "refused") {
+      lead = "Refused by the host";
+      tail = " Nothing was changed.";
+    } else if (m[1] === "bad args") lead = "The host's agent refused the input";
+  }
+  const f = text.match(/^(args(?:\.[a-z_]+)*):\s*/);
+  if (f) text = `the ${fieldWords(f[1])}: ${text.slice(f[0].length)}`;
+  return `${lead}: ${text}${/[.!?]$/.test(text) ? "" : "."}${tail}`;
+}
+
+// ---------------------------------------------------------------- command lifecycle
+
+export const STATUS_RANK = { requested: 0, sent: 1, running: 2, done: 3, failed: 3 };
+export const FINISHED = new Set(["done", "failed"]);
+
+/** Whether a status report moves a command forward (reports can arrive out of order). */
+export function advances(from, to) {
+  if (!(to in STATUS_RANK)) return false;
+  if (from == null) return true;
+  return !FINISHED.has(from) && STATUS_RANK[to] > STATUS_RANK[from];
+}
+
+/** A ping's result in words: "3 sent, 3 received, 0% loss, rtt 0.04 / 0.06 / 0.09 ms". */
+export function pingText(result) {
+  if (!result) return "";
+  const rtt = result.rtt_ms;
+  const fmt = (x) => (x == null ? "?" : Number(x).toFixed(3).replace(/\.?0+$/, ""));
+  const loss = typeof result.loss === "number" ? `${Math.round(result.loss * 10) / 10}%` : String(result.loss);
+  return `${result.sent} sent, ${result.received} received, ${loss} loss${rtt ? `, rtt min/avg/max ${fmt(rtt.min)} / ${fmt(rtt.avg)} / ${fmt(rtt.max)} ms` : ""}`;
+}
+
+/** A one-line description of a command for the status list ("veth.create veth0 ↔ veth1"). */
+export function describe(verb, args, store) {
+  const ifName = (id) => (store && store.interfaces.get(id)?.name) || id;
+  const a = args || {};
+  switch (verb) {
+    case "veth.create":
+      return `new veth pair ${a.a?.name} ↔ ${a.b?.name}`;
+    case "link.set": {
+      const what = [a.up === true ? "up" : a.up === false ? "down" : null, a.mtu ? `MTU ${a.mtu}` : null, a.name ? `name ${a.name}` : null].filter(Boolean);
+      return `set ${ifName(a.interface)}: ${what.join(", ")}`;
+    }
+    case "address.add":
+      return `add ${a.address} to ${ifName(a.interface)}`;
+    case "address.remove":
+      return `remove ${a.address} from ${ifName(a.interface)}`;
+    case "link.move":
+      return `move ${ifName(a.interface)} to ${(store && store.namespaces.has(a.namespace) && nsLabel(store.namespaces.get(a.namespace))) || a.namespace}`;
+    case "link.delete":
+      return `delete ${ifName(a.interface)} and its peer`;
+    case "bridge.create":
+      return `new bridge ${a.name}`;
+    case "bridge.delete":
+      return `delete bridge ${ifName(a.interface)}`;
+    case "bridge.attach":
+      return `attach ${ifName(a.interface)} to ${ifName(a.bridge)}`;
+    case "bridge.detach":
+      return `detach ${ifName(a.interface)} from its bridge`;
+    case "netns.create":
+      return `new namespace ${a.name}`;
+    case "netns.delete":
+      return `delete namespace ${a.name}${a.force ? " (forced)" : ""}`;
+    case "ping":
+      return `ping ${a.address}`;
+    default:
+      return verb;
+  }
+}
