@@ -526,19 +526,23 @@ class Executor:
         return {"interface": self.k.if_id(link.ns, link.index), "addresses": self.k.addresses(link)}
 
     def bridge_create(self, action: BridgeCreate, command_id: str) -> dict[str, Any]:
+        """Born under the command's temporary name, then marked and named in one step: its first
+        appearance is already the command's doing (webui.commands.service.attribute_changes)."""
         ns = self.k.namespace(action.namespace, "args.namespace")
         self.name_free(ns, action.name, "args.name")
+        temp = temp_names(command_id)[0]
+        self.name_free(ns, temp, "args.name")
         ipr = self.k.ipr(ns)
         try:
-            ipr.link("add", ifname=action.name, kind="bridge")
+            ipr.link("add", ifname=temp, kind="bridge")
         except NetlinkError as exc:
             raise ActionFailed(f"the kernel refused to create bridge {action.name}: {_errno_text(exc)}", True) from None
         try:
-            index = self._index(ns, action.name)
-            ipr.link("set", index=index, ifalias=mark(command_id))
+            index = self._index(ns, temp)
+            ipr.link("set", index=index, ifname=action.name, ifalias=mark(command_id))
         except NetlinkError as exc:
-            undone = self._delete_quietly(ns, action.name)
-            raise ActionFailed(f"could not mark bridge {action.name}: {_errno_text(exc)}", undone) from None
+            undone = self._delete_quietly(ns, temp)
+            raise ActionFailed(f"could not mark and name bridge {action.name}: {_errno_text(exc)}", undone) from None
         return {"interface": self.k.if_id(ns, index), "namespace": self.k.ns_id(ns), "name": action.name}
 
     def bridge_delete(self, action: BridgeDelete, command_id: str) -> dict[str, Any]:

@@ -264,13 +264,45 @@ def _referenced(value: Any) -> Iterator[str]:
             yield from _referenced(item)
 
 
-def attribute_changes(
-    node: str, objects: list[tuple[str, str | None, str | None]], now: datetime | None = None
-) -> dict[str, tuple[str, str]]:
-    """For the change log: {object id: ("user:<name>", command id)} for the changed objects
-    (id, alias, name) of ``node`` that a command in flight (or finished within ATTRIBUTION_WINDOW)
-    names in its args or result, or that carry its mark (alias ``nsmap:<command id>``: what it
-    created) or the temporary name it gave a new pair (agent/verbs.py temp_names).
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What the change log knows of one changed object, for attribution: its graph id and what
+    happened to it; for an interface the alias nsmap marks with, its name, and the ids it is tied
+    to (its peer before and after, its id before a move); for a namespace its /run/netns names."""
+
+    id: str
+    alias: str | None = None
+    name: str | None = None
+    related: tuple[str, ...] = ()
+    netns_names: tuple[str, ...] = ()
+    action: str = "changed"
+
+
+NETNS_VERBS = ("netns.create", "netns.delete")
+# The verbs that can add, remove or move an object of a kind (veth.create and bridge.create
+# remove what they made when a later step fails); any verb can change one.
+CAUSES: dict[tuple[str, str], frozenset[str]] = {
+    ("interface", "added"): frozenset({"veth.create", "bridge.create", "link.move"}),
+    ("interface", "moved"): frozenset({"link.move"}),
+    ("interface", "removed"): frozenset(
+        {"link.delete", "bridge.delete", "link.move", "netns.delete", "veth.create", "bridge.create"}
+    ),
+    ("namespace", "added"): frozenset({"netns.create"}),
+    ("namespace", "removed"): frozenset({"netns.delete"}),
+}
+
+
+def attribute_changes(node: str, objects: list[Touched], now: datetime | None = None) -> dict[str, tuple[str, str]]:
+    """For the change log: {object id: ("user:<name>", command id)} for the changed objects of
+    ``node`` that are the doing of a command in flight (or finished within ATTRIBUTION_WINDOW).
+
+    The kernel's events can reach the change log before the command's result does, so an object
+    is matched by what a command names in its args as well as in its result: its own id; an id
+    it is tied to (a veth end goes or changes with its peer: deleting one end removes both; a
+    moved interface had the id link.move names); its mark (alias ``nsmap:<command id>``: what a
+    command created); the temporary name a new end or bridge is born with (agent/verbs.py
+    temp_names); for a namespace, the name a netns verb gives. Of the matching commands whose
+    verb can do what happened (only a delete removes, any verb changes), the latest is the cause.
     One query on the node's recent commands; none in flight costs nothing more."""
     if not objects:
         return {}
@@ -278,21 +310,28 @@ def attribute_changes(
     commands = list(
         Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
         .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
-        .only("pk", "args", "result", "actor_name", "created")
+        .only("pk", "verb", "args", "result", "actor_name", "created")
     )
     if not commands:
         return {}
-    naming: dict[str, Command] = {}
-    for command in sorted(commands, key=lambda c: c.created):  # the latest command wins
-        for text in (*_referenced(command.args), *_referenced(command.result)):
-            naming[text] = command
+    naming: dict[str, list[Command]] = {}
+    by_netns: dict[str, list[Command]] = {}
+    for command in commands:
+        for text in {*_referenced(command.args), *_referenced(command.result)}:
+            naming.setdefault(text, []).append(command)
+        if command.verb in NETNS_VERBS and isinstance(command.args, dict):
+            by_netns.setdefault(str(command.args.get("name")), []).append(command)
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
     by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}
     found: dict[str, tuple[str, str]] = {}
-    for object_id, alias, name in objects:
-        cause = (
-            naming.get(object_id) or (by_mark.get(alias) if alias else None) or (by_temp.get(name) if name else None)
-        )
-        if cause is not None:
-            found[object_id] = (f"user:{cause.actor_name}", str(cause.pk))
+    for obj in objects:
+        matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
+        matching += [c for c in (by_mark.get(obj.alias or ""), by_temp.get(obj.name or "")) if c is not None]
+        matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
+        kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
+        verbs = CAUSES.get((kind, obj.action))
+        causes = [c for c in matching if verbs is None or c.verb in verbs]
+        if causes:
+            cause = max(causes, key=lambda c: c.created)
+            found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
     return found
