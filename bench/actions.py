@@ -61,7 +61,8 @@ from tests.kernel_topology import Netns, Topology, install_signal_teardown
 TARGETS = {"embedded": (50.0, 150.0), "distributed": (100.0, None)}  # p50, p99 (ms); None: no target
 EDGE_TIMEOUT_MS = 20_000
 
-# Resolves with performance.now() when ``want`` holds for the pair (a: ns id + name, b: ns id +
+# Resolves with [performance.now(), when any new edge between a and b was first drawn (creates),
+# patches applied meanwhile] when ``want`` holds for the pair (a: ns id + name, b: ns id +
 # name): "present" = the page draws an edge between the two ends, "absent" = it draws none. Checked
 # on every Cytoscape add/data/remove event (a rename is a data event), and once at the start.
 WATCH_JS = """
@@ -76,11 +77,20 @@ WATCH_JS = """
     return null;
   };
   const drawn = () => { const e = ends(); return !!(e && app.edgeBetween(e[0], e[1])); };
+  // any edge between the two namespaces' new ends (a new pair shows under temporary names first)
+  const anyEdge = () => [...store.interfaces.values()].some((i) => i.namespace === spec.a && i.peer
+    && store.interfaces.get(i.peer)?.namespace === spec.b && !spec.known.includes(i.id)
+    && app.edgeBetween(i.id, i.peer));
+  const patches = app.metrics.patches;
+  let first = null;
   const holds = () => (spec.want === "present" ? drawn() : !drawn());
   return new Promise((resolve, reject) => {
     let timer = null;
     const done = (value) => { cy.off("add data remove", check); clearTimeout(timer); resolve(value); };
-    const check = () => { if (holds()) done(performance.now()); };
+    const check = () => {
+      if (first === null && spec.want === "present" && anyEdge()) first = performance.now();
+      if (holds()) done([performance.now(), first, app.metrics.patches - patches]);
+    };
     const fail = () => { cy.off("add data remove", check); reject(new Error(`no ${spec.want} edge`)); };
     timer = setTimeout(fail, spec.timeout);
     cy.on("add data remove", check);
@@ -103,16 +113,30 @@ async ({spec, body, csrf}) => {
     headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify(body)});
   const tPosted = performance.timeOrigin + performance.now();
   const command = await r.json();
-  if (r.status !== 202) return [t0, tPosted, null, r.status, command];
+  if (r.status !== 202) return [t0, tPosted, null, r.status, command, null, 0];
   window.__nsmapWatch.check();
-  return [t0, tPosted, performance.timeOrigin + await watch, r.status, command];
+  const [edge, first, patches] = await watch;
+  const origin = performance.timeOrigin;
+  return [t0, tPosted, origin + edge, r.status, command, origin + (first ?? edge), patches];
 }
 """
 )
 
 # The baseline: arm the watch and hand its promise over (awaited by BASELINE_WAIT_JS).
 ARM_JS = "(spec) => { window.__nsmapBaseline = (" + WATCH_JS + ")(spec); return true; }"
-BASELINE_WAIT_JS = "async () => performance.timeOrigin + await window.__nsmapBaseline"
+BASELINE_WAIT_JS = "async () => performance.timeOrigin + (await window.__nsmapBaseline)[0]"
+
+
+@dataclass(frozen=True)
+class Moments:
+    """One API call as the page saw it (epoch ms, the page's clock)."""
+
+    t0: float  # fetch() called
+    answered: float  # the API's answer read
+    edge: float  # the edge drawn with the names asked for (create) / gone (delete)
+    first: float  # the first new edge between the two namespaces drawn, whatever its names
+    patches: int  # patches the page applied meanwhile
+    ident: str  # the command's id
 
 
 @dataclass
@@ -245,26 +269,29 @@ def measure_mode(mode: str, target: Target, browser: Any, topo: Topology, pairs:
         a_id, b_id = namespace_id(page, a.name), namespace_id(page, b.name)
 
         def spec(na: str, nb: str, want: str) -> dict[str, Any]:
-            return {"a": a_id, "b": b_id, "na": na, "nb": nb, "want": want, "timeout": EDGE_TIMEOUT_MS}
+            known = page.evaluate("() => [...nsmapApp.store.interfaces.keys()]") if want == "present" else []
+            return {"a": a_id, "b": b_id, "na": na, "nb": nb, "want": want, "timeout": EDGE_TIMEOUT_MS, "known": known}
 
-        def api(verb: str, args: dict[str, Any], watch: dict[str, Any]) -> tuple[float, float, float, str]:
+        def api(verb: str, args: dict[str, Any], watch: dict[str, Any]) -> Moments:
             body = {"node": target.node, "verb": verb, "args": args}
-            t0, answered, edge, status, command = page.evaluate(API_JS, {"spec": watch, "body": body, "csrf": csrf})
+            t0, answered, edge, status, command, first, patches = page.evaluate(
+                API_JS, {"spec": watch, "body": body, "csrf": csrf}
+            )
             if status != 202:
                 raise RuntimeError(f"{verb}: the API answered {status}: {command}")
-            return t0, answered, edge, command["id"]
+            return Moments(t0, answered, edge, first, patches, command["id"])
 
         offset, run.offset_error_ms = clock_offset(page)
-        creates: list[tuple[float, float, float, str]] = []
+        creates: list[Moments] = []
         for i in range(pairs):
             na, nb = f"x{i}", f"y{i}"
             args = {"a": {"namespace": a_id, "name": na, "up": True}, "b": {"namespace": b_id, "name": nb, "up": True}}
             created = api("veth.create", args, spec(na, nb, "present"))
             creates.append(created)
-            run.create.append(created[2] - created[0])
+            run.create.append(created.edge - created.t0)
             interface = f"{target.node}/if:{a.inode}:{topo.link(a, na)['ifindex']}"
-            t0, _, edge, _ = api("link.delete", {"interface": interface}, spec(na, nb, "absent"))
-            run.delete.append(edge - t0)
+            deleted = api("link.delete", {"interface": interface}, spec(na, nb, "absent"))
+            run.delete.append(deleted.edge - deleted.t0)
         run.stages = stages(creates, target.api, offset)
 
         with Direct(a, b) as direct:
@@ -325,18 +352,19 @@ def baseline(page: Any, watch: dict[str, Any], offset: float, act: Callable[[], 
     return float(page.evaluate(BASELINE_WAIT_JS)) - started
 
 
-def stages(creates: list[tuple[float, float, float, str]], api: Api, offset: float) -> dict[str, list[float]]:
-    """Where each API create's time went, from its command's timings (the agent's clock: this host's,
-    mapped onto the page's like the baseline's start)."""
-    out: dict[str, list[float]] = {
-        k: [] for k in ("POST -> 202", "POST -> agent has it", "agent acts", "agent done -> edge drawn")
-    }
-    for t0, answered, edge, ident in creates:
-        agent = {k: v * 1000 + offset for k, v in api.get(f"/api/v1/commands/{ident}/")["timings"]["agent"].items()}
-        out["POST -> 202"].append(answered - t0)
-        out["POST -> agent has it"].append(agent["received"] - t0)
+def stages(creates: list[Moments], api: Api, offset: float) -> dict[str, list[float]]:
+    """Where each API create's time went, from its command's timings (the agent's clock: this
+    host's, mapped onto the page's like the baseline's start) and what the page saw."""
+    names = ("POST -> 202", "POST -> agent has it", "agent acts", "agent done -> edge drawn")
+    out: dict[str, list[float]] = {k: [] for k in (*names, "first new edge -> named edge", "patches until drawn")}
+    for m in creates:
+        agent = {k: v * 1000 + offset for k, v in api.get(f"/api/v1/commands/{m.ident}/")["timings"]["agent"].items()}
+        out["POST -> 202"].append(m.answered - m.t0)
+        out["POST -> agent has it"].append(agent["received"] - m.t0)
         out["agent acts"].append(agent["finished"] - agent["started"])
-        out["agent done -> edge drawn"].append(edge - agent["finished"])
+        out["agent done -> edge drawn"].append(m.edge - agent["finished"])
+        out["first new edge -> named edge"].append(m.edge - m.first)
+        out["patches until drawn"].append(float(m.patches))
     return out
 
 
