@@ -361,24 +361,21 @@ class Executor:
         temp_a, temp_b = temp_names(command_id)
         self.name_free(a_ns, temp_a, "args.a.name")
         self.name_free(b_ns, temp_b, "args.b.name")
-        where = {"a": (a_ns, temp_a), "b": (b_ns, temp_b)}  # where each end is, by a name this command gave it
-        created = False
+        made: dict[str, tuple[Namespace, int, tuple[str, str]]] = {}  # end -> (namespace, index, its names)
         try:
             self._create_pair(a_ns, temp_a, b_ns, temp_b)
-            created = True
-            for key in ("a", "b"):
-                ns, temp = where[key]
-                self.k.ipr(ns).link("set", index=self._index(ns, temp), ifalias=mark(command_id))
+            made["a"] = (a_ns, self._index(a_ns, temp_a), (temp_a, action.a.name))
+            made["b"] = (b_ns, self._index(b_ns, temp_b), (temp_b, action.b.name))
             ends: dict[str, Any] = {}
             for key, end in (("a", action.a), ("b", action.b)):
-                ns, temp = where[key]
-                index = self._index(ns, temp)
-                self.k.ipr(ns).link("set", index=index, ifname=end.name, mtu=end.mtu)
-                where[key] = (ns, end.name)
+                ns, index, _ = made[key]
+                # marked, named and sized in one request: one step less for the page to draw
+                change: dict[str, Any] = {"ifalias": mark(command_id), "ifname": end.name, "mtu": end.mtu}
+                if bridge is not None and key == "b":
+                    change["master"] = bridge.index
+                self.k.ipr(ns).link("set", index=index, **change)
                 if end.address is not None:
                     self._addr(ns, index, end.address, add=True)
-                if bridge is not None and key == "b":
-                    self.k.ipr(ns).link("set", index=index, master=bridge.index)
                 ends[key] = {
                     "interface": self.k.if_id(ns, index),
                     "namespace": self.k.ns_id(ns),
@@ -389,18 +386,35 @@ class Executor:
                 }
             for key, end in (("a", action.a), ("b", action.b)):  # both configured before either comes up
                 if end.up:
-                    ns, name = where[key]
-                    self.k.ipr(ns).link("set", index=self._index(ns, name), state="up")
+                    ns, index, _ = made[key]
+                    self.k.ipr(ns).link("set", index=index, state="up")
             if bridge is not None:
                 ends["b"]["bridge"] = self.k.if_id(bridge.ns, bridge.index)
             return ends
         except Exception as exc:  # whatever broke, the pair must not stay half made
-            undone = True
-            if created:
-                # by the names this command gave them only: a name is recorded once the rename worked
-                undone = all([self._delete_quietly(*where["a"]), self._delete_quietly(*where["b"])])
+            # by index, and only while it carries a name this command gave it: never someone else's link
+            if made:
+                undone = all([self._delete_made(*end) for end in made.values()])
+            else:
+                undone = all([self._delete_quietly(a_ns, temp_a), self._delete_quietly(b_ns, temp_b)])
             reason = _errno_text(exc) if isinstance(exc, NetlinkError) else str(exc)
             raise ActionFailed(f"the kernel refused a step of veth.create: {reason}", undone) from None
+
+    def _delete_made(self, ns: Namespace, index: int, names: tuple[str, str]) -> bool:
+        """Delete one end this command made (the other goes with it); True when it is gone."""
+        try:
+            link = self.k.link(ns, index, "")
+        except ActionRefused:
+            return True  # gone already (with its peer)
+        except NetlinkError:
+            return False
+        if link.name not in names:
+            return False
+        try:
+            self.k.ipr(ns).link("del", index=index)
+            return True
+        except NetlinkError as exc:
+            return bool(exc.code == errno.ENODEV)
 
     def _create_pair(self, a_ns: Namespace, temp_a: str, b_ns: Namespace, temp_b: str) -> None:
         """The pair under temporary names, each end born in its target namespace (the peer by
