@@ -116,3 +116,22 @@ def test_it_gives_a_namespaces_removal_to_the_delete_not_to_the_create_whose_res
     deleter = make("running", None, verb="netns.delete", args={"name": "lab-a"})
     gone = Touched("h1/ns:4026532003", netns_names=("lab-a",), action="removed")
     assert attribute_changes("h1", [gone]) == {gone.id: ("user:op1", str(deleter.pk))}
+
+
+def test_it_attributes_an_interface_a_move_in_flight_brings_in_by_the_moved_ones_alias_and_name():
+    """The removal at the old id and the addition at the new one reached the server apart."""
+    from webui.changelog.models import ChangeRecord
+
+    creator = make("done", timedelta(seconds=5), verb="veth.create")
+    mover = make("running", None, verb="link.move", args={"interface": VETH, "namespace": "n2"})
+    before = {"key": "if:4026532000:5", "name": "veth0", "alias": f"nsmap:{creator.pk}"}
+    ChangeRecord.objects.create(
+        time=timezone.now(), node="h1", object_kind="interface", object_key="if:4026532000:5", object_id=VETH,
+        name="veth0", action="removed", before=before, after=None, fields=[], actor="user:op1",
+        request_id=str(mover.pk), graph_seq=1, position=0,
+    )  # fmt: skip
+    arrived = Touched("h1/if:4026532009:2", f"nsmap:{creator.pk}", "veth0", action="added")
+    elsewhere = Touched("h1/if:4026532009:3", f"nsmap:{creator.pk}", "other", action="added")
+    found = attribute_changes("h1", [arrived, elsewhere])
+    assert found[arrived.id] == ("user:op1", str(mover.pk)), "the moved interface is the move's doing"
+    assert found[elsewhere.id] == ("user:op0", str(creator.pk)), "another interface of that pair is not"

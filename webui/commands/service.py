@@ -301,16 +301,18 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
     it is tied to (a veth end goes or changes with its peer: deleting one end removes both; a
     moved interface had the id link.move names); its mark (alias ``nsmap:<command id>``: what a
     command created); the temporary name a new end or bridge is born with (agent/verbs.py
-    temp_names); for a namespace, the name a netns verb gives. Of the matching commands whose
-    verb can do what happened (only a delete removes, any verb changes), the latest is the cause.
-    One query on the node's recent commands; none in flight costs nothing more."""
+    temp_names); for an interface a link.move in flight brings in, the alias and name of the one
+    it moves (``_moving``); for a namespace, the name a netns verb gives. Of the matching commands
+    whose verb can do what happened (only a delete removes, any verb changes), the latest is the
+    cause. One query on the node's recent commands (two more while a link.move is in flight and
+    an interface appears); none in flight costs nothing more."""
     if not objects:
         return {}
     recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
     commands = list(
         Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
         .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
-        .only("pk", "verb", "args", "result", "actor_name", "created")
+        .only("pk", "verb", "args", "result", "actor_name", "created", "finished_at")
     )
     if not commands:
         return {}
@@ -323,10 +325,13 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
             by_netns.setdefault(str(command.args.get("name")), []).append(command)
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
     by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}
+    arriving = _moving(node, commands) if any(o.action == "added" for o in objects) else {}
     found: dict[str, tuple[str, str]] = {}
     for obj in objects:
         matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
         matching += [c for c in (by_mark.get(obj.alias or ""), by_temp.get(obj.name or "")) if c is not None]
+        if obj.action == "added" and obj.alias:
+            matching += arriving.get((obj.alias, obj.name or ""), [])
         matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
         kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
         verbs = CAUSES.get((kind, obj.action))
@@ -335,3 +340,34 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
             cause = max(causes, key=lambda c: c.created)
             found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
     return found
+
+
+def _moving(node: str, commands: list[Command]) -> dict[tuple[str, str], list[Command]]:
+    """{(alias, name): link.move commands in flight} of the interfaces those commands move.
+
+    A move is a removal in one namespace and an addition in another; when the two reach the
+    server apart, the addition carries neither the id the command names (it is new) nor the
+    command's mark (the alias names the command that created the interface). What ties it to the
+    move is the moved interface's alias and name: read from its row while it is still there, or
+    from the record of its removal (already the command's, by the id it names)."""
+    from webui.changelog.models import ChangeRecord
+    from webui.topology.models import Interface
+
+    moving = {
+        str(c.args["interface"]).split("/", 1)[-1]: c
+        for c in commands
+        if c.verb == "link.move" and c.finished_at is None and isinstance(c.args, dict) and "interface" in c.args
+    }
+    if not moving:
+        return {}
+    out: dict[tuple[str, str], list[Command]] = {}
+    for key, alias, name in Interface.objects.filter(node__name=node, key__in=list(moving)).values_list(
+        "key", "alias", "name"
+    ):
+        if alias:
+            out.setdefault((alias, name), []).append(moving[key])
+    gone = ChangeRecord.objects.filter(node=node, object_key__in=list(moving), action="removed")
+    for key, before in gone.values_list("object_key", "before"):
+        if isinstance(before, dict) and before.get("alias"):
+            out.setdefault((before["alias"], str(before.get("name"))), []).append(moving[key])
+    return out
