@@ -135,3 +135,17 @@ def test_it_attributes_an_interface_a_move_in_flight_brings_in_by_the_moved_ones
     found = attribute_changes("h1", [arrived, elsewhere])
     assert found[arrived.id] == ("user:op1", str(mover.pk)), "the moved interface is the move's doing"
     assert found[elsewhere.id] == ("user:op0", str(creator.pk)), "another interface of that pair is not"
+
+
+def test_it_attributes_an_interface_born_while_a_create_in_flight_names_it():
+    """agent/actions.py creates a pair under its final names and marks it a moment later."""
+    creator = make("running", None, verb="veth.create", args={"a": {"namespace": "x", "name": "veth0"},
+                                                              "b": {"namespace": "y", "name": "veth1"}})  # fmt: skip
+    born = [Touched("h1/if:1:7", None, "veth0", action="added"), Touched("h1/if:2:7", None, "veth1", action="added")]
+    renamed = Touched("h1/if:3:7", None, "veth0", action="changed")
+    assert attribute_changes("h1", [*born, renamed]) == {o.id: ("user:op0", str(creator.pk)) for o in born}
+
+
+def test_it_gives_a_name_to_no_create_once_it_finished():
+    make("done", timedelta(seconds=1), verb="bridge.create", args={"namespace": "x", "name": "br0"})
+    assert attribute_changes("h1", [Touched("h1/if:1:9", None, "br0", action="added")]) == {}

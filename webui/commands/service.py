@@ -297,15 +297,19 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
     ``node`` that are the doing of a command in flight (or finished within ATTRIBUTION_WINDOW).
 
     The kernel's events can reach the change log before the command's result does, so an object
-    is matched by what a command names in its args as well as in its result: its own id; an id
-    it is tied to (a veth end goes or changes with its peer: deleting one end removes both; a
-    moved interface had the id link.move names); its mark (alias ``nsmap:<command id>``: what a
-    command created); the temporary name a new end or bridge is born with (agent/verbs.py
-    temp_names); for an interface a link.move in flight brings in, the alias and name of the one
-    it moves (``_moving``); for a namespace, the name a netns verb gives. Of the matching commands
-    whose verb can do what happened (only a delete removes, any verb changes), the latest is the
-    cause. One query on the node's recent commands (two more while a link.move is in flight and
-    an interface appears); none in flight costs nothing more."""
+    is matched by what a command names in its args as well as in its result:
+    - its own id;
+    - an id it is tied to: a veth end goes or changes with its peer (deleting one end removes
+      both); a moved interface had the id link.move names;
+    - its mark, the alias ``nsmap:<command id>`` of what a command created;
+    - an interface appearing while a veth.create or bridge.create is in flight: the name the
+      command gives it (agent/actions.py creates under the final names; older agents used
+      temporary ones, agent/verbs.py temp_names);
+    - an interface a link.move in flight brings in: the alias and name of the one it moves;
+    - a namespace: the name a netns verb gives.
+    Of the matching commands whose verb can do what happened (only a delete removes, any verb
+    changes), the latest is the cause. One query on the node's recent commands (two more while a
+    link.move is in flight and an interface appears); none in flight costs nothing more."""
     if not objects:
         return {}
     recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
@@ -324,14 +328,16 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
         if command.verb in NETNS_VERBS and isinstance(command.args, dict):
             by_netns.setdefault(str(command.args.get("name")), []).append(command)
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
-    by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}
+    by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}  # older agents
+    being_made = {name: c for c in commands if c.finished_at is None for name in _names_made(c)}
     arriving = _moving(node, commands) if any(o.action == "added" for o in objects) else {}
     found: dict[str, tuple[str, str]] = {}
     for obj in objects:
         matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
         matching += [c for c in (by_mark.get(obj.alias or ""), by_temp.get(obj.name or "")) if c is not None]
-        if obj.action == "added" and obj.alias:
-            matching += arriving.get((obj.alias, obj.name or ""), [])
+        if obj.action == "added":
+            matching += [being_made[obj.name]] if obj.name in being_made else []
+            matching += arriving.get((obj.alias, obj.name or ""), []) if obj.alias else []
         matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
         kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
         verbs = CAUSES.get((kind, obj.action))
@@ -340,6 +346,16 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
             cause = max(causes, key=lambda c: c.created)
             found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
     return found
+
+
+def _names_made(command: Command) -> list[str]:
+    """The interface names a veth.create or bridge.create gives (its args were validated)."""
+    args = command.args if isinstance(command.args, dict) else {}
+    if command.verb == "veth.create":
+        return [str(end["name"]) for end in (args.get("a"), args.get("b")) if isinstance(end, dict) and "name" in end]
+    if command.verb == "bridge.create" and "name" in args:
+        return [str(args["name"])]
+    return []
 
 
 def _moving(node: str, commands: list[Command]) -> dict[tuple[str, str], list[Command]]:
