@@ -21,7 +21,8 @@ after, also on failure) it times, ``--pairs`` times each:
 
 The ratio API / baseline is the command path's cost. For each API create the command's own
 timings (the agent's received / started / finished) split the time into: POST -> agent has it,
-agent acts, agent done -> edge on the page. Then the agent alone (agent/actions.py, no server)
+agent acts, agent done -> edge on the page; and the page says how long after the pair's first
+edge (under whatever names) the edge with the names asked for was drawn, and after how many patches. Then the agent alone (agent/actions.py, no server)
 against pyroute2 doing the same on sockets opened once: the reference figures of the issue.
 
 Targets (issue 10): embedded p50 <= 50 ms and p99 <= 150 ms; distributed p50 <= 100 ms.
@@ -135,7 +136,7 @@ class Moments:
     answered: float  # the API's answer read
     edge: float  # the edge drawn with the names asked for (create) / gone (delete)
     first: float  # the first new edge between the two namespaces drawn, whatever its names
-    patches: int  # patches the page applied meanwhile
+    patches: int  # patches the page finished applying before the one that drew the edge
     ident: str  # the command's id
 
 
@@ -356,7 +357,9 @@ def stages(creates: list[Moments], api: Api, offset: float) -> dict[str, list[fl
     """Where each API create's time went, from its command's timings (the agent's clock: this
     host's, mapped onto the page's like the baseline's start) and what the page saw."""
     names = ("POST -> 202", "POST -> agent has it", "agent acts", "agent done -> edge drawn")
-    out: dict[str, list[float]] = {k: [] for k in (*names, "first new edge -> named edge", "patches until drawn")}
+    out: dict[str, list[float]] = {
+        k: [] for k in (*names, "first new edge -> named edge", "patches before the drawing one")
+    }
     for m in creates:
         agent = {k: v * 1000 + offset for k, v in api.get(f"/api/v1/commands/{m.ident}/")["timings"]["agent"].items()}
         out["POST -> 202"].append(m.answered - m.t0)
@@ -364,7 +367,7 @@ def stages(creates: list[Moments], api: Api, offset: float) -> dict[str, list[fl
         out["agent acts"].append(agent["finished"] - agent["started"])
         out["agent done -> edge drawn"].append(m.edge - agent["finished"])
         out["first new edge -> named edge"].append(m.edge - m.first)
-        out["patches until drawn"].append(float(m.patches))
+        out["patches before the drawing one"].append(float(m.patches))
     return out
 
 
