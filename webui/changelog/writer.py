@@ -88,7 +88,7 @@ def write_change_log(
         for before, after in host_changes
     ]
     changes = plan.changes if plan is not None else []
-    by_command = attribute_changes(node, [_touched(node, c) for c in changes])
+    by_command = attribute_changes(node, (_touched(node, c) for c in changes)) if changes else {}
     for position, change in enumerate(changes, start=len(rows)):
         record = change.after if change.after is not None else change.before
         assert record is not None

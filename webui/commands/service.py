@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -292,7 +292,7 @@ CAUSES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
-def attribute_changes(node: str, objects: list[Touched], now: datetime | None = None) -> dict[str, tuple[str, str]]:
+def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | None = None) -> dict[str, tuple[str, str]]:
     """For the change log: {object id: ("user:<name>", command id)} for the changed objects of
     ``node`` that are the doing of a command in flight (or finished within ATTRIBUTION_WINDOW).
 
@@ -310,8 +310,6 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
     Of the matching commands whose verb can do what happened (only a delete removes, any verb
     changes), the latest is the cause. One query on the node's recent commands (two more while a
     link.move is in flight and an interface appears); none in flight costs nothing more."""
-    if not objects:
-        return {}
     recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
     commands = list(
         Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
@@ -319,7 +317,8 @@ def attribute_changes(node: str, objects: list[Touched], now: datetime | None = 
         .only("pk", "verb", "args", "result", "actor_name", "created", "finished_at")
     )
     if not commands:
-        return {}
+        return {}  # the usual case: ``changed`` (a generator at a snapshot's size) is never read
+    objects = list(changed)
     naming: dict[str, list[Command]] = {}
     by_netns: dict[str, list[Command]] = {}
     for command in commands:
