@@ -205,7 +205,7 @@ def wire_a_lab(lab: Lab) -> None:
         lambda: (
             (i := lab.interface(v1))
             and i["namespace"] == ns_ids["c"]
-            and lab.interface(v0)["peer"] == v1
+            and (lab.interface(v0) or {}).get("peer") == v1
             and v1_old not in lab.live.interfaces
         ),
     )
