@@ -22,8 +22,9 @@ after, also on failure) it times, ``--pairs`` times each:
 The ratio API / baseline is the command path's cost. For each API create the command's own
 timings (the agent's received / started / finished) split the time into: POST -> agent has it,
 agent acts, agent done -> edge on the page; and the page says how long after the pair's first
-edge (under whatever names) the edge with the names asked for was drawn, and after how many patches. Then the agent alone (agent/actions.py, no server)
-against pyroute2 doing the same on sockets opened once: the reference figures of the issue.
+edge (under whatever names) the edge with the names asked for was drawn, and after how many
+patches. Then the agent alone (agent/actions.py, no server) against pyroute2 doing the same on
+sockets opened once: the reference figures of the issue.
 
 Targets (issue 10): embedded p50 <= 50 ms and p99 <= 150 ms; distributed p50 <= 100 ms.
 """
@@ -149,7 +150,6 @@ class ModeRun:
     base_delete: list[float] = field(default_factory=list)
     stages: dict[str, list[float]] = field(default_factory=dict)  # per API create, ms
     offset_error_ms: float = 0.0
-    failures: list[str] = field(default_factory=list)
 
 
 # -- the servers --------------------------------------------------------------------------------
@@ -157,11 +157,13 @@ class ModeRun:
 
 @dataclass
 class Target:
-    url: str
+    """A running server: its node, an operator who signs in on the page, and the same operator's
+    API token (the bench reads the commands' timings with it)."""
+
     node: str
     user: str
     password: str
-    api: Api  # a Bearer token of the same user: reads the commands' timings
+    api: Api
 
 
 def operator(env: dict[str, str]) -> tuple[str, str, str]:
@@ -193,7 +195,7 @@ def embedded(log_dir: Path) -> Iterator[Target]:
         procs.add("nsmap_serve", [PYTHON, "manage.py", "nsmap_serve"], env).start()
         api = Api(f"http://127.0.0.1:{port}", token)
         wait_until(lambda: api.node(node), 120, f"{node} in the embedded server", procs, interval=0.2)
-        yield Target(api.base, node, user, password, api)
+        yield Target(node, user, password, api)
     except BaseException:
         print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
         raise
@@ -210,7 +212,7 @@ def distributed(log_dir: Path) -> Iterator[Target]:
     try:
         cluster = Cluster(session, procs).start()
         user, password, token = operator(cluster.env())
-        yield Target(cluster.api.base, cluster.node, user, password, Api(cluster.api.base, token))
+        yield Target(cluster.node, user, password, Api(cluster.api.base, token))
     except BaseException:
         print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
         raise
@@ -224,7 +226,7 @@ def distributed(log_dir: Path) -> Iterator[Target]:
 
 def sign_in(page: Any, target: Target) -> str:
     """Signed in on the graph, the socket live; returns the CSRF token the page's POSTs carry."""
-    page.goto(f"{target.url}/login/?next=/%3Fview%3Dgraph")
+    page.goto(f"{target.api.base}/login/?next=/%3Fview%3Dgraph")
     page.fill("#id_username", target.user)
     page.fill("#id_password", target.password)
     page.click("button[type=submit]")
@@ -267,7 +269,7 @@ def measure_mode(mode: str, target: Target, browser: Any, topo: Topology, pairs:
     try:
         csrf = sign_in(page, target)
         a, b = topo.add_netns(f"{mode[0]}a"), topo.add_netns(f"{mode[0]}b")
-        a_id, b_id = namespace_id(page, a.name), namespace_id(page, b.name)
+        a_id, b_id = namespace_id(page, str(a.name)), namespace_id(page, str(b.name))
 
         def spec(na: str, nb: str, want: str) -> dict[str, Any]:
             known = page.evaluate("() => [...nsmapApp.store.interfaces.keys()]") if want == "present" else []
