@@ -381,7 +381,9 @@ def _moving(node: str, commands: list[Command]) -> dict[tuple[str, str], list[Co
     ):
         if alias:
             out.setdefault((alias, name), []).append(moving[key])
-    gone = ChangeRecord.objects.filter(node=node, object_key__in=list(moving), action="removed")
+    gone = ChangeRecord.objects.filter(
+        request_id__in=[str(c.pk) for c in moving.values()], object_key__in=list(moving), action="removed"
+    )
     for key, before in gone.values_list("object_key", "before"):
         if isinstance(before, dict) and before.get("alias"):
             out.setdefault((before["alias"], str(before.get("name"))), []).append(moving[key])
