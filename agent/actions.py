@@ -18,10 +18,13 @@ before it (ActionFailed says what failed and whether the undo worked).
 
 pyroute2 is not thread-safe and opening a socket in another namespace forks a helper, so every
 verb runs on ONE helper thread (``Actions``) that keeps an IPRoute per namespace open.
-A new veth pair gets temporary names (a name taken meanwhile cannot make the creation collide),
-each end is born in its target namespace (the peer by IFLA_NET_NS_FD, instead of docs/
-ARCHITECTURE.md's create-in-root-then-move: a move costs about 20 ms per end), then it is
-marked, renamed, configured and brought up there; on any failure the pair is deleted.
+A new veth pair is born with its names and MTUs, each end in its target namespace (the peer by
+IFLA_NET_NS_FD, instead of docs/ARCHITECTURE.md's create-in-root-then-move: a move costs about
+20 ms per end; the kernel creates both ends or neither, so a name taken meanwhile fails the
+command cleanly), then it is marked, configured and brought up there; on any failure the pair
+is deleted. Born as asked, the pair reaches the page drawn as asked in its first patch (one
+under temporary names was redrawn a patch later: bench/actions.py); the change log ties that
+first appearance to the command by the names it gives (webui.commands.service).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from agent.verbs import (
     BridgeDelete,
     BridgeEnd,
     BridgePort,
+    End,
     InterfaceRef,
     IPInterface,
     LinkDelete,
@@ -64,7 +68,6 @@ from agent.verbs import (
     Ping,
     VethCreate,
     interface_name,
-    temp_names,
 )
 
 NETNS_DIR = "/run/netns"
@@ -358,27 +361,20 @@ class Executor:
         self.name_free(a_ns, action.a.name, "args.a.name")
         self.name_free(b_ns, action.b.name, "args.b.name")
 
-        temp_a, temp_b = temp_names(command_id)
-        self.name_free(a_ns, temp_a, "args.a.name")
-        self.name_free(b_ns, temp_b, "args.b.name")
-        where = {"a": (a_ns, temp_a), "b": (b_ns, temp_b)}  # where each end is, by a name this command gave it
-        created = False
+        made: dict[str, tuple[Namespace, int, str]] = {}  # end -> (namespace, index, name)
         try:
-            self._create_pair(a_ns, temp_a, b_ns, temp_b)
-            created = True
-            for key in ("a", "b"):
-                ns, temp = where[key]
-                self.k.ipr(ns).link("set", index=self._index(ns, temp), ifalias=mark(command_id))
+            self._create_pair(a_ns, action.a, b_ns, action.b)
+            made["a"] = (a_ns, self._index(a_ns, action.a.name), action.a.name)
+            made["b"] = (b_ns, self._index(b_ns, action.b.name), action.b.name)
             ends: dict[str, Any] = {}
             for key, end in (("a", action.a), ("b", action.b)):
-                ns, temp = where[key]
-                index = self._index(ns, temp)
-                self.k.ipr(ns).link("set", index=index, ifname=end.name, mtu=end.mtu)
-                where[key] = (ns, end.name)
+                ns, index, _ = made[key]
+                change: dict[str, Any] = {"ifalias": mark(command_id)}
+                if bridge is not None and key == "b":
+                    change["master"] = bridge.index
+                self.k.ipr(ns).link("set", index=index, **change)
                 if end.address is not None:
                     self._addr(ns, index, end.address, add=True)
-                if bridge is not None and key == "b":
-                    self.k.ipr(ns).link("set", index=index, master=bridge.index)
                 ends[key] = {
                     "interface": self.k.if_id(ns, index),
                     "namespace": self.k.ns_id(ns),
@@ -389,30 +385,44 @@ class Executor:
                 }
             for key, end in (("a", action.a), ("b", action.b)):  # both configured before either comes up
                 if end.up:
-                    ns, name = where[key]
-                    self.k.ipr(ns).link("set", index=self._index(ns, name), state="up")
+                    ns, index, _ = made[key]
+                    self.k.ipr(ns).link("set", index=index, state="up")
             if bridge is not None:
                 ends["b"]["bridge"] = self.k.if_id(bridge.ns, bridge.index)
             return ends
         except Exception as exc:  # whatever broke, the pair must not stay half made
-            undone = True
-            if created:
-                # by the names this command gave them only: a name is recorded once the rename worked
-                undone = all([self._delete_quietly(*where["a"]), self._delete_quietly(*where["b"])])
+            # by index, and only while it carries the name this command gave it: never someone else's
+            undone = all([self._delete_made(*end) for end in made.values()])
             reason = _errno_text(exc) if isinstance(exc, NetlinkError) else str(exc)
             raise ActionFailed(f"the kernel refused a step of veth.create: {reason}", undone) from None
 
-    def _create_pair(self, a_ns: Namespace, temp_a: str, b_ns: Namespace, temp_b: str) -> None:
-        """The pair under temporary names, each end born in its target namespace (the peer by
+    def _delete_made(self, ns: Namespace, index: int, name: str) -> bool:
+        """Delete one end this command made (the other goes with it); True when it is gone."""
+        try:
+            link = self.k.link(ns, index, "")
+        except ActionRefused:
+            return True  # gone already (with its peer)
+        except NetlinkError:
+            return False
+        if link.name != name:
+            return False
+        try:
+            self.k.ipr(ns).link("del", index=index)
+            return True
+        except NetlinkError as exc:
+            return bool(exc.code == errno.ENODEV)
+
+    def _create_pair(self, a_ns: Namespace, a: End, b_ns: Namespace, b: End | BridgeEnd) -> None:
+        """The pair with its names and MTUs, each end born in its target namespace (the peer by
         IFLA_NET_NS_FD): what docs/ARCHITECTURE.md's create-in-root-then-move achieves without two
         namespace moves at about 20 ms each (bench/actions.py)."""
-        peer: dict[str, Any] = {"ifname": temp_b}
+        peer: dict[str, Any] = {"ifname": b.name, "mtu": b.mtu}
         fd = None
         if b_ns.inode != a_ns.inode:
             fd = os.open(b_ns.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             peer["net_ns_fd"] = fd
         try:
-            self.k.ipr(a_ns).link("add", ifname=temp_a, kind="veth", peer=peer)
+            self.k.ipr(a_ns).link("add", ifname=a.name, kind="veth", mtu=a.mtu, peer=peer)
         finally:
             if fd is not None:
                 os.close(fd)

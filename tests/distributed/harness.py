@@ -312,6 +312,24 @@ class Api:
             body = exc.read()[:500].decode(errors="replace")
             raise HarnessError(f"GET {url}: HTTP {exc.code}: {body}") from exc
 
+    def post(self, path: str, body: Any, timeout: float = 30) -> tuple[int, Any]:
+        """POST ``body`` as JSON; (status, decoded answer) for every status (a test asserts on it)."""
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                return exc.code, json.loads(raw)
+            except ValueError:
+                return exc.code, raw[:500].decode(errors="replace")
+
     def topology(self) -> dict[str, Any]:
         return self.get("/api/v1/topology/")
 

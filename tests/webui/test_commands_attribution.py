@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tests.webui.commands_support import make_operator
 from webui.commands.models import Command
-from webui.commands.service import ATTRIBUTION_WINDOW, attribute_changes
+from webui.commands.service import ATTRIBUTION_WINDOW, Touched, attribute_changes
 
 pytestmark = pytest.mark.django_db
 VETH = "h1/if:4026532000:5"
@@ -32,9 +32,9 @@ def test_it_attributes_a_mark_to_its_running_or_just_finished_command():
     found = attribute_changes(
         "h1",
         [
-            ("h1/if:1:7", f"nsmap:{running.pk}", "v7"),
-            ("h1/if:1:8", f"nsmap:{done.pk}", "v8"),
-            ("h1/if:1:9", None, "v9"),
+            Touched("h1/if:1:7", f"nsmap:{running.pk}", "v7"),
+            Touched("h1/if:1:8", f"nsmap:{done.pk}", "v8"),
+            Touched("h1/if:1:9", None, "v9"),
         ],
     )
     assert found == {"h1/if:1:7": ("user:op0", str(running.pk)), "h1/if:1:8": ("user:op1", str(done.pk))}
@@ -43,24 +43,24 @@ def test_it_attributes_a_mark_to_its_running_or_just_finished_command():
 def test_it_attributes_what_a_command_names_before_what_made_it():
     creator = make("done", timedelta(seconds=5))
     deleter = make("running", None, verb="link.delete", args={"interface": VETH})
-    found = attribute_changes("h1", [(VETH, f"nsmap:{creator.pk}", "veth0")])
+    found = attribute_changes("h1", [Touched(VETH, f"nsmap:{creator.pk}", "veth0")])
     assert found == {VETH: ("user:op1", str(deleter.pk))}, "a delete is the deleting command's doing"
 
 
 def test_it_leaves_later_changes_unattributed():
     old = make("done", ATTRIBUTION_WINDOW + timedelta(seconds=1), verb="link.set", args={"interface": VETH})
-    assert attribute_changes("h1", [(VETH, f"nsmap:{old.pk}", "veth0")]) == {}
+    assert attribute_changes("h1", [Touched(VETH, f"nsmap:{old.pk}", "veth0")]) == {}
 
 
 def test_it_looks_only_at_the_node_the_change_is_on():
     make("running", None, verb="link.delete", args={"interface": VETH})
-    assert attribute_changes("h2", [(VETH, None, None)]) == {}
+    assert attribute_changes("h2", [Touched(VETH)]) == {}
 
 
 @pytest.mark.parametrize("alias", ["nsmap:", "nsmap:not-a-uuid", "NSMAP:0b5d5c3e-8d1f-4c39-9a57-2f1f4f1d2a10"])
 def test_it_ignores_marks_that_name_no_command(alias: str):
     make("running", None)
-    assert attribute_changes("h1", [("h1/if:1:7", alias, "v7")]) == {}
+    assert attribute_changes("h1", [Touched("h1/if:1:7", alias, "v7")]) == {}
 
 
 def test_it_attributes_a_new_pairs_first_appearance_by_its_temporary_names():
@@ -69,5 +69,83 @@ def test_it_attributes_a_new_pairs_first_appearance_by_its_temporary_names():
 
     creator = make("running", None, verb="veth.create")
     first, second = temp_names(str(creator.pk))
-    found = attribute_changes("h1", [("h1/if:1:7", None, first), ("h1/if:9:2", None, second), ("h1/if:1:8", None, "x")])
+    found = attribute_changes(
+        "h1", [Touched("h1/if:1:7", None, first), Touched("h1/if:9:2", None, second), Touched("h1/if:1:8", None, "x")]
+    )
     assert found == {"h1/if:1:7": ("user:op0", str(creator.pk)), "h1/if:9:2": ("user:op0", str(creator.pk))}
+
+
+def test_it_attributes_the_peer_a_deleted_end_takes_with_it():
+    """The command names one end; the kernel removes both (the other's record names it as peer)."""
+    creator = make("done", timedelta(seconds=5), verb="veth.create")
+    deleter = make("running", None, verb="link.delete", args={"interface": VETH})
+    peer = Touched("h1/if:4026532001:6", f"nsmap:{creator.pk}", "veth1", related=(VETH,), action="removed")
+    assert attribute_changes("h1", [peer]) == {peer.id: ("user:op1", str(deleter.pk))}
+
+
+def test_it_attributes_a_move_before_its_result_names_the_new_id():
+    """The moved interface's record arrives under its new id; the command named the old one."""
+    mover = make("running", None, verb="link.move", args={"interface": VETH, "namespace": "n2"})
+    moved = Touched("h1/if:4026532002:9", "nsmap:someone-else", "veth0", related=(VETH,), action="moved")
+    assert attribute_changes("h1", [moved]) == {moved.id: ("user:op0", str(mover.pk))}
+
+
+def test_it_attributes_a_named_namespace_to_the_netns_verb_that_names_it():
+    maker = make("running", None, verb="netns.create", args={"name": "lab-a"})
+    made, other = Touched("h1/ns:4026532003", netns_names=("lab-a",)), Touched("h1/ns:4026532004", netns_names=("b",))
+    assert attribute_changes("h1", [made, other]) == {made.id: ("user:op0", str(maker.pk))}
+
+
+def test_it_matches_namespace_names_only_against_netns_verbs():
+    make("running", None, verb="veth.create", args={"a": {"namespace": "x", "name": "lab-a"}})
+    assert attribute_changes("h1", [Touched("h1/ns:4026532003", netns_names=("lab-a",))]) == {}
+
+
+def test_it_gives_a_removal_to_a_verb_that_removes_not_to_a_later_one_that_named_the_end():
+    peer = "h1/if:4026532001:6"
+    deleter = make("done", timedelta(seconds=1), verb="link.delete", args={"interface": VETH})
+    make("running", None, verb="bridge.detach", args={"interface": peer})
+    removed = Touched(peer, None, "veth1", related=(VETH,), action="removed")
+    assert attribute_changes("h1", [removed]) == {peer: ("user:op0", str(deleter.pk))}
+
+
+def test_it_gives_a_namespaces_removal_to_the_delete_not_to_the_create_whose_result_named_it():
+    creator = make("done", timedelta(seconds=3), verb="netns.create", args={"name": "lab-a"})
+    creator.result = {"namespace": "h1/ns:4026532003", "name": "lab-a"}
+    creator.save()
+    deleter = make("running", None, verb="netns.delete", args={"name": "lab-a"})
+    gone = Touched("h1/ns:4026532003", netns_names=("lab-a",), action="removed")
+    assert attribute_changes("h1", [gone]) == {gone.id: ("user:op1", str(deleter.pk))}
+
+
+def test_it_attributes_an_interface_a_move_in_flight_brings_in_by_the_moved_ones_alias_and_name():
+    """The removal at the old id and the addition at the new one reached the server apart."""
+    from webui.changelog.models import ChangeRecord
+
+    creator = make("done", timedelta(seconds=5), verb="veth.create")
+    mover = make("running", None, verb="link.move", args={"interface": VETH, "namespace": "n2"})
+    before = {"key": "if:4026532000:5", "name": "veth0", "alias": f"nsmap:{creator.pk}"}
+    ChangeRecord.objects.create(
+        time=timezone.now(), node="h1", object_kind="interface", object_key="if:4026532000:5", object_id=VETH,
+        name="veth0", action="removed", before=before, after=None, fields=[], actor="user:op1",
+        request_id=str(mover.pk), graph_seq=1, position=0,
+    )  # fmt: skip
+    arrived = Touched("h1/if:4026532009:2", f"nsmap:{creator.pk}", "veth0", action="added")
+    elsewhere = Touched("h1/if:4026532009:3", f"nsmap:{creator.pk}", "other", action="added")
+    found = attribute_changes("h1", [arrived, elsewhere])
+    assert found[arrived.id] == ("user:op1", str(mover.pk)), "the moved interface is the move's doing"
+    assert found[elsewhere.id] == ("user:op0", str(creator.pk)), "another interface of that pair is not"
+
+
+def test_it_attributes_an_interface_born_while_a_create_in_flight_names_it():
+    """agent/actions.py creates a pair under its final names and marks it a moment later."""
+    creator = make("running", None, verb="veth.create", args={"a": {"namespace": "x", "name": "veth0"},
+                                                              "b": {"namespace": "y", "name": "veth1"}})  # fmt: skip
+    born = [Touched("h1/if:1:7", None, "veth0", action="added"), Touched("h1/if:2:7", None, "veth1", action="added")]
+    renamed = Touched("h1/if:3:7", None, "veth0", action="changed")
+    assert attribute_changes("h1", [*born, renamed]) == {o.id: ("user:op0", str(creator.pk)) for o in born}
+
+
+def test_it_gives_a_name_to_no_create_once_it_finished():
+    make("done", timedelta(seconds=1), verb="bridge.create", args={"namespace": "x", "name": "br0"})
+    assert attribute_changes("h1", [Touched("h1/if:1:9", None, "br0", action="added")]) == {}

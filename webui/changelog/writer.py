@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from webui.changelog.models import ChangeRecord
 from webui.changelog.replay import changed_groups
-from webui.commands.service import attribute_changes
+from webui.commands.service import Touched, attribute_changes
 from webui.topology.bulk import fast_insert
-from webui.topology.diff import Plan
+from webui.topology.diff import Change, Plan
 from webui.topology.models import NodeState
 from webui.topology.records import display_name
 
@@ -48,9 +48,17 @@ def context(
     }
 
 
-def _mark_and_name(record: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    """The alias (nsmap marks what it creates with it) and the name of an interface record."""
-    return (record.get("alias"), record.get("name")) if record else (None, None)
+def _touched(node: str, change: Change) -> Touched:
+    """What attribution needs of one change (webui.commands.service.attribute_changes)."""
+    object_id = f"{node}/{change.key}"
+    record = change.after or change.before or {}
+    if change.kind == "namespace":
+        names = {n for r in (change.before, change.after) if r for n in r.get("names") or ()}
+        return Touched(object_id, netns_names=tuple(sorted(names)), action=change.action)
+    related = {f"{node}/{r['peer']}" for r in (change.before, change.after) if r and r.get("peer")}
+    if change.action == "moved" and change.before:
+        related.add(f"{node}/{change.before['key']}")
+    return Touched(object_id, record.get("alias"), record.get("name"), tuple(sorted(related)), action=change.action)
 
 
 def host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:
@@ -80,7 +88,7 @@ def write_change_log(
         for before, after in host_changes
     ]
     changes = plan.changes if plan is not None else []
-    by_command = attribute_changes(node, [(f"{node}/{c.key}", *_mark_and_name(c.after or c.before)) for c in changes])
+    by_command = attribute_changes(node, (_touched(node, c) for c in changes)) if changes else {}
     for position, change in enumerate(changes, start=len(rows)):
         record = change.after if change.after is not None else change.before
         assert record is not None

@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -264,35 +264,127 @@ def _referenced(value: Any) -> Iterator[str]:
             yield from _referenced(item)
 
 
-def attribute_changes(
-    node: str, objects: list[tuple[str, str | None, str | None]], now: datetime | None = None
-) -> dict[str, tuple[str, str]]:
-    """For the change log: {object id: ("user:<name>", command id)} for the changed objects
-    (id, alias, name) of ``node`` that a command in flight (or finished within ATTRIBUTION_WINDOW)
-    names in its args or result, or that carry its mark (alias ``nsmap:<command id>``: what it
-    created) or the temporary name it gave a new pair (agent/verbs.py temp_names).
-    One query on the node's recent commands; none in flight costs nothing more."""
-    if not objects:
-        return {}
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What the change log knows of one changed object, for attribution: its graph id and what
+    happened to it; for an interface the alias nsmap marks with, its name, and the ids it is tied
+    to (its peer before and after, its id before a move); for a namespace its /run/netns names."""
+
+    id: str
+    alias: str | None = None
+    name: str | None = None
+    related: tuple[str, ...] = ()
+    netns_names: tuple[str, ...] = ()
+    action: str = "changed"
+
+
+NETNS_VERBS = ("netns.create", "netns.delete")
+# The verbs that can add, remove or move an object of a kind (veth.create and bridge.create
+# remove what they made when a later step fails); any verb can change one.
+CAUSES: dict[tuple[str, str], frozenset[str]] = {
+    ("interface", "added"): frozenset({"veth.create", "bridge.create", "link.move"}),
+    ("interface", "moved"): frozenset({"link.move"}),
+    ("interface", "removed"): frozenset(
+        {"link.delete", "bridge.delete", "link.move", "netns.delete", "veth.create", "bridge.create"}
+    ),
+    ("namespace", "added"): frozenset({"netns.create"}),
+    ("namespace", "removed"): frozenset({"netns.delete"}),
+}
+
+
+def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | None = None) -> dict[str, tuple[str, str]]:
+    """For the change log: {object id: ("user:<name>", command id)} for the changed objects of
+    ``node`` that are the doing of a command in flight (or finished within ATTRIBUTION_WINDOW).
+
+    The kernel's events can reach the change log before the command's result does, so an object
+    is matched by what a command names in its args as well as in its result:
+    - its own id;
+    - an id it is tied to: a veth end goes or changes with its peer (deleting one end removes
+      both); a moved interface had the id link.move names;
+    - its mark, the alias ``nsmap:<command id>`` of what a command created;
+    - an interface appearing while a veth.create or bridge.create is in flight: the name the
+      command gives it (agent/actions.py creates under the final names; older agents used
+      temporary ones, agent/verbs.py temp_names);
+    - an interface a link.move in flight brings in: the alias and name of the one it moves;
+    - a namespace: the name a netns verb gives.
+    Of the matching commands whose verb can do what happened (only a delete removes, any verb
+    changes), the latest is the cause. One query on the node's recent commands (two more while a
+    link.move is in flight and an interface appears); none in flight costs nothing more."""
     recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
     commands = list(
         Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
         .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
-        .only("pk", "args", "result", "actor_name", "created")
+        .only("pk", "verb", "args", "result", "actor_name", "created", "finished_at")
     )
     if not commands:
-        return {}
-    naming: dict[str, Command] = {}
-    for command in sorted(commands, key=lambda c: c.created):  # the latest command wins
-        for text in (*_referenced(command.args), *_referenced(command.result)):
-            naming[text] = command
+        return {}  # the usual case: ``changed`` (a generator at a snapshot's size) is never read
+    objects = list(changed)
+    naming: dict[str, list[Command]] = {}
+    by_netns: dict[str, list[Command]] = {}
+    for command in commands:
+        for text in {*_referenced(command.args), *_referenced(command.result)}:
+            naming.setdefault(text, []).append(command)
+        if command.verb in NETNS_VERBS and isinstance(command.args, dict):
+            by_netns.setdefault(str(command.args.get("name")), []).append(command)
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
-    by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}
+    by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}  # older agents
+    being_made = {name: c for c in commands if c.finished_at is None for name in _names_made(c)}
+    arriving = _moving(node, commands) if any(o.action == "added" for o in objects) else {}
     found: dict[str, tuple[str, str]] = {}
-    for object_id, alias, name in objects:
-        cause = (
-            naming.get(object_id) or (by_mark.get(alias) if alias else None) or (by_temp.get(name) if name else None)
-        )
-        if cause is not None:
-            found[object_id] = (f"user:{cause.actor_name}", str(cause.pk))
+    for obj in objects:
+        matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
+        matching += [c for c in (by_mark.get(obj.alias or ""), by_temp.get(obj.name or "")) if c is not None]
+        if obj.action == "added":
+            matching += [being_made[obj.name]] if obj.name in being_made else []
+            matching += arriving.get((obj.alias, obj.name or ""), []) if obj.alias else []
+        matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
+        kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
+        verbs = CAUSES.get((kind, obj.action))
+        causes = [c for c in matching if verbs is None or c.verb in verbs]
+        if causes:
+            cause = max(causes, key=lambda c: c.created)
+            found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
     return found
+
+
+def _names_made(command: Command) -> list[str]:
+    """The interface names a veth.create or bridge.create gives (its args were validated)."""
+    args = command.args if isinstance(command.args, dict) else {}
+    if command.verb == "veth.create":
+        return [str(end["name"]) for end in (args.get("a"), args.get("b")) if isinstance(end, dict) and "name" in end]
+    if command.verb == "bridge.create" and "name" in args:
+        return [str(args["name"])]
+    return []
+
+
+def _moving(node: str, commands: list[Command]) -> dict[tuple[str, str], list[Command]]:
+    """{(alias, name): link.move commands in flight} of the interfaces those commands move.
+
+    A move is a removal in one namespace and an addition in another; when the two reach the
+    server apart, the addition carries neither the id the command names (it is new) nor the
+    command's mark (the alias names the command that created the interface). What ties it to the
+    move is the moved interface's alias and name: read from its row while it is still there, or
+    from the record of its removal (already the command's, by the id it names)."""
+    from webui.changelog.models import ChangeRecord
+    from webui.topology.models import Interface
+
+    moving = {
+        str(c.args["interface"]).split("/", 1)[-1]: c
+        for c in commands
+        if c.verb == "link.move" and c.finished_at is None and isinstance(c.args, dict) and "interface" in c.args
+    }
+    if not moving:
+        return {}
+    out: dict[tuple[str, str], list[Command]] = {}
+    for key, alias, name in Interface.objects.filter(node__name=node, key__in=list(moving)).values_list(
+        "key", "alias", "name"
+    ):
+        if alias:
+            out.setdefault((alias, name), []).append(moving[key])
+    gone = ChangeRecord.objects.filter(
+        request_id__in=[str(c.pk) for c in moving.values()], object_key__in=list(moving), action="removed"
+    )
+    for key, before in gone.values_list("object_key", "before"):
+        if isinstance(before, dict) and before.get("alias"):
+            out.setdefault((before["alias"], str(before.get("name"))), []).append(moving[key])
+    return out
