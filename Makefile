@@ -15,12 +15,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Debian's chromium for the browser tests (never `playwright install`), iproute2 for the kernel
-# tests, nodejs + npm for ESLint. Only what is missing is installed: a machine whose node comes
+# tests, iputils-ping for the ping verb (agent/actions.py), nodejs + npm for ESLint. Only what is missing is installed: a machine whose node comes
 # from elsewhere (nodesource's nodejs bundles npm and conflicts with Debian's npm) keeps its own.
 system-deps:
 	@missing=""; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  command -v ip >/dev/null || missing="$$missing iproute2"; \
+	  command -v ping >/dev/null || missing="$$missing iputils-ping"; \
 	  command -v node >/dev/null || missing="$$missing nodejs"; \
 	  command -v npm >/dev/null || missing="$$missing npm"; \
 	  [ -z "$$missing" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }

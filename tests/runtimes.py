@@ -38,7 +38,7 @@ def ensure_packages(*packages: str) -> None:
 
 def _installed(package: str) -> bool:
     out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
-    return out.returncode == 0 and out.stdout.endswith("installed")
+    return out.returncode == 0 and out.stdout == "install ok installed"  # not "... not-installed"
 
 
 def busybox_rootfs(path: str, os_release: bool = False) -> str:
