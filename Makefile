@@ -15,8 +15,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Debian's chromium for the browser tests (never `playwright install`), iproute2 for the kernel
-# tests, iputils-ping for the ping verb (agent/actions.py), nodejs + npm for ESLint. Only what is missing is installed: a machine whose node comes
-# from elsewhere (nodesource's nodejs bundles npm and conflicts with Debian's npm) keeps its own.
+# tests, iputils-ping for the ping verb (agent/actions.py), nodejs + npm for ESLint. Only what is
+# missing is installed: a machine whose node comes from elsewhere (nodesource's nodejs bundles
+# npm and conflicts with Debian's npm) keeps its own.
 system-deps:
 	@missing=""; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
