@@ -236,3 +236,12 @@ def test_it_accepts_a_heartbeat_and_a_delta_of_both_kinds() -> None:
     changes[0]["data"] = records["interfaces"][2]  # an interface record where a namespace is named
     with pytest.raises(ProtocolError, match="namespace"):
         validate_message(make_message("delta", "h1", RUN, 2, 1.0, changes=changes))
+
+
+def test_it_takes_inodes_from_1_and_refuses_0() -> None:
+    data = snapshot()
+    data["interfaces"] = []
+    data["namespaces"] = [dict(data["namespaces"][1], key="ns:1", inode=1)]
+    validate_message(data)
+    data["namespaces"] = [dict(data["namespaces"][0], key="ns:0", inode=0)]
+    assert reason(data) == "namespace ns:0 inode 0 is outside 1..9223372036854775807"
