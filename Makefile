@@ -65,7 +65,7 @@ bench: setup
 mutation: setup
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children 2 >/dev/null
-	$(PY) -c 'import json, glob; [print(f"{p[8:-5]}: {sum(v not in (0, 33, None) for v in e.values()) / len(e):.0%} of {len(e)} mutants killed") for p in sorted(glob.glob("mutants/**/*.meta", recursive=True)) for e in [json.load(open(p))["exit_code_by_key"]]]'
+	$(PY) -c 'import json, glob; [print(f"{p[8:-5]}: {k}/{len(e)} mutants killed ({k / len(e):.1%})") for p in sorted(glob.glob("mutants/**/*.meta", recursive=True)) for e in [json.load(open(p))["exit_code_by_key"]] for k in [sum(v not in (0, 33, None) for v in e.values())]]'
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-wal db.sqlite3-shm var artifacts mutants

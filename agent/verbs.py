@@ -436,13 +436,13 @@ def _link_set(args: _Args) -> LinkSet | None:
     return LinkSet(interface, up, size, name) if interface else None
 
 
-def _address(add: bool) -> Callable[[_Args], AddressChange | None]:
-    def parse(args: _Args) -> AddressChange | None:
-        args.only("interface", "address")
-        interface, address = args.get("interface", interface_ref), args.get("address", cidr)
-        return AddressChange(interface, address, add) if interface and address else None
-
-    return parse
+def _address(args: _Args, add: bool) -> AddressChange | None:
+    """address.add and address.remove. The verb's flag comes with each call (PARSERS' lambdas), not
+    from a closure built at import: code that runs only at import is code no test can exercise
+    (mutmut changes a function per test run, after the module was imported)."""
+    args.only("interface", "address")
+    interface, address = args.get("interface", interface_ref), args.get("address", cidr)
+    return AddressChange(interface, address, add) if interface and address else None
 
 
 def _bridge_create(args: _Args) -> BridgeCreate | None:
@@ -451,16 +451,14 @@ def _bridge_create(args: _Args) -> BridgeCreate | None:
     return BridgeCreate(namespace, name) if namespace and name else None
 
 
-def _bridge_port(attach: bool) -> Callable[[_Args], BridgePort | None]:
-    def parse(args: _Args) -> BridgePort | None:
-        args.only("interface", "bridge")
-        interface = args.get("interface", interface_ref)
-        bridge = args.get("bridge", interface_ref, required=attach)
-        if interface and bridge and interface == bridge:
-            args.fail(args.field("bridge"), "an interface cannot be a port of itself")
-        return BridgePort(interface, bridge, attach) if interface and (bridge or not attach) else None
-
-    return parse
+def _bridge_port(args: _Args, attach: bool) -> BridgePort | None:
+    """bridge.attach and bridge.detach (the flag per call, as for _address)."""
+    args.only("interface", "bridge")
+    interface = args.get("interface", interface_ref)
+    bridge = args.get("bridge", interface_ref, required=attach)
+    if interface and bridge and interface == bridge:
+        args.fail(args.field("bridge"), "an interface cannot be a port of itself")
+    return BridgePort(interface, bridge, attach) if interface and (bridge or not attach) else None
 
 
 def _netns_create(args: _Args) -> NetnsCreate | None:
@@ -490,12 +488,12 @@ PARSERS: Mapping[str, Callable[[_Args], Action | None]] = {
     "link.move": _link_move,
     "link.delete": lambda a: LinkDelete(i) if (i := _one_interface(a)) else None,
     "link.set": _link_set,
-    "address.add": _address(True),
-    "address.remove": _address(False),
+    "address.add": lambda a: _address(a, add=True),
+    "address.remove": lambda a: _address(a, add=False),
     "bridge.create": _bridge_create,
     "bridge.delete": lambda a: BridgeDelete(i) if (i := _one_interface(a)) else None,
-    "bridge.attach": _bridge_port(True),
-    "bridge.detach": _bridge_port(False),
+    "bridge.attach": lambda a: _bridge_port(a, attach=True),
+    "bridge.detach": lambda a: _bridge_port(a, attach=False),
     "netns.create": _netns_create,
     "netns.delete": _netns_delete,
     "ping": _ping,

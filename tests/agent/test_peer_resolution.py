@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
+from agent import netlink as nl
 from agent.netlink import IFF_UP, Addr, Link
 from agent.peers import ObservedNamespace, assemble_interfaces
 from agent.protocol import Address, Namespace, interface_key, namespace_key
+from tests.factories import addr_body, veth_body
 
 ROOT = 1000
 
@@ -162,3 +166,19 @@ def test_it_copies_each_address_whole() -> None:
     ns.addresses.append(Addr(2, 6, "fe80::2", 64, "link"))
     (eth0,) = assemble_interfaces([ns], {1: 5000})
     assert eth0.addresses == [Address(family=6, address="fe80::2", prefixlen=64, scope="link")]
+
+
+def test_it_decodes_the_dumps_it_was_handed_before_resolving() -> None:
+    link = veth_body(ifindex=5, peer=2, netnsid=None)
+    addresses = [
+        addr_body(socket.AF_INET, bytes([10, 0, 0, 1]), 24),
+        addr_body(socket.AF_INET6, b"\xfd" + b"\0" * 14 + b"\1", 64),
+    ]
+    observed = namespace(ROOT)
+    observed.raw = ([nl.read_link(link, 0, len(link))], [nl.read_addr(a, 0, len(a)) for a in addresses])
+    assert observed.decode() is observed
+    assert observed.links == [nl.parse_link(link, 0, len(link))]
+    assert observed.addresses == [nl.parse_addr(a, 0, len(a)) for a in addresses]
+    kept = namespace(ROOT)
+    kept.links.append(veth(3, "v3", peer=4, netnsid=None))
+    assert kept.decode().links == [veth(3, "v3", peer=4, netnsid=None)], "decoding nothing dropped the links"

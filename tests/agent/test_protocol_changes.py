@@ -47,6 +47,15 @@ def test_it_keeps_only_the_last_change_of_a_record() -> None:
     assert canonical_order(again) == [again[2]]
 
 
+def test_it_orders_records_of_one_rank_by_their_last_change() -> None:
+    first, second, first_again = (
+        change("upsert", "interface", "if:1:1"),
+        change("upsert", "interface", "if:1:2"),
+        change("upsert", "interface", "if:1:1"),
+    )
+    assert canonical_order([first, second, first_again]) == [second, first_again]
+
+
 def test_it_diffs_two_inventories_into_the_changes_between_them() -> None:
     old, new = make_inventory("h1", namespaces=2), make_inventory("h1", namespaces=1)
     new.interfaces[0].alias = "renamed"
@@ -59,6 +68,8 @@ def test_it_diffs_two_inventories_into_the_changes_between_them() -> None:
     upsert = next(c for c in changes if c["op"] == "upsert")
     assert upsert["key"] == new.interfaces[0].key and upsert["data"]["alias"] == "renamed"
     assert all(c["data"] is None for c in changes if c["op"] == "remove")
+    gone = {r.key for r in old.namespaces + old.interfaces} - {r.key for r in new.namespaces + new.interfaces}
+    assert {c["key"] for c in changes if c["op"] == "remove"} == gone, "a removal does not name what it removes"
     assert diff_inventories(new, new) == []
     grown = diff_inventories(new, make_inventory("h1", namespaces=2))
     assert ("upsert", "namespace") in {(c["op"], c["kind"]) for c in grown}

@@ -98,3 +98,78 @@ def test_it_takes_a_lab_command_task_as_text_and_signature():
 def test_it_refuses_a_malformed_lab_command_task(payload: Any, reason: str):
     with pytest.raises(CommandError, match=reason):
         parse_lab_celery_message(payload)
+
+
+def test_it_builds_a_result_with_its_error_cut_to_the_limit_and_its_timings():
+    failed = make_command_result("h1", ID, "failed", 2.0, error="x" * 2500, timings={"started": 1.0})
+    assert failed["error"] == "x" * 2000 and failed["timings"] == {"started": 1.0}
+    done = make_command_result("h1", ID, "done", 2.0)
+    assert done["error"] is None and done["timings"] == {}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"verb": "v"},
+        {"verb": "v" * 40},
+        {"actor": "a"},
+        {"request_id": "r"},
+    ],
+)
+def test_it_accepts_a_command_at_the_edges_of_its_limits(fields: dict[str, Any]):
+    assert validate_command(command(**fields)) == command(**fields)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"node": "n"},
+        {"node": "n" * 63},
+        {"status": "failed", "error": "e", "result": None},
+        {"timings": {str(i): float(i) for i in range(10)}},
+        {"timings": {"t" * 40: 1.0}},
+    ],
+)
+def test_it_accepts_a_result_at_the_edges_of_its_limits(fields: dict[str, Any]):
+    assert validate_command_result(result(**fields)) == result(**fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"type": "delta"}, "type 'delta', expected 'command'"),
+        ({"id": 42}, "id must be a UUID string"),
+        ({"verb": "v" * 41}, "verb must be a string of 1..40 characters"),
+        ({"args": []}, "args must be a JSON object"),
+        ({"time": "now"}, "time must be a finite number"),
+    ],
+)
+def test_it_says_exactly_why_a_command_is_refused(fields: dict[str, Any], reason: str):
+    with pytest.raises(ProtocolError) as refused:
+        validate_command(command(**fields))
+    assert str(refused.value) == reason
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"node": "n" * 64}, "node must be a string of 1..63 characters"),
+        ({"id": 42}, "id must be a UUID string"),
+        ({"result": [1]}, "result must be a JSON object or null"),
+        ({"timings": []}, "timings must be an object of at most 10 numbers"),
+        ({"timings": {"t" * 41: 1.0}}, "timings key must be a string of 1..40 characters"),
+        ({"timings": {"a": "1"}}, "timings['a'] must be a finite number"),
+        ({"time": None}, "time must be a finite number"),
+    ],
+)
+def test_it_says_exactly_why_a_result_is_refused(fields: dict[str, Any], reason: str):
+    with pytest.raises(ProtocolError) as refused:
+        validate_command_result(result(**fields))
+    assert str(refused.value) == reason
+
+
+def test_it_keeps_the_refusal_of_a_message_full_of_strange_fields_short():
+    with pytest.raises(ProtocolError) as refused:
+        validate_command(command(**{f"field{i:03}": i for i in range(100)}))
+    assert len(str(refused.value)) == 300
+    assert str(refused.value).startswith("command: missing [], unexpected ['field000', 'field001'")

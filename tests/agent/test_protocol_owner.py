@@ -20,6 +20,7 @@ from agent.protocol import (
 from tests.factories import FIRST_INODE, make_namespace
 
 POD_UID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+OWNERS = ("docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc", "mininet")
 
 
 def owned(**owner: Any) -> dict[str, Any]:
@@ -101,3 +102,44 @@ def test_it_labels_a_namespace_by_its_owner_before_its_names() -> None:
     assert namespace_from_json(record).label == "web-1"
     record["owner"] = {"runtime": "docker", "id": "ab" * 32}  # no name known: the names still count
     assert namespace_from_json(record).label == "netns-0c5e"
+
+
+def test_it_takes_names_as_runtimes_write_them_and_ids_only_as_ids() -> None:
+    record = owned(name="shop/web 1", project="shop", containers=["web 1", "k8s_POD_x@y+z=w~v"])
+    assert namespace_from_json(record).label == "shop/web 1"
+    validate_message(delta_with(record))
+    record["owner"]["id"] = "shop/web 1"
+    with pytest.raises(ProtocolError, match=r"^owner: id 'shop/web 1' is not allowed$"):
+        validate_message(delta_with(record))
+
+
+def test_it_takes_as_many_containers_as_the_limit_allows() -> None:
+    record = owned(containers=[f"c{i}" for i in range(64)])
+    assert len(namespace_from_json(record).owner.containers) == 64
+    record["owner"]["containers"].append("c64")
+    with pytest.raises(ProtocolError, match=r"^owner: containers is a list of at most 64 names$"):
+        validate_message(delta_with(record))
+
+
+@pytest.mark.parametrize(
+    ("owner", "reason"),
+    [
+        ("docker", "owner: a JSON object"),
+        ({"runtime": "rkt"}, "owner: runtime 'rkt' is not one of " + ", ".join(OWNERS)),
+        ({"name": "x"}, "owner: runtime None is not one of " + ", ".join(OWNERS)),
+        ({"runtime": "lxc", "networks": ["ok", "a\tb"]}, "owner: networks entry 'a\\tb' is not allowed"),
+    ],
+)
+def test_it_says_exactly_what_is_wrong_with_an_owner(owner: Any, reason: str) -> None:
+    record = owned()
+    record["owner"] = owner
+    with pytest.raises(ProtocolError) as refused:
+        validate_message(delta_with(record))
+    assert str(refused.value) == reason
+
+
+def test_it_keeps_a_holder_readable_and_never_empty() -> None:
+    assert clean_holder("/run/my ns/net") == "/run/my ns/net", "a space is no control character"
+    assert clean_holder("\x1f~\x7f") == "?~?"
+    assert clean_holder("") == "?" and holder_ok("?")
+    assert not holder_ok("") and not holder_ok("a\x7f") and not holder_ok(None)

@@ -24,6 +24,7 @@ from tests.factories import make_inventory
 RUN = "0b6f8a52-5d0e-4a39-9b1e-6c1f0f3b5a77"
 IF = "interface if:4026532000:1"  # ns0's lo, the record the cases change
 NS = "namespace ns:4026532000"
+HOLDER_RULE = "is not a path or 'pid N (comm) fd M' without control characters"
 
 
 def snapshot() -> dict[str, Any]:
@@ -59,6 +60,22 @@ CASES = [
     ("if", "name", 7, f"{IF} name 7 is not a string"),
     ("if", "name", "", f"{IF} name '' must have 1 to 15 characters"),
     ("if", "kind", "<b>", f"{IF} kind '<b>' does not match [a-z0-9][a-z0-9_.-]{{0,31}}"),
+    ("if", "kind", "k" * 33, f"{IF} kind '{'k' * 33}' must have 1 to 32 characters"),
+    ("if", "kind", "k" * 58, f"{IF} kind '{'k' * 58}' must have 1 to 32 characters"),  # 60 characters shown whole
+    ("if", "kind", "k" * 59, f"{IF} kind '{'k' * 56}... must have 1 to 32 characters"),  # 61: cut to 57 and "..."
+    ("if", "namespace", "xx:4026532000", f"{IF} namespace 'xx:4026532000' does not match ns:([0-9]{{1,20}})"),
+    ("if", "namespace", "ns:" + "4" * 22, f"{IF} namespace 'ns:{'4' * 22}' must have 1 to 24 characters"),
+    ("if", "key", "if:" + "4" * 38, f"interface key 'if:{'4' * 38}' must have 1 to 40 characters"),
+    ("if", "key", "ns:4026532000", "interface key 'ns:4026532000' does not match if:([0-9]{1,20}):([0-9]{1,10})"),
+    ("if", "peer_note", "x" * 256, f"{IF} peer_note '{'x' * 56}... must have 1 to 255 characters"),
+    ("if", "mac", "ab" * 33, f"{IF} mac '{'ab' * 28}... must have 1 to 64 characters"),
+    ("if", "master", "if:" + "4" * 38, f"{IF} master 'if:{'4' * 38}' must have 1 to 40 characters"),
+    (
+        "if",
+        "name",
+        "\ufffd" + "é" * 7 + "a",  # 18 bytes; the U+FFFD stood for 1 kernel byte: 16
+        f"{IF} name '\ufffd{'é' * 7}a' is longer than 15 bytes",
+    ),
     ("if", "alias", "x" * 300, f"{IF} alias '{'x' * 56}... must have 1 to 255 characters"),
     ("if", "altnames", "enp0s1", f"{IF} altnames 'enp0s1' is not a list"),
     ("if", "altnames", ["x"] * 1025, f"{IF} altnames has 1025 items, more than 1024"),
@@ -89,6 +106,14 @@ CASES = [
         f"{IF} address 0 prefixlen 33 is outside 0..32",
     ),
     ("if", "addresses", [{"family": 4}], f"{IF} address 0 lacks fields ['address']"),
+    ("if", "addresses", [{"family": 4, "address": 4}], f"{IF} address 0 address 4 is not a string"),
+    (
+        "if",
+        "addresses",
+        [{"family": 6, "address": "f" * 65}],
+        f"{IF} address 0 address '{'f' * 56}... must have 1 to 64 characters",
+    ),
+    ("if", "addresses", {"family": 4}, f"{IF} addresses {{'family': 4}} is not a list"),
     ("if", "addresses", ["x"], f"{IF} address 0 'x' is not an object"),
     ("if", "evil", 1, "interface has unknown fields ['evil']"),
     (
@@ -106,7 +131,15 @@ CASES = [
     ("ns", "pids", [{"pid": 1, "comm": 2}], f"{NS} comm 2 is not a string"),
     ("ns", "nsid", -2, f"{NS} nsid -2 is outside -1..2147483647"),
     ("ns", "container_id", "x" * 129, f"{NS} container_id '{'x' * 56}... must have 1 to 128 characters"),
+    ("ns", "key", "ns:" + "4" * 22, f"namespace key 'ns:{'4' * 22}' must have 1 to 24 characters"),
+    ("ns", "names", "lab", f"{NS} names 'lab' is not a list"),
+    ("ns", "pids", "1", f"{NS} pids '1' is not a list"),
+    ("ns", "evil", 1, "namespace has unknown fields ['evil']"),
+    ("ns", "holder", "", f"{NS} holder '' {HOLDER_RULE}"),
+    ("ns", "holder", "/run/a\x7fb", f"{NS} holder '/run/a\\x7fb' {HOLDER_RULE}"),
+    ("ns", "holder", "h" * 4097, f"{NS} holder '{'h' * 56}... {HOLDER_RULE}"),
     ("", "node", "h/1", "node 'h/1' does not match [A-Za-z0-9][A-Za-z0-9._-]{0,62}"),
+    ("", "node", "n" * 64, f"node '{'n' * 56}... must have 1 to 63 characters"),
     ("", "run", "r" * 65, f"run '{'r' * 56}... must have 1 to 64 characters"),
     ("", "seq", 2**63, "seq 9223372036854775808 is outside 1..9223372036854775807"),
     ("", "seq", 0, "seq starts at 1"),
@@ -148,6 +181,8 @@ LIMITS = [
     ("if", "peer_ifindex", INT32),
     ("if", "name", "a" * 15),
     ("if", "name", "é" * 7),
+    ("if", "name", "\ufffd" + "é" * 6 + "ab"),  # 17 bytes as text, 15 in the kernel
+    ("if", "name", "X-EXT.0"),
     ("if", "alias", "x" * (IFALIASZ - 1)),
     ("if", "peer_note", "x" * 255),
     ("if", "mac", ":".join(["ab"] * 20)),
@@ -163,6 +198,9 @@ LIMITS = [
     ("ns", "names", ["n" * 255] * MAX_ITEMS),
     ("ns", "pids", [{"pid": 2**22, "comm": "c" * 64}]),
     ("ns", "container_id", "a" * 128),
+    ("ns", "holder", "h" * 4096),
+    ("ns", "holder", "pid 4711 (sleep) fd 3"),
+    ("ns", "holder", "?"),
     ("", "node", "n" * 63),
     ("", "run", "r" * 64),
     ("", "seq", INT64),
@@ -198,3 +236,12 @@ def test_it_accepts_a_heartbeat_and_a_delta_of_both_kinds() -> None:
     changes[0]["data"] = records["interfaces"][2]  # an interface record where a namespace is named
     with pytest.raises(ProtocolError, match="namespace"):
         validate_message(make_message("delta", "h1", RUN, 2, 1.0, changes=changes))
+
+
+def test_it_takes_inodes_from_1_and_refuses_0() -> None:
+    data = snapshot()
+    data["interfaces"] = []
+    data["namespaces"] = [dict(data["namespaces"][1], key="ns:1", inode=1)]
+    validate_message(data)
+    data["namespaces"] = [dict(data["namespaces"][0], key="ns:0", inode=0)]
+    assert reason(data) == "namespace ns:0 inode 0 is outside 1..9223372036854775807"

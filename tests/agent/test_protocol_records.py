@@ -3,6 +3,8 @@
 import json
 from dataclasses import asdict
 
+import pytest
+
 from agent.protocol import (
     Address,
     Interface,
@@ -10,7 +12,10 @@ from agent.protocol import (
     Namespace,
     Owner,
     Process,
+    ProtocolError,
+    interface_from_json,
     interface_to_json,
+    namespace_from_json,
     namespace_to_json,
 )
 
@@ -66,3 +71,24 @@ def test_it_serialises_every_field_of_an_interface() -> None:
 def test_it_reads_an_inventory_back_from_its_json() -> None:
     inventory = Inventory(node="h1", namespaces=[full_namespace()], interfaces=[full_interface()], errors=["x"])
     assert Inventory.from_json(inventory.to_json()) == inventory
+
+
+def test_it_reads_a_record_that_leaves_its_lists_out() -> None:
+    assert interface_from_json(
+        {"key": "if:1:1", "namespace": "ns:1", "ifindex": 1, "name": "lo", "kind": "loopback"}
+    ) == (Interface("if:1:1", "ns:1", 1, "lo", "loopback"))
+    assert namespace_from_json({"key": "ns:1", "inode": 1, "dev": 4, "kind": "root"}) == Namespace("ns:1", 1, 4, "root")
+
+
+def test_it_names_what_an_inventory_lacks() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        Inventory.from_json({"v": Inventory(node="h1").to_json()["v"], "node": "h1", "interfaces": []})
+    assert str(refused.value) == "malformed inventory: KeyError('namespaces')"
+
+
+def test_it_refuses_to_read_a_holder_with_control_characters() -> None:
+    record = namespace_to_json(full_namespace())
+    record["holder"] = "/tmp/a\x01b"
+    with pytest.raises(ProtocolError) as refused:
+        namespace_from_json(record)
+    assert str(refused.value) == "holder '/tmp/a\\x01b' is not allowed"

@@ -10,7 +10,6 @@ import pytest
 from agent.verbs import (
     VERBS,
     AddressChange,
-    ArgsError,
     BridgeCreate,
     BridgeDelete,
     BridgeEnd,
@@ -25,32 +24,11 @@ from agent.verbs import (
     NetnsDelete,
     Ping,
     VethCreate,
+    interface_ref,
+    namespace_ref,
     parse_args,
 )
-
-NS = "h1/ns:4026531840"
-IF = "h1/if:4026531840:7"
-BR = "h1/if:4026531840:9"
-IF_REF = InterfaceRef(4026531840, 7)
-BR_REF = InterfaceRef(4026531840, 9)
-ip = ipaddress.ip_interface
-
-
-def errors_of(verb: str, args: Any, node: str = "h1") -> dict[str, str]:
-    with pytest.raises(ArgsError) as caught:
-        parse_args(verb, args, node)
-    return caught.value.as_dict()
-
-
-def end(**fields: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"namespace": "lab", "name": "veth0"}
-    data.update(fields)
-    return {k: v for k, v in data.items() if v is not ...}
-
-
-def veth(a: dict[str, Any] | None = None, b: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"a": a if a is not None else end(), "b": b if b is not None else end(namespace="netns1", name="veth1")}
-
+from tests.agent.verbs_support import BR, BR_REF, IF, IF_REF, NS, end, errors_of, ip, veth
 
 # what a good command of every verb parses to
 
@@ -73,6 +51,14 @@ def test_it_parses_every_option_of_an_end():
     )
 
 
+def test_it_brings_up_a_bridge_port_end_when_asked():
+    b = {"bridge": BR, "name": "veth1", "mtu": 1400, "up": True}
+    action = parse_args("veth.create", veth(b=b), "h1")
+    assert action == VethCreate(
+        a=End(NamespaceRef(name="lab"), "veth0"), b=BridgeEnd(BR_REF, "veth1", None, 1400, True)
+    )
+
+
 @pytest.mark.parametrize(
     ("verb", "args", "expected"),
     [
@@ -80,14 +66,18 @@ def test_it_parses_every_option_of_an_end():
         ("link.delete", {"interface": IF}, LinkDelete(IF_REF)),
         ("link.set", {"interface": IF, "up": True}, LinkSet(IF_REF, up=True)),
         ("link.set", {"interface": IF, "mtu": 1400, "name": "x0"}, LinkSet(IF_REF, mtu=1400, name="x0")),
+        ("link.set", {"interface": IF, "name": "x0"}, LinkSet(IF_REF, name="x0")),
+        ("link.set", {"interface": IF, "up": False}, LinkSet(IF_REF, up=False)),
         ("address.add", {"interface": IF, "address": "10.1.1.2/24"}, AddressChange(IF_REF, ip("10.1.1.2/24"), True)),
         ("address.remove", {"interface": IF, "address": "fd00::2/64"}, AddressChange(IF_REF, ip("fd00::2/64"), False)),
         ("bridge.create", {"namespace": NS, "name": "br0"}, BridgeCreate(NamespaceRef(inode=4026531840), "br0")),
         ("bridge.delete", {"interface": BR}, BridgeDelete(BR_REF)),
         ("bridge.attach", {"interface": IF, "bridge": BR}, BridgePort(IF_REF, BR_REF, True)),
         ("bridge.detach", {"interface": IF}, BridgePort(IF_REF, None, False)),
+        ("bridge.detach", {"interface": IF, "bridge": BR}, BridgePort(IF_REF, BR_REF, False)),
         ("netns.create", {"name": "netns1"}, NetnsCreate("netns1")),
         ("netns.delete", {"name": "netns1", "force": True}, NetnsDelete("netns1", True)),
+        ("netns.delete", {"name": "netns1"}, NetnsDelete("netns1", False)),
         (
             "ping",
             {"namespace": "lab", "address": "10.1.1.3"},
@@ -98,6 +88,11 @@ def test_it_parses_every_option_of_an_end():
             {"namespace": "lab", "address": "fd00::3", "count": 1, "timeout": 2},
             Ping(NamespaceRef(name="lab"), ipaddress.ip_address("fd00::3"), 1, 2),
         ),
+        (
+            "ping",
+            {"namespace": NS, "address": "10.1.1.3", "count": 20, "timeout": 30},
+            Ping(NamespaceRef(inode=4026531840), ipaddress.ip_address("10.1.1.3"), 20, 30),
+        ),
     ],
 )
 def test_it_parses_each_verb(verb: str, args: dict[str, Any], expected: Any):
@@ -106,6 +101,22 @@ def test_it_parses_each_verb(verb: str, args: dict[str, Any], expected: Any):
 
 def test_it_takes_graph_ids_without_the_node_on_the_host_itself():
     assert parse_args("link.delete", {"interface": "if:5:7"}) == LinkDelete(InterfaceRef(5, 7))
+
+
+def test_it_takes_any_nodes_graph_ids_when_it_is_not_told_its_node():
+    assert parse_args("link.delete", {"interface": "h2/if:5:7"}) == LinkDelete(InterfaceRef(5, 7))
+    pair = veth(a=end(namespace="h2/ns:5"), b=end(namespace="h3/ns:6", name="v1"))
+    assert parse_args("veth.create", pair) == VethCreate(
+        a=End(NamespaceRef(inode=5), "veth0"), b=End(NamespaceRef(inode=6), "v1")
+    )
+    assert namespace_ref("h2/ns:5") == NamespaceRef(inode=5)
+    assert interface_ref("h2/if:5:7") == InterfaceRef(5, 7)
+
+
+def test_it_names_a_reference_as_the_graph_keys_do():
+    assert str(NamespaceRef(inode=4026531840)) == "ns:4026531840"
+    assert str(NamespaceRef(name="lab")) == "netns lab"
+    assert str(IF_REF) == "if:4026531840:7"
 
 
 # names
@@ -139,6 +150,21 @@ def test_it_takes_a_name_of_exactly_15_bytes():
     )
 
 
+def test_it_takes_a_namespace_name_of_exactly_63_bytes():
+    assert parse_args("netns.create", {"name": "n" * 63}, "h1") == NetnsCreate("n" * 63)
+    assert parse_args("link.move", {"interface": IF, "namespace": "n" * 63}, "h1") == LinkMove(
+        IF_REF, NamespaceRef(name="n" * 63)
+    )
+
+
+@pytest.mark.parametrize("name", ["BR-X0", "X", "eth0.100", "vethé"])
+def test_it_takes_names_with_any_printable_letters_but_the_forbidden_ones(name: str):
+    assert parse_args("bridge.create", {"namespace": NS, "name": name}, "h1") == BridgeCreate(
+        NamespaceRef(inode=4026531840), name
+    )
+    assert parse_args("netns.create", {"name": f"lab:{name}"}, "h1") == NetnsCreate(f"lab:{name}")
+
+
 @pytest.mark.parametrize(
     ("name", "reason"), [("n" * 64, "at most 63"), ("a/b", "'/'"), ("..", "not a name"), ("a b", "whitespace")]
 )
@@ -156,7 +182,20 @@ def test_it_refuses_two_ends_of_one_name_in_one_namespace():
 
 
 @pytest.mark.parametrize(
-    "ref", ["h1/ns:0", "h1/ns:x", "ns:", "h1/if:1:2", "h1/ns:1/x", "", "/run/netns/x", "h 1/ns:5", "ns:" + "9" * 21]
+    "ref",
+    [
+        "h1/ns:0",
+        "h1/ns:x",
+        "ns:",
+        "h1/if:1:2",
+        "if:5:7",
+        "if:lab",
+        "h1/ns:1/x",
+        "",
+        "/run/netns/x",
+        "h 1/ns:5",
+        "ns:" + "9" * 21,
+    ],
 )
 def test_it_refuses_a_namespace_reference_that_is_neither_id_nor_name(ref: str):
     assert "args.namespace" in errors_of("bridge.create", {"namespace": ref, "name": "br0"})
@@ -170,6 +209,7 @@ def test_it_refuses_an_interface_reference_that_is_not_a_graph_id(ref: Any):
 def test_it_refuses_a_reference_to_another_node():
     assert "not 'h1'" in errors_of("link.delete", {"interface": "h2/if:5:7"})["args.interface"]
     assert "not 'h1'" in errors_of("veth.create", veth(b=end(namespace="h2/ns:5", name="v1")))["args.b.namespace"]
+    assert "not 'h1'" in errors_of("veth.create", veth(a=end(namespace="h2/ns:5")))["args.a.namespace"]
 
 
 # addresses
@@ -223,6 +263,10 @@ def test_it_refuses_an_mtu_out_of_the_kinds_limits(mtu: Any, reason: str):
 def test_it_takes_the_mtu_limits_themselves():
     assert parse_args("link.set", {"interface": IF, "mtu": 68}, "h1") == LinkSet(IF_REF, mtu=68)
     assert parse_args("link.set", {"interface": IF, "mtu": 65535}, "h1") == LinkSet(IF_REF, mtu=65535)
+    action = parse_args("veth.create", veth(a=end(mtu=68), b=end(namespace="netns1", name="veth1", mtu=65535)), "h1")
+    assert action == VethCreate(
+        a=End(NamespaceRef(name="lab"), "veth0", None, 68), b=End(NamespaceRef(name="netns1"), "veth1", None, 65535)
+    )
 
 
 @pytest.mark.parametrize(
@@ -252,6 +296,11 @@ def test_it_refuses_args_that_are_not_an_object(verb: str):
     assert "JSON object" in errors_of(verb, [1])["args"]
 
 
+def test_it_names_unknown_fields_whose_keys_are_not_strings():
+    errors = errors_of("link.set", {1: "x", "surprise": 2, "interface": IF, "up": True})
+    assert set(errors) == {"args.1", "args.surprise"}
+
+
 def test_it_refuses_an_unknown_field_inside_an_end():
     assert "unknown field" in errors_of("veth.create", veth(a=end(peer="x")))["args.a.peer"]
 
@@ -275,6 +324,10 @@ def test_it_refuses_a_bridge_for_the_first_end():
 )
 def test_it_names_a_missing_field(verb: str, args: dict[str, Any], field: str):
     assert field in errors_of(verb, args)
+
+
+def test_it_names_only_the_missing_interface_of_a_detach():
+    assert errors_of("bridge.detach", {}) == {"args.interface": "required"}
 
 
 def test_it_refuses_a_link_set_that_sets_nothing():

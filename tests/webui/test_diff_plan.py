@@ -89,8 +89,9 @@ def test_it_applies_delta_changes_in_order_and_cascades_namespace_removal() -> N
 def test_it_refuses_an_interface_of_an_unknown_namespace() -> None:
     ns, ifs = _records(make_inventory(namespaces=1))
     stray = asdict(make_interface(FIRST_INODE + 40, 2, "eth0"))
-    with pytest.raises(diff.OutOfStep):
+    with pytest.raises(diff.OutOfStep) as refused:
         diff.plan(ns, ifs, ns, {**ifs, stray["key"]: stray})
+    assert str(refused.value) == f"interface {stray['key']} is in namespace ns:{FIRST_INODE + 40}, which is not known"
 
 
 def test_it_normalizes_like_the_protocol_module() -> None:
@@ -145,6 +146,8 @@ def test_it_compares_missing_records_only_with_missing_ones() -> None:
     record = {"key": "ns:9", "inode": 9, "dev": 4, "kind": "named"}
     assert diff.same("namespace", None, None)
     assert not diff.same("namespace", None, record) and not diff.same("namespace", record, None)
+    interface = {"key": "if:9:2", "namespace": "ns:9", "ifindex": 2, "name": "eth0", "kind": "veth", "addresses": []}
+    assert not diff.same("interface", None, interface) and not diff.same("interface", interface, None)
     assert not diff.plan({}, {}, {}, {}) and diff.plan({}, {}, {"ns:9": record}, {})
 
 
@@ -159,6 +162,27 @@ def test_it_describes_additions_and_moves_completely() -> None:
     moved_if = {k: v for k, v in before_if.items() if k != moved_from} | {record["key"]: record}
     (move,) = [c for c in diff.plan(before_ns, before_if, after_ns, moved_if).changes if c.action == "moved"]
     assert (move.kind, move.key, move.before, move.after) == ("interface", record["key"], before_if[moved_from], record)
+
+
+def test_it_describes_changes_and_removals_completely() -> None:
+    before_ns, before_if = _records(make_inventory(namespaces=2))
+    gone_ns = f"ns:{FIRST_INODE + 1}"
+    after_ns = {k: v for k, v in before_ns.items() if k != gone_ns}
+    after_if = {k: v for k, v in before_if.items() if v["namespace"] != gone_ns}
+    changed_key = f"if:{FIRST_INODE}:2"
+    after_if[changed_key] = dict(before_if[changed_key], alias="renamed")
+    added = asdict(make_interface(FIRST_INODE, 9, "dummy0", kind="dummy", mac=None))
+    after_if[added["key"]] = added
+    result = diff.plan(before_ns, before_if, after_ns, after_if)
+    Change = diff.Change
+    assert result.of("interface", "changed") == [
+        Change("interface", "changed", changed_key, before_if[changed_key], after_if[changed_key])
+    ]
+    assert result.of("interface", "added") == [Change("interface", "added", added["key"], None, added)]
+    assert result.of("interface", "removed") == [
+        Change("interface", "removed", k, r, None) for k, r in before_if.items() if r["namespace"] == gone_ns
+    ]
+    assert result.of("namespace", "removed") == [Change("namespace", "removed", gone_ns, before_ns[gone_ns], None)]
 
 
 def test_it_applies_upserts_of_both_kinds_with_their_records() -> None:
