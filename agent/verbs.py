@@ -79,17 +79,11 @@ class NamespaceRef:
     inode: int | None = None
     name: str | None = None
 
-    def __str__(self) -> str:
-        return f"ns:{self.inode}" if self.inode is not None else f"netns {self.name}"
-
 
 @dataclass(frozen=True, slots=True)
 class InterfaceRef:
     ns_inode: int
     ifindex: int
-
-    def __str__(self) -> str:
-        return f"if:{self.ns_inode}:{self.ifindex}"
 
 
 @dataclass(frozen=True, slots=True)
