@@ -78,13 +78,13 @@ def test_it_runs_a_command_through_the_node_queue(
 def test_it_runs_a_command_in_process_when_embedded_and_announces_each_status(
     client, topo: Topology, settings, actions: Actions, django_capture_on_commit_callbacks
 ):
-    from webui.commands.local import report
+    from webui.commands.local import apply_report
     from webui.commands.service import local_key
     from webui.live import embedded
 
     settings.EMBEDDED = True
     node = settings.NODE_NAME
-    agent = LabCommands(node, local_key(node), actions, report=report)
+    agent = LabCommands(node, local_key(node), actions, report=apply_report)  # nsmap_serve: through a thread
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)("topology", channel)

@@ -2,7 +2,8 @@
 
 The server signs them with ``service.local_key`` and hands them over in-process; the agent
 checks them exactly as a remote agent would (agent/lab.py) on a thread of its own, so the
-request that sent one never waits for the kernel. Results come back by a direct call.
+request that sent one never waits for the kernel. Results come back in-process too, applied in
+order on a thread of their own, so the agent never waits for the database either.
 """
 
 from __future__ import annotations
@@ -19,11 +20,22 @@ from webui.live import embedded
 log = logging.getLogger("nsmap.commands")
 
 
-def report(body: str, signature: str | None) -> None:
+# One thread, so results are applied in the order they were reported (running before done); the
+# agent's thread hands them over and acts at once instead of waiting for the database write.
+_results = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsmap-lab-results")
+
+
+def apply_report(body: str, signature: str | None) -> None:
     try:
         apply_result(body, signature)
     except ResultRejected as exc:
         log.warning("rejected a local command result: %s", exc)
+    except Exception:  # the next result must still be applied
+        log.exception("could not apply a local command result")
+
+
+def report(body: str, signature: str | None) -> None:
+    _results.submit(apply_report, body, signature)
 
 
 def local_lab(node: str) -> LabCommands:
