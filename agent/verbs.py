@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import secrets
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,20 +29,6 @@ PING_COUNT = (1, 20, 3)  # low, high, default
 PING_TIMEOUT = (1, 30, 5)  # seconds for the whole run
 MAX_REF = 200  # longer than any graph id or name that can be valid
 MARK = "nsmap:"  # + command id: the alias nsmap gives what it creates (agent/actions.py)
-
-
-TEMP_PREFIX = "nsmap"  # + 10 characters: 15 bytes; a new pair's names for milliseconds
-
-
-def temp_names(command_id: str) -> tuple[str, str]:
-    """A new pair's temporary names (agent/actions.py), from the command's id, so that the change
-    log can tell the ends' first appearance is that command's doing
-    (webui.commands.service.attribute_changes); a random tail when the id is not a uuid (the CLI's)."""
-    try:
-        tail = uuid.UUID(command_id).hex[:9]
-    except ValueError:
-        tail = secrets.token_hex(5)[:9]
-    return f"{TEMP_PREFIX}{tail}a", f"{TEMP_PREFIX}{tail}b"
 
 
 NS_ID = re.compile(r"^(?:(?P<node>[A-Za-z0-9][A-Za-z0-9._-]{0,62})/)?ns:(?P<inode>[1-9][0-9]{0,19})$")

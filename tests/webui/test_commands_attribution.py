@@ -63,18 +63,6 @@ def test_it_ignores_marks_that_name_no_command(alias: str):
     assert attribute_changes("h1", [Touched("h1/if:1:7", alias, "v7")]) == {}
 
 
-def test_it_attributes_a_new_pairs_first_appearance_by_its_temporary_names():
-    """The ends appear under names the command gave them before it marks them (agent/actions.py)."""
-    from agent.verbs import temp_names
-
-    creator = make("running", None, verb="veth.create")
-    first, second = temp_names(str(creator.pk))
-    found = attribute_changes(
-        "h1", [Touched("h1/if:1:7", None, first), Touched("h1/if:9:2", None, second), Touched("h1/if:1:8", None, "x")]
-    )
-    assert found == {"h1/if:1:7": ("user:op0", str(creator.pk)), "h1/if:9:2": ("user:op0", str(creator.pk))}
-
-
 def test_it_attributes_the_peer_a_deleted_end_takes_with_it():
     """The command names one end; the kernel removes both (the other's record names it as peer)."""
     creator = make("done", timedelta(seconds=5), verb="veth.create")

@@ -31,7 +31,7 @@ from agent.protocol import (
     validate_command_result,
 )
 from agent.signing import sign, verify
-from agent.verbs import MARK, ArgsError, parse_args, temp_names
+from agent.verbs import MARK, ArgsError, parse_args
 from webui.commands.models import FINISHED, Command, CommandStatus
 from webui.live import embedded
 from webui.live.broadcast import send as broadcast
@@ -303,8 +303,7 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
       both); a moved interface had the id link.move names;
     - its mark, the alias ``nsmap:<command id>`` of what a command created;
     - an interface appearing while a veth.create or bridge.create is in flight: the name the
-      command gives it (agent/actions.py creates under the final names; older agents used
-      temporary ones, agent/verbs.py temp_names);
+      command gives it (agent/actions.py creates under the final names);
     - an interface a link.move in flight brings in: the alias and name of the one it moves;
     - a namespace: the name a netns verb gives.
     Of the matching commands whose verb can do what happened (only a delete removes, any verb
@@ -327,13 +326,12 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
         if command.verb in NETNS_VERBS and isinstance(command.args, dict):
             by_netns.setdefault(str(command.args.get("name")), []).append(command)
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
-    by_temp = {name: command for command in commands for name in temp_names(str(command.pk))}  # older agents
     being_made = {name: c for c in commands if c.finished_at is None for name in _names_made(c)}
     arriving = _moving(node, commands) if any(o.action == "added" for o in objects) else {}
     found: dict[str, tuple[str, str]] = {}
     for obj in objects:
         matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
-        matching += [c for c in (by_mark.get(obj.alias or ""), by_temp.get(obj.name or "")) if c is not None]
+        matching += [by_mark[obj.alias]] if obj.alias in by_mark else []
         if obj.action == "added":
             matching += [being_made[obj.name]] if obj.name in being_made else []
             matching += arriving.get((obj.alias, obj.name or ""), []) if obj.alias else []
