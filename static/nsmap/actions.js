@@ -32,14 +32,18 @@ function csrfToken(cfg) {
 }
 
 /**
- * initActions(ctx, {select, graph}) -> {section(o), onCommand(cmd), attach(cy), commands}.
+ * initActions(ctx, {graph}) -> {section(o), prune(), onCommand(cmd), attach(cy), setMode(m), commands}.
  * section(o): the details panel's "Lab actions" part for an interface, namespace or host.
  */
 export function initActions(ctx, { graph }) {
   const { cfg, store, root, els } = ctx;
   const tracked = new Map(); // command id -> {id, verb, args, what, status, error, result, li, after}
   const early = new Map(); // command id -> the latest report that came before the POST's answer
-  const pings = new Map(); // namespace id -> {address, result, error, time}
+  const pings = new Map(); // namespace id -> {address, result, error, time, edge | reason} (pingEdge)
+  // Ping outcomes pinned to the edge they left by: drawn as its label (model.js descEdge reads
+  // view.edgeNotes) and shown in both ends' details, while the edge stays the same (edgeStamp).
+  const notes = new Map(); // edge id -> {edge, label, stamp, from, address, time}
+  ctx.view.edgeNotes = notes;
   let uid = 0;
 
   // ------------------------------------------------------------ status list and announcements
@@ -101,11 +105,7 @@ export function initActions(ctx, { graph }) {
     entry.result = cmd.result;
     renderItem(entry);
     const what = entry.what;
-    if (entry.verb === "ping" && A.FINISHED.has(cmd.status)) {
-      // Kept with its namespace: the details panel shows the last one.
-      pings.set(entry.args.namespace, { address: entry.args.address, result: cmd.result, error: cmd.error, time: new Date().toISOString() });
-      if (ctx.state.selected) ctx.refreshDetails();
-    }
+    if (entry.verb === "ping" && A.FINISHED.has(cmd.status)) keepPing(entry.args, cmd);
     if (cmd.status === "failed") say(`${what}: ${A.explainFailure(cmd.error)}`, true);
     else if (cmd.status === "done") {
       say(`${what}: ${entry.verb === "ping" ? A.pingText(cmd.result) : "done"}`, false);
@@ -114,6 +114,26 @@ export function initActions(ctx, { graph }) {
       setTimeout(() => li.isConnected && li.dataset.status === "done" && removeItem(li), KEEP_DONE_MS);
     }
   }
+
+  /** A finished ping: kept with its namespace (the details panel shows the last one) and on its edge. */
+  function keepPing({ namespace, address }, cmd) {
+    const time = new Date().toISOString();
+    const way = A.pingEdge(store, namespace, address);
+    pings.set(namespace, { address, result: cmd.result, error: cmd.error, time, ...way });
+    if (way.edge) {
+      notes.set(way.edge.id, { edge: way.edge, label: A.pingLabel(cmd.result, cmd.error), stamp: M.edgeStamp(store, way.edge), from: namespace, address, time });
+      graph.sync({ animate: false });
+    }
+    if (ctx.state.selected) ctx.refreshDetails();
+  }
+
+  /** After a patch: notes whose edge changed or went are dropped (they never come back). */
+  function prune() {
+    for (const [id, n] of notes) if (M.edgeStamp(store, n.edge) !== n.stamp) notes.delete(id);
+  }
+
+  /** The notes on the edges of interface `id` that still hold. */
+  const notesOf = (id) => [...notes.values()].filter((n) => (n.edge.a === id || n.edge.b === id) && M.edgeStamp(store, n.edge) === n.stamp);
 
   /**
    * POST one command; resolves {ok: true, command} or {ok: false, status, body}. The entry shows
@@ -612,12 +632,14 @@ export function initActions(ctx, { graph }) {
   /** A past moment is on the page (timetravel.js): nothing there can be acted on. */
   const past = () => root.classList.contains("nsm-past");
 
-  /** The details panel's part: the same choices as buttons, and the last ping. */
+  /** The details panel's part: the same choices as buttons, the last ping from a namespace and
+   * the pings over an interface's link. */
   function section(o) {
     if (past()) return h("p", { class: "nsm-lab-actions muted" }, "A past moment is shown: go back to Live to act on it.");
     const opts = choices(o);
     if (!opts.length) return null;
     const last = pings.get(o.id);
+    const when = (time) => h("span", { class: "muted" }, ` (${M.fmtTime(time)})`);
     return h(
       "section",
       { class: "nsm-lab-actions", "aria-labelledby": "nsm-lab-actions-head" },
@@ -633,10 +655,16 @@ export function initActions(ctx, { graph }) {
           { class: "nsm-ping-last" },
           h("b", null, `Last ping to ${last.address}: `),
           last.result ? A.pingText(last.result) : A.explainFailure(last.error),
-          h("span", { class: "muted" }, ` (${M.fmtTime(last.time)})`),
+          when(last.time),
+          h("span", { class: "nsm-ping-where" }, last.edge ? ` Shown on the link ${linkName(last.edge)}.` : ` Not shown on a link: ${last.reason}.`),
         ),
+      notesOf(o.id).map((n) =>
+        h("p", { class: "nsm-ping-link" }, h("b", null, `Ping over this link, ${nsName(n.from)} to ${n.address}: `), n.label, when(n.time)),
+      ),
     );
   }
+
+  const linkName = (e) => `${ifOf(e.a)?.name ?? "?"} ↔ ${ifOf(e.b)?.name ?? "?"}`;
 
   root.addEventListener("click", (ev) => {
     const t = ev.target.closest("button[data-lab], button[data-lab-dismiss]");
@@ -769,6 +797,7 @@ export function initActions(ctx, { graph }) {
       drawBtn.disabled = m !== "graph";
     },
     section,
+    prune,
     onCommand: update,
     attach,
     /** For tests: the forms by name, the tracked commands. */
