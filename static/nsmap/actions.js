@@ -32,7 +32,7 @@ function csrfToken(cfg) {
 }
 
 /**
- * initActions(ctx, {graph}) -> {section(o), prune(), onCommand(cmd), attach(cy), setMode(m), commands}.
+ * initActions(ctx, {graph}) -> {section(o), prune(), catchUp(), onCommand(cmd), attach(cy), setMode(m), commands}.
  * section(o): the details panel's "Lab actions" part for an interface, namespace or host.
  */
 export function initActions(ctx, { graph }) {
@@ -95,7 +95,10 @@ export function initActions(ctx, { graph }) {
   function update(cmd) {
     const entry = tracked.get(cmd.id);
     if (!entry) {
-      early.set(cmd.id, cmd);
+      // Reports come from two threads (the web process says "sent", the agent "running" and
+      // "done") and may arrive out of order: keep the most advanced one, not the last.
+      const prev = early.get(cmd.id);
+      if (!prev || A.advances(prev.status, cmd.status)) early.set(cmd.id, cmd);
       if (early.size > 100) early.delete(early.keys().next().value);
       return;
     }
@@ -165,6 +168,20 @@ export function initActions(ctx, { graph }) {
     early.delete(body.id);
     if (later) update(later);
     return { ok: true, command: body };
+  }
+
+  /**
+   * After the socket came back (a dropped connection, a slow reader cut off by the server): the
+   * reports sent meanwhile are lost, so ask the API where each unfinished command is.
+   */
+  function catchUp() {
+    for (const entry of tracked.values()) {
+      if (A.FINISHED.has(entry.status)) continue;
+      fetch(`${cfg.apiBase}commands/${encodeURIComponent(entry.id)}/`, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((cmd) => cmd && update(cmd))
+        .catch(() => {}); // still offline: the next reconnection asks again
+    }
   }
 
   // ------------------------------------------------------------ the form dialog
@@ -798,6 +815,7 @@ export function initActions(ctx, { graph }) {
     },
     section,
     prune,
+    catchUp,
     onCommand: update,
     attach,
     /** For tests: the forms by name, the tracked commands. */

@@ -232,7 +232,10 @@ export function mount(root, config = {}) {
     metrics.graphs += 1;
     if (first) metrics.graphArrivedMs = t0 - ctx.tSourceStart;
     store.load({ ...msg.graph, seq: msg.seq ?? msg.graph.seq });
-    if (lab) lab.prune();
+    if (lab) {
+      lab.prune();
+      if (!first) lab.catchUp(); // a new graph after a reconnection: command reports may be lost
+    }
     table.invalidate();
     if (first) {
       ctx.tSourceStart = Math.min(ctx.tSourceStart, t0);

@@ -137,7 +137,8 @@ def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, consol
         )
         assert addresses(topo, netns1, "veth1") == ["10.1.1.3/24"], "the address is back on veth1 in netns1"
         assert "UP" in topo.link(netns1, "veth1")["flags"]
-        assert page.evaluate("(a) => nsmapApp.store.interfaces.get(a).peer", veth0) == moved, "the pair spans both"
+        # veth0's own report (its peer now in netns1) may come after veth1's: wait for it, not assume it.
+        wait_js(page, "([a, b]) => nsmapApp.store.interfaces.get(a).peer === b", [veth0, moved])
         wait_js(page, "([a, b]) => nsmapApp.edgeBetween(a, b)", [veth0, moved])
         page.evaluate("(id) => nsmapApp.select(id)", moved)  # framed with its peer
         shot(page, "lab-seed-5-moved")
