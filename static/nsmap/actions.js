@@ -614,14 +614,19 @@ export function initActions(ctx, { graph }) {
   }
 
   // ------------------------------------------------------------ what each kind of object offers
-  /** [label, handler] pairs for an interface, namespace or host: the menu and the panel share them. */
+  /**
+   * [label, handler, slot?] for an interface, namespace or host: the menu and the panel share
+   * them. A slot names a panel button whose label changes with the object (dom.js keepFocus
+   * finds it again by its data-* attributes).
+   */
   function choices(o) {
     if (!o) return [];
     if (store.interfaces.has(o.id)) {
       const i = o;
       const out = [];
-      if (i.up === false) out.push(["Bring up", () => runNow(i.host, "link.set", { interface: i.id, up: true })]);
-      else out.push(["Bring down", () => runNow(i.host, "link.set", { interface: i.id, up: false })]);
+      // One slot for both: the panel's button keeps the keyboard focus when the state flips.
+      if (i.up === false) out.push(["Bring up", () => runNow(i.host, "link.set", { interface: i.id, up: true }), "state"]);
+      else out.push(["Bring down", () => runNow(i.host, "link.set", { interface: i.id, up: false }), "state"]);
       out.push(["Change…", () => linkSetForm(i)], ["Add address…", () => addressForm(i, "address.add")]);
       if ((i.addresses || []).length) out.push(["Remove address…", () => addressForm(i, "address.remove")]);
       out.push(["Move…", () => moveForm(i)]);
@@ -664,7 +669,7 @@ export function initActions(ctx, { graph }) {
       h(
         "div",
         { class: "nsm-btns" },
-        opts.map(([label]) => h("button", { type: "button", dataset: { lab: label, labFor: o.id } }, label)),
+        opts.map(([label, , slot]) => h("button", { type: "button", dataset: { lab: slot || label, labFor: o.id } }, label)),
       ),
       last &&
         h(
@@ -673,7 +678,7 @@ export function initActions(ctx, { graph }) {
           h("b", null, `Last ping to ${last.address}: `),
           last.result ? A.pingText(last.result) : A.explainFailure(last.error),
           when(last.time),
-          h("span", { class: "nsm-ping-where" }, last.edge ? ` Shown on the link ${linkName(last.edge)}.` : ` Not shown on a link: ${last.reason}.`),
+          h("span", { class: "nsm-ping-where" }, last.edge ? ` Shown on the link ${linkName(last)}.` : ` Not shown on a link: ${last.reason}.`),
         ),
       notesOf(o.id).map((n) =>
         h("p", { class: "nsm-ping-link" }, h("b", null, `Ping over this link, ${nsName(n.from)} to ${n.address}: `), n.label, when(n.time)),
@@ -681,7 +686,8 @@ export function initActions(ctx, { graph }) {
     );
   }
 
-  const linkName = (e) => `${ifOf(e.a)?.name ?? "?"} ↔ ${ifOf(e.b)?.name ?? "?"}`;
+  /** A ping's link from its own namespace's end: "veth0 ↔ veth1". */
+  const linkName = (way) => `${ifOf(way.near)?.name ?? "?"} ↔ ${ifOf(way.far)?.name ?? "?"}`;
 
   root.addEventListener("click", (ev) => {
     const t = ev.target.closest("button[data-lab], button[data-lab-dismiss]");
@@ -695,7 +701,7 @@ export function initActions(ctx, { graph }) {
     }
     const o = store.get(t.dataset.labFor);
     // By its label: what is offered follows the object (Bring up / Bring down), never a stale index.
-    const pick = o && !past() && choices(o).find(([label]) => label === t.dataset.lab);
+    const pick = o && !past() && choices(o).find(([label]) => label === t.textContent);
     if (pick) pick[1]();
   });
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import (
+    ON_SCREEN,
     Console,
     Server,
     axe,
@@ -29,12 +30,6 @@ from tests.e2e.conftest import (
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.e2e
-
-ON_SCREEN = """(id) => {
-  const cy = nsmapApp.cy, box = cy.container().getBoundingClientRect();
-  const p = cy.getElementById(id).renderedPosition();
-  return { x: box.left + p.x, y: box.top + p.y };
-}"""
 
 
 def posts(page: Any) -> list[str]:
