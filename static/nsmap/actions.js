@@ -123,10 +123,12 @@ export function initActions(ctx, { graph }) {
     const time = new Date().toISOString();
     const way = A.pingEdge(store, namespace, address);
     pings.set(namespace, { address, result: cmd.result, error: cmd.error, time, ...way });
+    // A newer ping from here to there replaces the last one, on whichever edge that was.
+    for (const [id, n] of notes) if (n.from === namespace && n.address === address) notes.delete(id);
     if (way.edge) {
       notes.set(way.edge.id, { edge: way.edge, label: A.pingLabel(cmd.result, cmd.error), stamp: M.edgeStamp(store, way.edge), from: namespace, address, time });
-      graph.sync({ animate: false });
     }
+    graph.sync({ animate: false });
     if (ctx.state.selected) ctx.refreshDetails();
   }
 

@@ -1,6 +1,7 @@
 """A command's outcome reaches the page even when its reports were lost: the server cuts a slow
 page's socket off and the page reconnects, but nothing replays the command reports sent in
-between. The page asks the API for its unfinished commands once the socket is back."""
+between. The page asks the API for its unfinished commands once the socket is back. (The ping
+goes to the namespace's own loopback: no edge to draw it on, and its details say so.)"""
 
 from __future__ import annotations
 
@@ -74,4 +75,8 @@ def test_it_shows_a_ping_done_whose_reports_were_lost(
     losing["sockets"][-1].close()  # as the server does to a slow reader: the page reconnects
     (ping,) = lab_done(page, "ping")
     assert ping["result"]["sent"] == 2, ping
+    last = page.locator(".nsm-details .nsm-ping-last").inner_text()
+    assert "Not shown on a link: 127.0.0.1 is in this namespace itself" in last, (
+        f"a ping that crosses no link says why nothing is drawn: {last}"
+    )
     console.check()
