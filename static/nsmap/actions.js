@@ -38,7 +38,7 @@ function csrfToken(cfg) {
 export function initActions(ctx, { graph }) {
   const { cfg, store, root, els } = ctx;
   const tracked = new Map(); // command id -> {id, verb, args, what, status, error, result, li, after}
-  const early = new Map(); // command id -> the latest report that came before the POST's answer
+  const early = new Map(); // command id -> the most advanced report that came before the POST's answer
   const pings = new Map(); // namespace id -> {address, result, error, time, edge | reason} (pingEdge)
   // Ping outcomes pinned to the edge they left by: drawn as its label (model.js descEdge reads
   // view.edgeNotes) and shown in both ends' details, while the edge stays the same (edgeStamp).
@@ -656,8 +656,7 @@ export function initActions(ctx, { graph }) {
   /** A past moment is on the page (timetravel.js): nothing there can be acted on. */
   const past = () => root.classList.contains("nsm-past");
 
-  /** The details panel's part: the same choices as buttons, the last ping from a namespace and
-   * the pings over an interface's link. */
+  /** The details panel's part: the same choices as buttons, a namespace's last ping, an interface's link's pings. */
   function section(o) {
     if (past()) return h("p", { class: "nsm-lab-actions muted" }, "A past moment is shown: go back to Live to act on it.");
     const opts = choices(o);
