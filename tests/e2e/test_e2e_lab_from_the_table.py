@@ -53,5 +53,6 @@ def test_it_brings_an_interface_up_from_the_table_by_keyboard(
     assert "UP" in topo.link(lab, "k0")["flags"], "k0 is up on the kernel"
     # The panel re-rendered: the focus stays on the same button, which now offers the opposite.
     wait_js(page, "() => document.activeElement.textContent === 'Bring down'")
+    wait_js(page, "(id) => document.querySelector(`tr[data-id='${id}'] .st`).textContent !== 'DOWN'", k0)
     shot(page, "lab-table-keyboard")
     console.check()
