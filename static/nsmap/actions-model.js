@@ -2,7 +2,7 @@
 // each verb's args from a form's values with the same rules the agent applies (agent/verbs.py),
 // and the API's refusals turned into words a person reads. Kept apart so that it is tested in a
 // browser without a server (tests/e2e/test_e2e_lab_actions_model.py) and actions.js stays glue.
-import { nsLabel } from "./model.js";
+import { edgesOf, nsLabel } from "./model.js";
 
 export const NAME_MAX = 15; // IFNAMSIZ - 1 bytes (include/uapi/linux/if.h)
 export const NETNS_NAME_MAX = 63; // agent/verbs.py NETNS_NAME_MAX
@@ -361,13 +361,90 @@ export function advances(from, to) {
   return !FINISHED.has(from) && STATUS_RANK[to] > STATUS_RANK[from];
 }
 
+const ms = (x) => (x == null ? "?" : Number(x).toFixed(3).replace(/\.?0+$/, ""));
+const lossText = (result) => (typeof result.loss === "number" ? `${Math.round(result.loss * 10) / 10}%` : String(result.loss));
+
 /** A ping's result in words: "3 sent, 3 received, 0% loss, rtt 0.04 / 0.06 / 0.09 ms". */
 export function pingText(result) {
   if (!result) return "";
   const rtt = result.rtt_ms;
-  const fmt = (x) => (x == null ? "?" : Number(x).toFixed(3).replace(/\.?0+$/, ""));
-  const loss = typeof result.loss === "number" ? `${Math.round(result.loss * 10) / 10}%` : String(result.loss);
-  return `${result.sent} sent, ${result.received} received, ${loss} loss${rtt ? `, rtt min/avg/max ${fmt(rtt.min)} / ${fmt(rtt.avg)} / ${fmt(rtt.max)} ms` : ""}`;
+  return `${result.sent} sent, ${result.received} received, ${lossText(result)} loss${rtt ? `, rtt min/avg/max ${ms(rtt.min)} / ${ms(rtt.avg)} / ${ms(rtt.max)} ms` : ""}`;
+}
+
+/** A ping's result as an edge's label: "0% loss · 0.031 ms" (the average round trip), "100% loss". */
+export function pingLabel(result, error) {
+  if (!result) return error ? "ping failed" : "";
+  const avg = result.received > 0 && result.rtt_ms ? result.rtt_ms.avg : null;
+  return `${lossText(result)} loss${avg == null ? "" : ` · ${ms(avg)} ms`}`;
+}
+
+/** An IP address (with or without its prefix length) as {family, bits} (a BigInt); null if none. */
+function ipBits(text) {
+  const bare = String(text ?? "").split("/")[0];
+  const ip = parseIp(bare);
+  if (ip.problem) return null;
+  if (ip.family === 4) return { family: 4, bits: bare.split(".").reduce((n, p) => (n << 8n) | BigInt(p), 0n) };
+  // The browser's canonical spelling: hex groups only (an embedded IPv4 part comes back as hex).
+  const [head, tail] = v6(bare).split("::");
+  const groups = (part) => (part ? part.split(":") : []);
+  const hi = groups(head);
+  const lo = groups(tail);
+  const all = tail === undefined ? hi : [...hi, ...Array(8 - hi.length - lo.length).fill("0"), ...lo];
+  return { family: 6, bits: all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+/** Whether `cidr` (an interface's "10.1.1.2/24") is on the same subnet as the address `want` (ipBits). */
+function onSubnet(cidr, want) {
+  const mine = ipBits(cidr);
+  const width = want.family === 4 ? 32 : 128;
+  const prefix = Number(String(cidr).split("/")[1] ?? width);
+  if (!mine || mine.family !== want.family) return false;
+  const shift = BigInt(width - prefix);
+  return mine.bits >> shift === want.bits >> shift;
+}
+
+/**
+ * The link a ping from namespace `nsId` to `address` leaves by, as far as the map shows:
+ * {edge: {id, kind, a, b}, near, far, bridge} (the veth edge from the end in `nsId` to its peer)
+ * or {reason} when no edge can be named. Tried in order: the peer holds the address; the peer's
+ * namespace holds it (a bridge there included); the peer is a port of a bridge with another
+ * port whose peer's namespace holds it. An end with an address on the target's subnet goes
+ * before all others (what the kernel's connected route picks); ties go to the lowest id.
+ */
+export function pingEdge(store, nsId, address) {
+  const want = ipBits(address);
+  if (!want) return { reason: `${address} is not an IP address` };
+  const all = [...store.interfaces.values()];
+  const holds = (i) => (i.addresses || []).some((a) => {
+    const b = ipBits(a);
+    return b && b.family === want.family && b.bits === want.bits;
+  });
+  const holders = all.filter(holds);
+  if (!holders.length) return { reason: `no interface on the map holds ${address}` };
+  if (holders.some((i) => i.namespace === nsId)) return { reason: `${address} is in this namespace itself: the ping crosses no link` };
+  const there = new Set(holders.map((i) => i.namespace));
+  const viaBridge = (p) => {
+    const b = p.master && store.interfaces.get(p.master);
+    const reaches = b && all.some((q) => q.master === b.id && q.id !== p.id && q.peer && there.has(store.interfaces.get(q.peer)?.namespace));
+    return reaches ? b : null;
+  };
+  const ends = all
+    .filter((i) => i.namespace === nsId && i.peer && store.interfaces.has(i.peer))
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+    .map((i) => [i, store.interfaces.get(i.peer)]);
+  const tests = [([, p]) => holders.includes(p), ([, p]) => there.has(p.namespace), ([, p]) => viaBridge(p)];
+  // The kernel sends to a connected subnet by the interface on it: such an end goes first.
+  const routed = ([i]) => (i.addresses || []).some((a) => onSubnet(a, want));
+  for (const pass of [routed, () => true]) {
+    for (let k = 0; k < tests.length; k++) {
+      const hit = ends.find((end) => pass(end) && tests[k](end));
+      if (!hit) continue;
+      const [i, p] = hit;
+      const edge = edgesOf(store, i).find((e) => e.kind === "veth");
+      return { edge, near: i.id, far: p.id, bridge: k === 2 ? viaBridge(p).id : null };
+    }
+  }
+  return { reason: `no veth pair or bridge on the map leads from this namespace to ${address}` };
 }
 
 /** A one-line description of a command for the status list ("veth.create veth0 ↔ veth1"). */

@@ -32,14 +32,18 @@ function csrfToken(cfg) {
 }
 
 /**
- * initActions(ctx, {select, graph}) -> {section(o), onCommand(cmd), attach(cy), commands}.
+ * initActions(ctx, {graph}) -> {section(o), prune(), catchUp(), onCommand(cmd), attach(cy), setMode(m), commands}.
  * section(o): the details panel's "Lab actions" part for an interface, namespace or host.
  */
 export function initActions(ctx, { graph }) {
   const { cfg, store, root, els } = ctx;
   const tracked = new Map(); // command id -> {id, verb, args, what, status, error, result, li, after}
-  const early = new Map(); // command id -> the latest report that came before the POST's answer
-  const pings = new Map(); // namespace id -> {address, result, error, time}
+  const early = new Map(); // command id -> the most advanced report that came before the POST's answer
+  const pings = new Map(); // namespace id -> {address, result, error, time, edge | reason} (pingEdge)
+  // Ping outcomes pinned to the edge they left by: drawn as its label (model.js descEdge reads
+  // view.edgeNotes) and shown in both ends' details, while the edge stays the same (edgeStamp).
+  const notes = new Map(); // edge id -> {edge, label, stamp, from, address, time}
+  ctx.view.edgeNotes = notes;
   let uid = 0;
 
   // ------------------------------------------------------------ status list and announcements
@@ -91,7 +95,10 @@ export function initActions(ctx, { graph }) {
   function update(cmd) {
     const entry = tracked.get(cmd.id);
     if (!entry) {
-      early.set(cmd.id, cmd);
+      // Reports come from two threads (the web process says "sent", the agent "running" and
+      // "done") and may arrive out of order: keep the most advanced one, not the last.
+      const prev = early.get(cmd.id);
+      if (!prev || A.advances(prev.status, cmd.status)) early.set(cmd.id, cmd);
       if (early.size > 100) early.delete(early.keys().next().value);
       return;
     }
@@ -101,11 +108,7 @@ export function initActions(ctx, { graph }) {
     entry.result = cmd.result;
     renderItem(entry);
     const what = entry.what;
-    if (entry.verb === "ping" && A.FINISHED.has(cmd.status)) {
-      // Kept with its namespace: the details panel shows the last one.
-      pings.set(entry.args.namespace, { address: entry.args.address, result: cmd.result, error: cmd.error, time: new Date().toISOString() });
-      if (ctx.state.selected) ctx.refreshDetails();
-    }
+    if (entry.verb === "ping" && A.FINISHED.has(cmd.status)) keepPing(entry.args, cmd);
     if (cmd.status === "failed") say(`${what}: ${A.explainFailure(cmd.error)}`, true);
     else if (cmd.status === "done") {
       say(`${what}: ${entry.verb === "ping" ? A.pingText(cmd.result) : "done"}`, false);
@@ -114,6 +117,28 @@ export function initActions(ctx, { graph }) {
       setTimeout(() => li.isConnected && li.dataset.status === "done" && removeItem(li), KEEP_DONE_MS);
     }
   }
+
+  /** A finished ping: kept with its namespace (the details panel shows the last one) and on its edge. */
+  function keepPing({ namespace, address }, cmd) {
+    const time = new Date().toISOString();
+    const way = A.pingEdge(store, namespace, address);
+    pings.set(namespace, { address, result: cmd.result, error: cmd.error, time, ...way });
+    // A newer ping from here to there replaces the last one, on whichever edge that was.
+    for (const [id, n] of notes) if (n.from === namespace && n.address === address) notes.delete(id);
+    if (way.edge) {
+      notes.set(way.edge.id, { edge: way.edge, label: A.pingLabel(cmd.result, cmd.error), stamp: M.edgeStamp(store, way.edge), from: namespace, address, time });
+    }
+    graph.sync({ animate: false });
+    if (ctx.state.selected) ctx.refreshDetails();
+  }
+
+  /** After a patch: notes whose edge changed or went are dropped (they never come back). */
+  function prune() {
+    for (const [id, n] of notes) if (M.edgeStamp(store, n.edge) !== n.stamp) notes.delete(id);
+  }
+
+  /** The notes on the edges of interface `id` that still hold. */
+  const notesOf = (id) => [...notes.values()].filter((n) => (n.edge.a === id || n.edge.b === id) && M.edgeStamp(store, n.edge) === n.stamp);
 
   /**
    * POST one command; resolves {ok: true, command} or {ok: false, status, body}. The entry shows
@@ -145,6 +170,20 @@ export function initActions(ctx, { graph }) {
     early.delete(body.id);
     if (later) update(later);
     return { ok: true, command: body };
+  }
+
+  /**
+   * After the socket came back (a dropped connection, a slow reader cut off by the server): the
+   * reports sent meanwhile are lost, so ask the API where each unfinished command is.
+   */
+  function catchUp() {
+    for (const entry of tracked.values()) {
+      if (A.FINISHED.has(entry.status)) continue;
+      fetch(`${cfg.apiBase}commands/${encodeURIComponent(entry.id)}/`, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((cmd) => cmd && update(cmd))
+        .catch(() => {}); // still offline: the next reconnection asks again
+    }
   }
 
   // ------------------------------------------------------------ the form dialog
@@ -577,14 +616,19 @@ export function initActions(ctx, { graph }) {
   }
 
   // ------------------------------------------------------------ what each kind of object offers
-  /** [label, handler] pairs for an interface, namespace or host: the menu and the panel share them. */
+  /**
+   * [label, handler, slot?] for an interface, namespace or host: the menu and the panel share
+   * them. A slot names a panel button whose label changes with the object (dom.js keepFocus
+   * finds it again by its data-* attributes).
+   */
   function choices(o) {
     if (!o) return [];
     if (store.interfaces.has(o.id)) {
       const i = o;
       const out = [];
-      if (i.up === false) out.push(["Bring up", () => runNow(i.host, "link.set", { interface: i.id, up: true })]);
-      else out.push(["Bring down", () => runNow(i.host, "link.set", { interface: i.id, up: false })]);
+      // One slot for both: the panel's button keeps the keyboard focus when the state flips.
+      if (i.up === false) out.push(["Bring up", () => runNow(i.host, "link.set", { interface: i.id, up: true }), "state"]);
+      else out.push(["Bring down", () => runNow(i.host, "link.set", { interface: i.id, up: false }), "state"]);
       out.push(["Change…", () => linkSetForm(i)], ["Add address…", () => addressForm(i, "address.add")]);
       if ((i.addresses || []).length) out.push(["Remove address…", () => addressForm(i, "address.remove")]);
       out.push(["Move…", () => moveForm(i)]);
@@ -612,12 +656,13 @@ export function initActions(ctx, { graph }) {
   /** A past moment is on the page (timetravel.js): nothing there can be acted on. */
   const past = () => root.classList.contains("nsm-past");
 
-  /** The details panel's part: the same choices as buttons, and the last ping. */
+  /** The details panel's part: the same choices as buttons, a namespace's last ping, an interface's link's pings. */
   function section(o) {
     if (past()) return h("p", { class: "nsm-lab-actions muted" }, "A past moment is shown: go back to Live to act on it.");
     const opts = choices(o);
     if (!opts.length) return null;
     const last = pings.get(o.id);
+    const when = (time) => h("span", { class: "muted" }, ` (${M.fmtTime(time)})`);
     return h(
       "section",
       { class: "nsm-lab-actions", "aria-labelledby": "nsm-lab-actions-head" },
@@ -625,7 +670,7 @@ export function initActions(ctx, { graph }) {
       h(
         "div",
         { class: "nsm-btns" },
-        opts.map(([label]) => h("button", { type: "button", dataset: { lab: label, labFor: o.id } }, label)),
+        opts.map(([label, , slot]) => h("button", { type: "button", dataset: { lab: slot || label, labFor: o.id } }, label)),
       ),
       last &&
         h(
@@ -633,10 +678,17 @@ export function initActions(ctx, { graph }) {
           { class: "nsm-ping-last" },
           h("b", null, `Last ping to ${last.address}: `),
           last.result ? A.pingText(last.result) : A.explainFailure(last.error),
-          h("span", { class: "muted" }, ` (${M.fmtTime(last.time)})`),
+          when(last.time),
+          h("span", { class: "nsm-ping-where" }, last.edge ? ` Shown on the link ${linkName(last)}.` : ` Not shown on a link: ${last.reason}.`),
         ),
+      notesOf(o.id).map((n) =>
+        h("p", { class: "nsm-ping-link" }, h("b", null, `Ping over this link, ${nsName(n.from)} to ${n.address}: `), n.label, when(n.time)),
+      ),
     );
   }
+
+  /** A ping's link from its own namespace's end: "veth0 ↔ veth1". */
+  const linkName = (way) => `${ifOf(way.near)?.name ?? "?"} ↔ ${ifOf(way.far)?.name ?? "?"}`;
 
   root.addEventListener("click", (ev) => {
     const t = ev.target.closest("button[data-lab], button[data-lab-dismiss]");
@@ -650,7 +702,7 @@ export function initActions(ctx, { graph }) {
     }
     const o = store.get(t.dataset.labFor);
     // By its label: what is offered follows the object (Bring up / Bring down), never a stale index.
-    const pick = o && !past() && choices(o).find(([label]) => label === t.dataset.lab);
+    const pick = o && !past() && choices(o).find(([label]) => label === t.textContent);
     if (pick) pick[1]();
   });
 
@@ -769,6 +821,8 @@ export function initActions(ctx, { graph }) {
       drawBtn.disabled = m !== "graph";
     },
     section,
+    prune,
+    catchUp,
     onCommand: update,
     attach,
     /** For tests: the forms by name, the tracked commands. */

@@ -232,6 +232,10 @@ export function mount(root, config = {}) {
     metrics.graphs += 1;
     if (first) metrics.graphArrivedMs = t0 - ctx.tSourceStart;
     store.load({ ...msg.graph, seq: msg.seq ?? msg.graph.seq });
+    if (lab) {
+      lab.prune();
+      if (!first) lab.catchUp(); // a new graph after a reconnection: command reports may be lost
+    }
     table.invalidate();
     if (first) {
       ctx.tSourceStart = Math.min(ctx.tSourceStart, t0);
@@ -249,6 +253,7 @@ export function mount(root, config = {}) {
   function onPatch(msg) {
     const t0 = performance.now();
     const touched = store.apply(msg);
+    if (lab) lab.prune(); // before drawing: a changed edge loses its ping note
     if (state.focusNs && state.focusSet) state.focusSet = M.neighbourNamespaces(store, state.focusNs);
     // Before drawing: what the patch adds is drawn with its match (and "only matches") state.
     if (search.rematch(touched)) graph.applyVisibility();

@@ -186,7 +186,7 @@ export function deriveEdges(store) {
 }
 
 /** Edges that involve interface `i` (its pair, its bridge port); the one place edge ids are made. */
-function edgesOf(store, i) {
+export function edgesOf(store, i) {
   const out = [];
   if (i.peer && store.interfaces.has(i.peer)) {
     const [a, b] = i.id < i.peer ? [i.id, i.peer] : [i.peer, i.id];
@@ -194,6 +194,18 @@ function edgesOf(store, i) {
   }
   if (i.master && store.interfaces.has(i.master)) out.push({ id: `p|${i.id}`, kind: "port", a: i.id, b: i.master });
   return out;
+}
+
+/**
+ * What an edge is as a link: both ends' ids, namespaces, names, pair, bridge and admin state
+ * (null when an end is gone). A note pinned to an edge (a ping's outcome, actions.js) holds while
+ * this stays the same; addresses and carrier are left out: IPv6 link-local addresses and the
+ * operstate settle a moment after an interface comes up, which is no change of the link.
+ */
+export function edgeStamp(store, e) {
+  const ends = [store.interfaces.get(e.a), store.interfaces.get(e.b)];
+  if (!ends[0] || !ends[1]) return null;
+  return JSON.stringify(ends.map((i) => [i.id, i.namespace, i.name, i.peer || null, i.master || null, i.up !== false]));
 }
 
 /** Namespaces linked to nsId by a veth or a bridge port (for "only this namespace and neighbours"). */
@@ -299,7 +311,10 @@ function descEdge(store, view, e) {
   const t = repOf(store, view, e.b);
   if (!s || !t || s === t) return null; // inside one collapsed namespace
   const agg = s !== e.a || t !== e.b ? " agg" : "";
-  return desc("edges", { id: e.id, kind: e.kind, a: e.a, b: e.b, source: s, target: t, label: "" }, `${e.kind}${agg}`);
+  // A note on the edge (view.edgeNotes: edge id -> {label, stamp}) shows while the edge is unchanged.
+  const note = view.edgeNotes && view.edgeNotes.get(e.id);
+  const label = note && note.stamp === edgeStamp(store, e) ? note.label : "";
+  return desc("edges", { id: e.id, kind: e.kind, a: e.a, b: e.b, source: s, target: t, label }, `${e.kind}${agg}`);
 }
 
 /**

@@ -107,6 +107,22 @@ export function graphStyle(big) {
     },
     { selector: "edge.port", style: { "line-style": "dashed", "line-color": "#868e96", width: 1.5 } },
     { selector: "edge.agg", style: { width: 1, opacity: 0.45 } },
+    // A ping's outcome on the link it left by (actions.js): small, on a light plate, level.
+    {
+      selector: "edge[label != '']",
+      style: {
+        label: "data(label)",
+        "font-size": 10,
+        color: "#1f2933",
+        "text-background-color": "#ffffff",
+        "text-background-opacity": 0.9,
+        "text-background-padding": 2,
+        "text-background-shape": "roundrectangle",
+        "text-border-color": "#1971c2",
+        "text-border-width": 1,
+        "text-border-opacity": 0.6,
+      },
+    },
     // At scale, edges between collapsed boxes are a hairball and most of the drawing cost:
     // they show for the selection, search matches and focus, or all with "all edges".
     ...(big ? [{ selector: "edge.agg", style: { display: "none" } }, { selector: "edge.agg.on", style: { display: "element" } }] : []),

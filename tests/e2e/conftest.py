@@ -411,3 +411,51 @@ def lab_done(page: Any, verb: str, since: int = 0, count: int = 1) -> list[dict[
     failed = [c for c in finished if c["status"] != "done"]
     assert not failed, f"{verb} failed on the page: {failed}"
     return list(finished)
+
+
+# Where an element is on the screen: its rendered position plus the graph canvas's offset.
+ON_SCREEN = """(id) => {
+  const cy = nsmapApp.cy, box = cy.container().getBoundingClientRect();
+  const p = cy.getElementById(id).renderedPosition();
+  return { x: box.left + p.x, y: box.top + p.y };
+}"""
+# Whether the press took `id` (or an interface inside its box): grabbed to move, or a link's source.
+PRESSED = """(id) => nsmapApp.cy.nodes('.eh-source, :grabbed').some((n) => n.id() === id || n.parent().id() === id)"""
+# Whether a drawn link's end is on `target` (its box, or an interface inside it).
+LINK_ON = """([, t]) => nsmapApp.cy.nodes('.eh-target').some((n) => n.id() === t || n.parent().id() === t)"""
+# Whether the dragged node `s` is inside the box `t`.
+NODE_IN = """([s, t]) => {
+  const cy = nsmapApp.cy, p = cy.getElementById(s).position();
+  const bb = cy.getElementById(t).boundingBox({ includeLabels: false });
+  return p.x > bb.x1 && p.x < bb.x2 && p.y > bb.y1 && p.y < bb.y2;
+}"""
+
+
+def drag_to(page: Any, source: str, target: str, arrived: str) -> None:
+    """Press on node ``source``, move onto node ``target`` and let go once ``arrived`` (LINK_ON or
+    NODE_IN, a JS function of [source, target]) holds. Both places are read again until then: a
+    patch anywhere on the map (a box that grows pushes its neighbours aside) may move them while
+    the pointer travels, and a press or a drop beside the node is a different gesture."""
+    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
+    while True:
+        start = page.evaluate(ON_SCREEN, source)
+        page.mouse.move(start["x"], start["y"])
+        page.mouse.down()
+        if page.evaluate(PRESSED, source):
+            break
+        page.mouse.up()
+        assert time.monotonic() < deadline, f"a press never took {source} (pointer at {start})"
+    at = start
+    while not page.evaluate(arrived, [source, target]):
+        end = page.evaluate(ON_SCREEN, target)
+        if abs(end["x"] - at["x"]) + abs(end["y"] - at["y"]) > 2:
+            mid = {"x": (at["x"] + end["x"]) / 2, "y": (at["y"] + end["y"]) / 2}
+            page.mouse.move(mid["x"], mid["y"], steps=8)
+            page.mouse.move(end["x"], end["y"], steps=8)
+            at = end
+        else:
+            page.wait_for_timeout(100)  # edgehandles marks a target after hovering on it a moment
+        if time.monotonic() > deadline:
+            page.mouse.up()
+            raise AssertionError(f"dragging {source} never arrived on {target} (pointer at {at})")
+    page.mouse.up()

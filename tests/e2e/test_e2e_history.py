@@ -63,7 +63,12 @@ def test_it_reviews_changes_travels_back_and_diffs(server: Server, page: Any, co
 
     # a user's command: a veth pair made by the agent on the page's behalf
     lab = topo.name("lab")  # in root; it goes with its peer when the test's namespace is deleted
-    root = page.evaluate("() => [...nsmapApp.store.namespaces.values()].find(n => n.kind === 'root')")
+    # This machine's root namespace: earlier tests of the session may have left other hosts on the map.
+    root = page.evaluate(
+        f"(name) => {{ const host = ({FIND})(name).host;"
+        " return [...nsmapApp.store.namespaces.values()].find(n => n.kind === 'root' && n.host === host); }",
+        host_end,
+    )
     made = api(
         page,
         "POST",

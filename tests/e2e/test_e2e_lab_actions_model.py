@@ -145,3 +145,84 @@ def test_it_puts_the_api_refusals_into_words(lab: Any, console: Console) -> None
     assert r["ping"] == "3 sent, 3 received, 0% loss, rtt min/avg/max 0.041 / 0.06 / 0.1 ms", r["ping"]
     assert r["forward"] == [True, False, False, True], f"a status report must never move a command backwards: {r}"
     console.check()
+
+
+def test_it_finds_the_link_a_ping_leaves_by(lab: Any, console: Console) -> None:
+    # syntheticGraph: namespace k's eth0 pairs with root's veth<k> (a port of br0, 10.200.0.1/16)
+    # and holds 10.200.0.<k+2>; eth1 pairs namespace 2j with 2j+1 (192.168.0.<k>/31); lo everywhere.
+    r = lab.evaluate(
+        """() => {
+          const M = nsmapModel, L = nsmapLabModel, s = new M.Store();
+          s.load(M.syntheticGraph(4));
+          const root = [...s.namespaces.values()].find((n) => n.kind === 'root');
+          const ns = [...s.namespaces.values()].filter((n) => n.kind !== 'root').sort((a, b) => a.inode - b.inode);
+          const name = (id) => {
+            const i = s.interfaces.get(id);
+            const n = s.namespaces.get(i ? i.namespace : null);
+            return i && `${n === root ? 'root' : ns.indexOf(n)}.${i.name}`;
+          };
+          const way = (from, address) => {
+            const w = L.pingEdge(s, from.id, address);
+            return w.edge ? { ends: [name(w.near), name(w.far)], bridge: name(w.bridge), kind: w.edge.kind,
+                              known: M.deriveEdges(s).some((e) => e.id === w.edge.id) } : w;
+          };
+          return {
+            pair: way(ns[0], '192.168.0.1'),
+            bridged: way(ns[0], '10.200.0.3'),
+            v6: (() => {
+              s.interfaces.get(`${ns[1].id.replace('/ns:', '/if:')}:2`).addresses.push('fd00:0:0:1::3/64');
+              s.interfaces.get(`${ns[0].id.replace('/ns:', '/if:')}:2`).addresses.push('fd00:0:0:1::2/64');
+              return way(ns[0], 'FD00:0000:0:1:0:0:0:3');
+            })(),
+            toBridge: way(ns[0], '10.200.0.1'),
+            fromRoot: way(root, '10.200.0.2'),
+            ownLo: way(ns[0], '127.0.0.1'),
+            unknown: way(ns[0], '10.9.9.9'),
+            island: way(ns[2], '192.168.0.1'),
+          };
+        }"""
+    )
+    assert r["pair"] == {"ends": ["0.eth1", "1.eth1"], "bridge": None, "kind": "veth", "known": True}, r["pair"]
+    assert r["bridged"]["ends"] == ["0.eth0", "root.veth0"] and r["bridged"]["bridge"] == "root.br0", (
+        f"a ping through a bridge is drawn on the pair that leads to it: {r['bridged']}"
+    )
+    assert r["v6"]["ends"] == ["0.eth0", "root.veth0"], f"IPv6 in any spelling, its subnet's end first: {r['v6']}"
+    assert r["toBridge"]["ends"] == ["0.eth0", "root.veth0"], r["toBridge"]
+    assert r["fromRoot"]["ends"] == ["root.veth0", "0.eth0"], r["fromRoot"]
+    assert "this namespace itself" in r["ownLo"]["reason"], r["ownLo"]
+    assert "no interface on the map holds 10.9.9.9" in r["unknown"]["reason"], r["unknown"]
+    # Namespace 2 reaches 192.168.0.1 (namespace 1) over br0: eth0 -> veth2 -> br0 -> veth1 -> 1.eth0.
+    assert r["island"]["ends"] == ["2.eth0", "root.veth2"] and r["island"]["bridge"] == "root.br0", r["island"]
+    console.check()
+
+
+def test_it_labels_the_edge_until_the_link_changes(lab: Any, console: Console) -> None:
+    r = lab.evaluate(
+        """() => {
+          const M = nsmapModel, L = nsmapLabModel, s = new M.Store();
+          s.load(M.syntheticGraph(2));
+          const ns = [...s.namespaces.values()].filter((n) => n.kind !== 'root').sort((a, b) => a.inode - b.inode);
+          const w = L.pingEdge(s, ns[0].id, '192.168.0.1');
+          const label = L.pingLabel({ sent: 3, received: 3, loss: 0, rtt_ms: { min: 0.02, avg: 0.031, max: 0.05 } });
+          const view = { expanded: new Set(), collapsed: new Set(), edgeNotes: new Map() };
+          view.edgeNotes.set(w.edge.id, { label, stamp: M.edgeStamp(s, w.edge) });
+          const drawn = () => M.buildElements(s, view).get(w.edge.id).data.label;
+          const out = { label, drawn: drawn() };
+          const near = s.interfaces.get(w.near);
+          near.addresses = [...near.addresses, 'fe80::1/64'];
+          near.operstate = 'LOWERLAYERDOWN';
+          out.settled = drawn();
+          near.up = near.up === false;
+          out.down = drawn();
+          return Object.assign(out, {
+            lost: L.pingLabel({ sent: 3, received: 0, loss: 100, rtt_ms: null }),
+            some: L.pingLabel({ sent: 3, received: 2, loss: 33.3, rtt_ms: { min: 1, avg: 12.5, max: 20 } }),
+            failed: L.pingLabel(null, 'failed: ping could not run'),
+          });
+        }"""
+    )
+    assert r["label"] == "0% loss · 0.031 ms" and r["drawn"] == r["label"], r
+    assert r["settled"] == r["label"], f"a link-local address or the carrier settling is no change of the link: {r}"
+    assert r["down"] == "", f"an end taken down changes the link: its ping label must go: {r}"
+    assert (r["lost"], r["some"], r["failed"]) == ("100% loss", "33.3% loss · 12.5 ms", "ping failed"), r
+    console.check()

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import (
+    LINK_ON,
+    NODE_IN,
     Console,
     Server,
+    drag_to,
     if_id,
     lab_button,
     lab_done,
@@ -23,25 +26,6 @@ from tests.e2e.conftest import (
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.e2e
-
-# Where an element is on the screen: its rendered position plus the graph canvas's offset.
-ON_SCREEN = """(id) => {
-  const cy = nsmapApp.cy, box = cy.container().getBoundingClientRect();
-  const p = cy.getElementById(id).renderedPosition();
-  return { x: box.left + p.x, y: box.top + p.y };
-}"""
-
-
-def drag(page: Any, start: dict[str, float], end: dict[str, float], hover: str | None = None) -> None:
-    """Press at ``start``, move to ``end`` in steps, release; when ``hover`` is given (a JS
-    function), wait for it before letting go (edgehandles marks its target after a short hover)."""
-    page.mouse.move(start["x"], start["y"])
-    page.mouse.down()
-    page.mouse.move((start["x"] + end["x"]) / 2, (start["y"] + end["y"]) / 2, steps=8)
-    page.mouse.move(end["x"], end["y"], steps=8)
-    if hover:
-        wait_js(page, hover)
-    page.mouse.up()
 
 
 def frame(page: Any, ids: list[str]) -> None:
@@ -69,12 +53,7 @@ def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
     # Draw: from the left namespace's box to the right one's.
     page.get_by_role("button", name="Draw links").click()
     assert page.get_by_role("button", name="Draw links").get_attribute("aria-pressed") == "true"
-    drag(
-        page,
-        page.evaluate(ON_SCREEN, ids[left.name]),
-        page.evaluate(ON_SCREEN, ids[right.name]),
-        hover="() => nsmapApp.cy.nodes('.eh-target').nonempty()",
-    )
+    drag_to(page, ids[left.name], ids[right.name], LINK_ON)
     form = lab_form(page)
     assert form.locator("[name='b.namespace']").input_value() == ids[right.name], (
         "the other end is where it was dropped"
@@ -96,20 +75,24 @@ def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
     # Move by dragging the right end into the far box: cancelled first (it goes back), then for real.
     wait_js(page, "(id) => nsmapApp.cy.getElementById(id).nonempty()", end_b)
     frame(page, list(ids.values()))
-    before = page.evaluate("(id) => nsmapApp.cy.getElementById(id).position()", end_b)
-    drag(page, page.evaluate(ON_SCREEN, end_b), page.evaluate(ON_SCREEN, ids[far.name]))
+    # Where it was when grabbed (a patch elsewhere may have moved it before the press).
+    page.evaluate(
+        "(id) => nsmapApp.cy.getElementById(id).one('grab', (e) => (window.grabbedAt = { ...e.target.position() }))",
+        end_b,
+    )
+    drag_to(page, end_b, ids[far.name], NODE_IN)
     form = lab_form(page)
     assert form.locator("[name='namespace']").input_value() == ids[far.name], (
         "the move form names the box it was dropped in"
     )
     shot(page, "lab-drag-2-move-form")
     form.get_by_role("button", name="Cancel").click()
-    after = page.evaluate("(id) => nsmapApp.cy.getElementById(id).position()", end_b)
+    before, after = page.evaluate("(id) => [window.grabbedAt, nsmapApp.cy.getElementById(id).position()]", end_b)
     assert after == before, f"a cancelled move puts the node back: {before} -> {after}"
     assert name_b in kernel_names(topo, right), "a cancelled move changes nothing"
 
     frame(page, list(ids.values()))
-    drag(page, page.evaluate(ON_SCREEN, end_b), page.evaluate(ON_SCREEN, ids[far.name]))
+    drag_to(page, end_b, ids[far.name], NODE_IN)
     lab_form(page).get_by_role("button", name="Move").click()
     lab_done(page, "link.move")
     moved = if_id(page, far.name, name_b)

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import (
+    LINK_ON,
     Console,
     Server,
+    drag_to,
     if_id,
     lab_button,
     lab_count,
@@ -106,13 +108,6 @@ def test_it_runs_the_other_verbs_from_the_details_panel(
         subprocess.run(["ip", "netns", "del", extra], capture_output=True, check=False)
 
 
-ON_SCREEN = """(id) => {
-  const cy = nsmapApp.cy, box = cy.container().getBoundingClientRect();
-  const p = cy.getElementById(id).renderedPosition();
-  return { x: box.left + p.x, y: box.top + p.y };
-}"""
-
-
 def test_it_makes_a_bridge_port_when_a_link_is_drawn_onto_a_bridge(
     server: Server, page: Any, console: Console, topo: Topology
 ) -> None:
@@ -132,12 +127,7 @@ def test_it_makes_a_bridge_port_when_a_link_is_drawn_onto_a_bridge(
         [br, leaf_id],
     )
     page.get_by_role("button", name="Draw links").click()
-    start, end = page.evaluate(ON_SCREEN, leaf_id), page.evaluate(ON_SCREEN, br)
-    page.mouse.move(start["x"], start["y"])
-    page.mouse.down()
-    page.mouse.move(end["x"], end["y"], steps=12)
-    wait_js(page, "(b) => nsmapApp.cy.getElementById(b).hasClass('eh-target')", br)
-    page.mouse.up()
+    drag_to(page, leaf_id, br, LINK_ON)
     form = lab_form(page)
     assert form.locator("[name='b.namespace']").input_value() == f"bridge:{br}", "the other end goes on the bridge"
     name_b = form.locator("[name='b.name']").input_value()

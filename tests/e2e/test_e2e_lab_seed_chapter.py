@@ -1,8 +1,8 @@
 """The seed chapter walked through on the page by an operator (here the admin), against this
 host's kernel: a veth pair veth0/veth1 in a namespace (shown MTU 1500 and DOWN), both brought up,
 10.1.1.2/24 and 10.1.1.3/24 given, a new namespace netns1, veth1 moved into it with its address
-re-applied, and a ping across with 0% loss. Every step is checked with `ip -j` too, and the change
-log names the user who did it."""
+re-applied, and a ping across with 0% loss, drawn on the veth0-veth1 edge. Every step is checked
+with `ip -j` too, and the change log names the user who did it."""
 
 from __future__ import annotations
 
@@ -137,7 +137,8 @@ def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, consol
         )
         assert addresses(topo, netns1, "veth1") == ["10.1.1.3/24"], "the address is back on veth1 in netns1"
         assert "UP" in topo.link(netns1, "veth1")["flags"]
-        assert page.evaluate("(a) => nsmapApp.store.interfaces.get(a).peer", veth0) == moved, "the pair spans both"
+        # veth0's own report (its peer now in netns1) may come after veth1's: wait for it, not assume it.
+        wait_js(page, "([a, b]) => nsmapApp.store.interfaces.get(a).peer === b", [veth0, moved])
         wait_js(page, "([a, b]) => nsmapApp.edgeBetween(a, b)", [veth0, moved])
         page.evaluate("(id) => nsmapApp.select(id)", moved)  # framed with its peer
         shot(page, "lab-seed-5-moved")
@@ -153,7 +154,17 @@ def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, consol
         last = page.locator(f"{DETAILS} .nsm-ping-last")
         last.wait_for()
         assert "0% loss" in last.inner_text() and "3 received" in last.inner_text(), last.inner_text()
+        assert "Shown on the link veth0 ↔ veth1" in last.inner_text(), last.inner_text()
         shot(page, "lab-seed-6-ping")
+        # ... and on the pair it crossed, with the same line in both ends' details.
+        edge = wait_js(page, "([a, b]) => nsmapApp.edgeBetween(a, b)", [veth0, moved])
+        label = page.evaluate("(e) => nsmapApp.cy.getElementById(e).data('label')", edge)
+        assert label.startswith("0% loss · ") and label.endswith(" ms"), f"the veth0-veth1 edge's label: {label!r}"
+        for end in (veth0, moved):
+            page.evaluate("(id) => nsmapApp.select(id)", end)
+            line = page.locator(f"{DETAILS} .nsm-ping-link").inner_text()
+            assert "to 10.1.1.3" in line and label in line, f"the details of {end} show the ping over the link: {line}"
+        shot(page, "lab-seed-6-ping-edge")
 
         # The change log says who did it.
         actors = page.evaluate(
