@@ -53,6 +53,10 @@ class Changes:
         with self.lock:
             self.by_name[name].append((at, up))
 
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {name: len(made) for name, made in self.by_name.items()}
+
     def since(self, name: str, start: int) -> list[tuple[float, bool]]:
         with self.lock:
             return self.by_name[name][start:]
@@ -63,7 +67,9 @@ class Viewer:
 
     def __init__(self, changes: Changes, names: set[str]) -> None:
         self.changes, self.names = changes, names
-        self.seen: dict[str, int] = defaultdict(int)
+        # only changes made after this viewer began count: a patch may carry an interface that did
+        # not change (a changed end's peer), whose last change an earlier phase made
+        self.seen: dict[str, int] = defaultdict(int, changes.counts())
         self.latencies: list[float] = []
         self.patches = 0
 

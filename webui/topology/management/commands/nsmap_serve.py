@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,13 +80,14 @@ class Command(BaseCommand):
         limits.install()
         restrict_files(settings.DATABASES["default"], settings.VAR_DIR)
         runner = None
+        history: subprocess.Popen[bytes] | None = None
         stop = threading.Event()
         if settings.EMBEDDED:
             embedded.set_server_loop(twisted_loop)
             if not no_agent:
                 runner = self._start_agent()
             threading.Thread(target=self._stale_loop, args=(stop,), name="nsmap-stale", daemon=True).start()
-            threading.Thread(target=self._history_loop, args=(stop,), name="nsmap-history", daemon=True).start()
+            history = self._start_history()
         mode = "embedded" if settings.EMBEDDED else "distributed"
         self.stdout.write(f"nsmap ({mode}) serving http://{host}:{port_number}/ (node {settings.NODE_NAME})")
         server = Server(
@@ -101,6 +104,8 @@ class Command(BaseCommand):
             server.run()
         finally:
             stop.set()
+            if history is not None:
+                history.terminate()
             if runner is not None:
                 embedded.register_local_agent(None)
                 embedded.register_local_lab(None)
@@ -171,16 +176,9 @@ class Command(BaseCommand):
             finally:
                 close_old_connections()
 
-    def _history_loop(self, stop: threading.Event) -> None:
-        """What Celery beat does in distributed mode: history checkpoints and retention."""
-        from django.db import close_old_connections
-
-        from webui.changelog.timetravel import maintain
-
-        while not stop.wait(60.0):
-            try:
-                maintain()
-            except Exception:
-                log.exception("history maintenance failed")
-            finally:
-                close_old_connections()
+    def _start_history(self) -> subprocess.Popen[bytes]:
+        """What Celery beat does in distributed mode (checkpoints, retention), in a process of its
+        own: a checkpoint's replay in this one would hold the GIL away from the event loop."""
+        argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "nsmap_history", "maintain"]
+        argv += ["--every", "60", "--parent", str(os.getpid())]
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL)
