@@ -101,8 +101,10 @@ def test_it_runs_a_command_in_process_when_embedded_and_announces_each_status(
     assert created.status_code == 202, created.content
     assert Command.objects.get(pk=created.json()["id"]).status == "done"
     assert topo.link(a, "br0")["ifalias"] == f"nsmap:{created.json()['id']}"
-    seen = [json.loads(m["text"])["command"]["status"] for m in async_to_sync(drain)(layer, channel)]
+    announced = [json.loads(m["text"])["command"] for m in async_to_sync(drain)(layer, channel)]
+    seen = [command["status"] for command in announced]
     assert seen == ["requested", "running", "done"], f"the page saw {seen}"
+    assert not any("idempotency_key" in command for command in announced), "every page saw the actor's key"
 
 
 def test_it_fails_at_once_when_no_local_agent_takes_commands(client, settings, db):

@@ -244,8 +244,10 @@ def to_json(command: Command) -> dict[str, Any]:
 
 
 def announce(command: Command) -> None:
-    """``{"type": "command", "command": ...}`` to every open page (webui.live.consumers)."""
-    text = json.dumps({"type": "command", "command": to_json(command)}, separators=(",", ":"))
+    """``{"type": "command", "command": ...}`` to every open page (webui.live.consumers), without
+    the idempotency key: that is the actor's own business (the API shows it to them)."""
+    shown = {k: v for k, v in to_json(command).items() if k != "idempotency_key"}
+    text = json.dumps({"type": "command", "command": shown}, separators=(",", ":"))
     broadcast({"type": "topology.command", "text": text})
 
 

@@ -229,7 +229,8 @@ class TopologyConsumer(AsyncWebsocketConsumer):
     async def topology_command(self, event: dict[str, Any]) -> None:
         """Group message from webui.commands.service.announce: a command's status, as {"text"}."""
         async with self.sending:
-            await self.send(text_data=event["text"])
+            if not self.closed:
+                await self.send(text_data=event["text"])
 
     async def _flush(self) -> None:
         while self.last_seq + 1 in self.pending:
