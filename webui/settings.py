@@ -33,6 +33,8 @@ Variables:
   NSMAP_WS_MAX_BUFFER bytes sent to a client and not read yet before it is dropped (16 MiB; nsmap_serve)
   NSMAP_MAX_CLOCK_SKEW seconds an agent message's time may differ from the server's clock (300);
                      older messages are refused as replays
+  NSMAP_COMMAND_ANSWER_MINUTES a lab command with no result this long after it was made fails
+                     ("no answer from the agent"; default 15: a ping may take 10)
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ DEBUG = env_bool("DEBUG", False)
 NODE_NAME = _checked(lambda: read_node_name(os.environ))
 
 NSMAP_STALE_AFTER = env_number("NSMAP_STALE_AFTER", 20.0, minimum=1.0)
+NSMAP_COMMAND_ANSWER_MINUTES = env_number("NSMAP_COMMAND_ANSWER_MINUTES", 15.0, minimum=1.0)
 NSMAP_INGEST_BATCH = env_bool("NSMAP_INGEST_BATCH", True)
 NSMAP_WS_CHECK_SECONDS = env_number("NSMAP_WS_CHECK_SECONDS", 2.0, minimum=0.1)
 NSMAP_VISIBILITY_TIMEOUT = int(env_number("NSMAP_VISIBILITY_TIMEOUT", 60, minimum=1, integer=True))
@@ -311,12 +314,14 @@ CELERY_TASK_ROUTES = {
     "nsmap.mark_stale": {"queue": "ingest"},
     "nsmap.drain_inboxes": {"queue": "ingest"},
     "nsmap.history_maintain": {"queue": "ingest"},
+    "nsmap.expire_commands": {"queue": "ingest"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_BEAT_SCHEDULE = {
     "nsmap-mark-stale": {"task": "nsmap.mark_stale", "schedule": max(1.0, NSMAP_STALE_AFTER / 2)},
     "nsmap-drain-inboxes": {"task": "nsmap.drain_inboxes", "schedule": 10.0},
     "nsmap-history": {"task": "nsmap.history_maintain", "schedule": 60.0},
+    "nsmap-expire-commands": {"task": "nsmap.expire_commands", "schedule": 60.0},
 }
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

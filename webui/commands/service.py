@@ -9,6 +9,7 @@ so nothing has to be registered for the one-host case.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -216,6 +217,27 @@ def apply_result(body: str, signature: str | None) -> Command:
         command.save()
         transaction.on_commit(lambda: announce(command))
     return command
+
+
+def expire_unanswered(now: datetime | None = None) -> int:
+    """Fail the commands that got no result within NSMAP_COMMAND_ANSWER_MINUTES of being made
+    (the agent died while acting, its result was lost): no page waits for them forever, and a
+    late result is then ignored like any repeated one. Returns how many failed."""
+    now = now or timezone.now()
+    minutes = settings.NSMAP_COMMAND_ANSWER_MINUTES
+    due = Command.objects.exclude(status__in=FINISHED).filter(created__lt=now - timedelta(minutes=minutes))
+    failed = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            command = Command.objects.select_for_update().filter(pk=pk).exclude(status__in=FINISHED).first()
+            if command is None:
+                continue  # its result came meanwhile
+            command.status, command.finished_at = CommandStatus.FAILED, now
+            command.error = f"no answer from the agent on {command.node} within {minutes:g} minutes"
+            command.save(update_fields=["status", "finished_at", "error"])
+            transaction.on_commit(functools.partial(announce, command))
+            failed += 1
+    return failed
 
 
 def to_json(command: Command) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The agents' command results (protocol.COMMAND_RESULT_TASK on queue ingest): thin, JSON in."""
+"""Tasks on queue ingest: the agents' command results (protocol.COMMAND_RESULT_TASK) and the
+expiry of unanswered commands. Thin, JSON in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from celery import shared_task
 
 from agent.protocol import COMMAND_RESULT_TASK
-from webui.commands.service import ResultRejected, apply_result
+from webui.commands.service import ResultRejected, apply_result, expire_unanswered
 
 log = logging.getLogger("nsmap.commands")
 
@@ -18,3 +19,9 @@ def command_result(body: str, signature: str | None) -> None:
         apply_result(body, signature)
     except ResultRejected as exc:
         log.warning("rejected a command result: %s", exc)
+
+
+@shared_task(name="nsmap.expire_commands", ignore_result=True)
+def expire_commands() -> int:
+    """Celery beat, every minute (embedded: nsmap_serve's periodic thread)."""
+    return expire_unanswered()

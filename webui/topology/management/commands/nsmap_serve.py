@@ -165,14 +165,16 @@ class Command(BaseCommand):
     def _stale_loop(self, stop: threading.Event) -> None:
         from django.db import close_old_connections
 
+        from webui.commands.service import expire_unanswered
         from webui.topology.liveness import mark_stale
 
         interval = max(1.0, settings.NSMAP_STALE_AFTER / 2)
         while not stop.wait(interval):
             try:
                 mark_stale()
+                expire_unanswered()
             except Exception:
-                log.exception("marking stale nodes failed")
+                log.exception("marking stale nodes or unanswered commands failed")
             finally:
                 close_old_connections()
 
