@@ -251,7 +251,9 @@ def wire_a_lab(lab: Lab) -> None:
         done = lab.do("netns.delete", {"name": ns.name})
         assert ns.name not in netns_names(), f"netns.delete: /run/netns/{ns.name} still exists"
         lab.shows(f"no namespace {ns.name}", lambda tag=tag: ns_ids[tag] not in lab.live.namespaces)
-        lab.logged(done, {ns_ids[tag]: {"removed"}})
+        lab.logged(
+            done, {ns_ids[tag]: {"removed"}, f"{ns_ids[tag].replace('/ns:', '/if:')}:1": {"removed"}}
+        )  # and its lo
 
 
 def operator_token(env_manage: Callable[..., str]) -> tuple[str, str]:

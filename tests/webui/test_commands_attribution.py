@@ -137,3 +137,22 @@ def test_it_attributes_an_interface_born_while_a_create_in_flight_names_it():
 def test_it_gives_a_name_to_no_create_once_it_finished():
     make("done", timedelta(seconds=1), verb="bridge.create", args={"namespace": "x", "name": "br0"})
     assert attribute_changes("h1", [Touched("h1/if:1:9", None, "br0", action="added")]) == {}
+
+
+def test_it_attributes_an_interface_removed_with_its_namespace_to_the_netns_delete():
+    """lo (and whatever else) goes with the namespace; the writer ties each to its namespace's id."""
+    deleter = make("done", timedelta(seconds=1), verb="netns.delete", args={"name": "lab"})
+    Command.objects.filter(pk=deleter.pk).update(result={"namespace": "h1/ns:4026532000"})
+    lo = Touched("h1/if:4026532000:1", None, "lo", ("h1/ns:4026532000",), action="removed")
+    assert attribute_changes("h1", [lo]) == {lo.id: (f"user:{deleter.actor_name}", str(deleter.pk))}
+
+
+def test_it_does_not_blame_a_finished_create_for_a_later_removal():
+    """An ``ip link del`` of a pair seconds after its veth.create finished is not the create's doing;
+    while it runs (its undo), it is."""
+    done = make("done", timedelta(seconds=2), verb="veth.create")
+    end = Touched("h1/if:1:7", f"nsmap:{done.pk}", "veth0", action="removed")
+    assert attribute_changes("h1", [end]) == {}, "a removal was credited to a create that had finished"
+    running = make("running", None, verb="veth.create")
+    undone = Touched("h1/if:1:8", f"nsmap:{running.pk}", "veth1", action="removed")
+    assert attribute_changes("h1", [undone]) == {undone.id: (f"user:{running.actor_name}", str(running.pk))}

@@ -58,6 +58,8 @@ def _touched(node: str, change: Change) -> Touched:
     related = {f"{node}/{r['peer']}" for r in (change.before, change.after) if r and r.get("peer")}
     if change.action == "moved" and change.before:
         related.add(f"{node}/{change.before['key']}")
+    if change.action == "removed" and record.get("namespace"):
+        related.add(f"{node}/{record['namespace']}")  # gone with its namespace: a netns.delete names that
     return Touched(object_id, record.get("alias"), record.get("name"), tuple(sorted(related)), action=change.action)
 
 

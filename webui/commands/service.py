@@ -303,6 +303,7 @@ class Touched:
 
 
 NETNS_VERBS = ("netns.create", "netns.delete")
+CREATES = ("veth.create", "bridge.create")
 # The verbs that can add, remove or move an object of a kind (veth.create and bridge.create
 # remove what they made when a later step fails); any verb can change one.
 CAUSES: dict[tuple[str, str], frozenset[str]] = {
@@ -330,14 +331,16 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
       command gives it (agent/actions.py creates under the final names);
     - an interface a link.move in flight brings in: the alias and name of the one it moves;
     - a namespace: the name a netns verb gives.
-    Of the matching commands whose verb can do what happened (only a delete removes, any verb
-    changes), the latest is the cause. One query on the node's recent commands (two more while a
-    link.move is in flight and an interface appears); none in flight costs nothing more."""
+    - an interface removed with its namespace: that namespace's id (a netns.delete names it).
+    Of the matching commands whose verb can do what happened (only a delete, or a create undoing
+    itself, removes; any verb changes), the latest is the cause. One query on the node's recent
+    commands (two more while a link.move is in flight and an interface appears); none in flight
+    costs nothing more."""
     recent = (now or timezone.now()) - ATTRIBUTION_WINDOW
     commands = list(
         Command.objects.filter(node=node, created__gte=recent - timedelta(minutes=10))
         .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=recent))
-        .only("pk", "verb", "args", "result", "actor_name", "created", "finished_at")
+        .only("pk", "verb", "args", "result", "actor_name", "created", "finished_at", "status")
     )
     if not commands:
         return {}  # the usual case: ``changed`` (a generator at a snapshot's size) is never read
@@ -362,11 +365,17 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
         matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
         kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
         verbs = CAUSES.get((kind, obj.action))
-        causes = [c for c in matching if verbs is None or c.verb in verbs]
+        causes = [c for c in matching if (verbs is None or c.verb in verbs) and not _finished_create(c, obj.action)]
         if causes:
             cause = max(causes, key=lambda c: c.created)
             found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
     return found
+
+
+def _finished_create(command: Command, action: str) -> bool:
+    """A create removes only as its own undo: once done, what it made is no longer its doing to
+    remove (an ``ip link del`` seconds later is someone else's)."""
+    return action == "removed" and command.verb in CREATES and command.status == CommandStatus.DONE
 
 
 def _names_made(command: Command) -> list[str]:
