@@ -21,10 +21,8 @@ after, also on failure) it times, ``--pairs`` times each:
 
 The ratio API / baseline is the command path's cost. For each API create the command's own
 timings (the agent's received / started / finished) split the time into: POST -> agent has it,
-agent acts, agent done -> edge on the page; and the page says how long after the pair's first
-edge (under whatever names) the edge with the names asked for was drawn, and after how many
-patches. Then the agent alone (agent/actions.py, no server) against pyroute2 doing the same on
-sockets opened once: the reference figures of the issue.
+agent acts, agent done -> edge on the page. Then the agent alone (agent/actions.py, no server)
+against pyroute2 doing the same on sockets opened once: the reference figures of the issue.
 
 Targets (issue 10): embedded p50 <= 50 ms and p99 <= 150 ms; distributed p50 <= 100 ms.
 """
@@ -63,8 +61,7 @@ from tests.kernel_topology import Netns, Topology, install_signal_teardown
 TARGETS = {"embedded": (50.0, 150.0), "distributed": (100.0, None)}  # p50, p99 (ms); None: no target
 EDGE_TIMEOUT_MS = 20_000
 
-# Resolves with [performance.now(), when any new edge between a and b was first drawn (creates),
-# patches applied meanwhile] when ``want`` holds for the pair (a: ns id + name, b: ns id +
+# Resolves with performance.now() when ``want`` holds for the pair (a: ns id + name, b: ns id +
 # name): "present" = the page draws an edge between the two ends, "absent" = it draws none. Checked
 # on every Cytoscape add/data/remove event (a rename is a data event), and once at the start.
 WATCH_JS = """
@@ -79,19 +76,12 @@ WATCH_JS = """
     return null;
   };
   const drawn = () => { const e = ends(); return !!(e && app.edgeBetween(e[0], e[1])); };
-  // any edge between the two namespaces' new ends (a new pair shows under temporary names first)
-  const anyEdge = () => [...store.interfaces.values()].some((i) => i.namespace === spec.a && i.peer
-    && store.interfaces.get(i.peer)?.namespace === spec.b && !spec.known.includes(i.id)
-    && app.edgeBetween(i.id, i.peer));
-  const patches = app.metrics.patches;
-  let first = null;
   const holds = () => (spec.want === "present" ? drawn() : !drawn());
   return new Promise((resolve, reject) => {
     let timer = null;
     const done = (value) => { cy.off("add data remove", check); clearTimeout(timer); resolve(value); };
     const check = () => {
-      if (first === null && spec.want === "present" && anyEdge()) first = performance.now();
-      if (holds()) done([performance.now(), first, app.metrics.patches - patches]);
+      if (holds()) done(performance.now());
     };
     const fail = () => { cy.off("add data remove", check); reject(new Error(`no ${spec.want} edge`)); };
     timer = setTimeout(fail, spec.timeout);
@@ -115,18 +105,16 @@ async ({spec, body, csrf}) => {
     headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify(body)});
   const tPosted = performance.timeOrigin + performance.now();
   const command = await r.json();
-  if (r.status !== 202) return [t0, tPosted, null, r.status, command, null, 0];
+  if (r.status !== 202) return [t0, tPosted, null, r.status, command];
   window.__nsmapWatch.check();
-  const [edge, first, patches] = await watch;
-  const origin = performance.timeOrigin;
-  return [t0, tPosted, origin + edge, r.status, command, origin + (first ?? edge), patches];
+  return [t0, tPosted, performance.timeOrigin + (await watch), r.status, command];
 }
 """
 )
 
 # The baseline: arm the watch and hand its promise over (awaited by BASELINE_WAIT_JS).
 ARM_JS = "(spec) => { window.__nsmapBaseline = (" + WATCH_JS + ")(spec); return true; }"
-BASELINE_WAIT_JS = "async () => performance.timeOrigin + (await window.__nsmapBaseline)[0]"
+BASELINE_WAIT_JS = "async () => performance.timeOrigin + (await window.__nsmapBaseline)"
 
 
 @dataclass(frozen=True)
@@ -136,8 +124,6 @@ class Moments:
     t0: float  # fetch() called
     answered: float  # the API's answer read
     edge: float  # the edge drawn with the names asked for (create) / gone (delete)
-    first: float  # the first new edge between the two namespaces drawn, whatever its names
-    patches: int  # patches the page finished applying before the one that drew the edge
     ident: str  # the command's id
 
 
@@ -272,17 +258,14 @@ def measure_mode(mode: str, target: Target, browser: Any, topo: Topology, pairs:
         a_id, b_id = namespace_id(page, str(a.name)), namespace_id(page, str(b.name))
 
         def spec(na: str, nb: str, want: str) -> dict[str, Any]:
-            known = page.evaluate("() => [...nsmapApp.store.interfaces.keys()]") if want == "present" else []
-            return {"a": a_id, "b": b_id, "na": na, "nb": nb, "want": want, "timeout": EDGE_TIMEOUT_MS, "known": known}
+            return {"a": a_id, "b": b_id, "na": na, "nb": nb, "want": want, "timeout": EDGE_TIMEOUT_MS}
 
         def api(verb: str, args: dict[str, Any], watch: dict[str, Any]) -> Moments:
             body = {"node": target.node, "verb": verb, "args": args}
-            t0, answered, edge, status, command, first, patches = page.evaluate(
-                API_JS, {"spec": watch, "body": body, "csrf": csrf}
-            )
+            t0, answered, edge, status, command = page.evaluate(API_JS, {"spec": watch, "body": body, "csrf": csrf})
             if status != 202:
                 raise RuntimeError(f"{verb}: the API answered {status}: {command}")
-            return Moments(t0, answered, edge, first, patches, command["id"])
+            return Moments(t0, answered, edge, command["id"])
 
         offset, run.offset_error_ms = clock_offset(page)
         creates: list[Moments] = []
@@ -357,19 +340,15 @@ def baseline(page: Any, watch: dict[str, Any], offset: float, act: Callable[[], 
 
 def stages(creates: list[Moments], api: Api, offset: float) -> dict[str, list[float]]:
     """Where each API create's time went, from its command's timings (the agent's clock: this
-    host's, mapped onto the page's like the baseline's start) and what the page saw."""
+    host's, mapped onto the page's like the baseline's start)."""
     names = ("POST -> 202", "POST -> agent has it", "agent acts", "agent done -> edge drawn")
-    out: dict[str, list[float]] = {
-        k: [] for k in (*names, "first new edge -> named edge", "patches before the drawing one")
-    }
+    out: dict[str, list[float]] = {k: [] for k in names}
     for m in creates:
         agent = {k: v * 1000 + offset for k, v in api.get(f"/api/v1/commands/{m.ident}/")["timings"]["agent"].items()}
         out["POST -> 202"].append(m.answered - m.t0)
         out["POST -> agent has it"].append(agent["received"] - m.t0)
         out["agent acts"].append(agent["finished"] - agent["started"])
         out["agent done -> edge drawn"].append(m.edge - agent["finished"])
-        out["first new edge -> named edge"].append(m.edge - m.first)
-        out["patches before the drawing one"].append(float(m.patches))
     return out
 
 
