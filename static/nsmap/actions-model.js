@@ -484,3 +484,15 @@ export function describe(verb, args, store) {
       return verb;
   }
 }
+
+/** nsmap's mark on what it created (agent/verbs.py MARK): the alias "nsmap:<command id>". */
+export const madeByNsmap = (i) => typeof i.alias === "string" && i.alias.startsWith("nsmap:");
+
+/** Why the host never changes this interface (agent/actions.py's uplink rule), or null:
+ * lo, and devices without a link kind (physical ones). A default route's interface is the
+ * host's to judge; the page does not know its routes. */
+export function untouchable(i) {
+  if (i.name === "lo" || i.kind === "loopback") return "nsmap never changes lo";
+  if (!i.kind) return "a device, not a virtual link: nsmap never changes those";
+  return null;
+}

@@ -625,6 +625,7 @@ export function initActions(ctx, { graph }) {
     if (!o) return [];
     if (store.interfaces.has(o.id)) {
       const i = o;
+      if (A.untouchable(i)) return []; // the host refuses every verb on it (agent/actions.py)
       const out = [];
       // One slot for both: the panel's button keeps the keyboard focus when the state flips.
       if (i.up === false) out.push(["Bring up", () => runNow(i.host, "link.set", { interface: i.id, up: true }), "state"]);
@@ -660,7 +661,10 @@ export function initActions(ctx, { graph }) {
   function section(o) {
     if (past()) return h("p", { class: "nsm-lab-actions muted" }, "A past moment is shown: go back to Live to act on it.");
     const opts = choices(o);
-    if (!opts.length) return null;
+    if (!opts.length) {
+      const why = store.interfaces.has(o.id) && A.untouchable(o);
+      return why ? h("p", { class: "nsm-lab-actions muted" }, `No lab actions: ${why}.`) : null;
+    }
     const last = pings.get(o.id);
     const when = (time) => h("span", { class: "muted" }, ` (${M.fmtTime(time)})`);
     return h(
@@ -672,6 +676,8 @@ export function initActions(ctx, { graph }) {
         { class: "nsm-btns" },
         opts.map(([label, , slot]) => h("button", { type: "button", dataset: { lab: slot || label, labFor: o.id } }, label)),
       ),
+      store.interfaces.has(o.id) && !A.madeByNsmap(o) &&
+        h("p", { class: "nsm-lab-foreign muted" }, "Not made by nsmap: the host refuses to move, rename or delete it unless its NSMAP_AGENT_ALLOW_FOREIGN names it."),
       last &&
         h(
           "p",

@@ -226,3 +226,23 @@ def test_it_labels_the_edge_until_the_link_changes(lab: Any, console: Console) -
     assert r["down"] == "", f"an end taken down changes the link: its ping label must go: {r}"
     assert (r["lost"], r["some"], r["failed"]) == ("100% loss", "33.3% loss · 12.5 ms", "ping failed"), r
     console.check()
+
+
+def test_it_knows_what_the_host_never_changes_and_what_nsmap_made(lab: Any, console: Console) -> None:
+    r = lab.evaluate(
+        """() => {
+          const L = nsmapLabModel;
+          return {
+            lo: L.untouchable({ name: 'lo', kind: null }),
+            device: L.untouchable({ name: 'eth0', kind: null }),
+            veth: L.untouchable({ name: 'veth0', kind: 'veth' }),
+            ours: L.madeByNsmap({ alias: 'nsmap:0b5d5c3e-8d1f-4c39-9a57-2f1f4f1d2a10' }),
+            theirs: [L.madeByNsmap({ alias: null }), L.madeByNsmap({ alias: 'uplink' }), L.madeByNsmap({})],
+          };
+        }"""
+    )
+    assert r["lo"] == "nsmap never changes lo", r
+    assert r["device"] == "a device, not a virtual link: nsmap never changes those", r
+    assert r["veth"] is None, f"a veth must keep its actions: {r}"
+    assert r["ours"] is True and r["theirs"] == [False, False, False], r
+    console.check()
