@@ -560,6 +560,8 @@ class Executor:
 
     def bridge_port(self, action: BridgePort, command_id: str) -> dict[str, Any]:
         link = self.managed(action.interface, "args.interface")
+        if link.master:  # leaving the host's uplink bridge changes that bridge as much as joining it
+            self.not_uplink(self.k.link(link.ns, link.master, "args.interface"), "args.interface")
         bridge: Link | None = None
         if action.bridge is not None:
             bridge = self.k.interface(action.bridge, "args.bridge")

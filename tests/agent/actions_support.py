@@ -8,6 +8,9 @@ namespaces a test made, to show that a refused command changed nothing.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -38,13 +41,30 @@ class Lab:
         return Netns(path=f"/run/netns/{name}", name=name)
 
 
+def agent_in(ns: Netns, verb: str, args: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """`python -m agent do VERB ARGS` run inside ``ns``, which is then that agent's root namespace:
+    a host of the test's own, whose routes the test may set without going near the real host's."""
+    argv = ["ip", "netns", "exec", str(ns.name), sys.executable, "-m", "agent", "do", verb, json.dumps(args)]
+    return subprocess.run([*argv, "--node", NODE], capture_output=True, text=True, timeout=60, check=False)
+
+
 def kernel_state(topo: Topology, *spaces: Netns) -> list[Any]:
     """Links and addresses of ``spaces`` as iproute2 reports them (the host's own only by name)."""
     state: list[Any] = []
     for ns in spaces:
-        state.append(topo.ipj(ns, "-d", "link", "show"))
+        state.append([_without_timers(link) for link in topo.ipj(ns, "-d", "link", "show")])
         state.append(topo.ipj(ns, "addr", "show"))
     return state
+
+
+def _without_timers(link: dict[str, Any]) -> dict[str, Any]:
+    """A link's details less the bridge and bridge-port timers, which run down on their own (an
+    up bridge's gc_timer counts from 300 s): no change anyone made."""
+    info = link.get("linkinfo", {})
+    for part in ("info_data", "info_slave_data"):
+        if isinstance(info.get(part), dict):
+            info[part] = {key: value for key, value in info[part].items() if not key.endswith("_timer")}
+    return link
 
 
 def uplink_state(topo: Topology) -> list[Any]:

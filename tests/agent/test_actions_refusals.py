@@ -14,7 +14,7 @@ import pytest
 
 from agent.actions import ActionRefused, Policy
 from agent.verbs import ArgsError
-from tests.agent.actions_support import Lab, kernel_state, uplink_state
+from tests.agent.actions_support import Lab, agent_in, kernel_state, uplink_state
 from tests.kernel_topology import Netns, Topology
 
 pytestmark = pytest.mark.kernel
@@ -171,6 +171,28 @@ def test_it_refuses_a_port_on_a_bridge_carrying_a_default_route(topo: Topology, 
     )
     refuse("bridge.attach", {"interface": made["a"]["interface"], "bridge": bridge}, "default route")
     assert "master" not in topo.link(a, "v0")
+
+
+def test_it_refuses_to_take_a_port_off_the_uplink_bridge_it_is_on(topo: Topology):
+    # The agent runs inside a namespace the test made (agent_in): its default route there is that
+    # host's uplink, so the test routes nothing of the real host's.
+    host = topo.add_netns("host")
+    topo.bridge(host, "up0")
+    topo.up(host, "up0")
+    topo.ip(host, "route", "add", "default", "dev", "up0")
+    topo.bridge(host, "br1")
+    topo.veth("p0", host, "p1", host)
+    topo.master(host, "p0", "up0")
+    port = f"h1/if:{host.inode}:{topo.link(host, 'p0')['ifindex']}"
+    other = f"h1/if:{host.inode}:{topo.link(host, 'br1')['ifindex']}"
+    before = kernel_state(topo, host) + uplink_state(topo)
+    for verb, args in [("bridge.detach", {"interface": port}), ("bridge.attach", {"interface": port, "bridge": other})]:
+        proc = agent_in(host, verb, args)
+        assert (proc.returncode, "up0 carries the host's default route" in proc.stderr) == (2, True), (
+            f"{verb} of a port of the uplink bridge was not refused as such: {proc.returncode} {proc.stderr}"
+        )
+    assert kernel_state(topo, host) + uplink_state(topo) == before, "a refused detach or attach changed the kernel"
+    assert topo.link(host, "p0")["master"] == "up0"
 
 
 def test_it_refuses_loopback(topo: Topology, lab: Lab, pair, refuse):
