@@ -3,7 +3,8 @@ executor, and the kernel's truth around it.
 
 ``Lab`` runs verbs through the same path as the agent (agent/verbs.py parse, then
 agent/actions.py on its helper thread); ``kernel_state`` is iproute2's own view (`ip -j`) of the
-namespaces a test made, to show that a refused command changed nothing.
+namespaces a test made, and ``root_state`` of the test's links in the root namespace, to show
+that a refused or undone command changed nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import uuid
 from typing import Any
 
-from agent.actions import Actions, Policy
+from agent.actions import Actions, Policy, mark
 from agent.verbs import parse_args
 from tests.kernel_topology import Netns, Topology
 
@@ -25,9 +26,12 @@ class Lab:
     def __init__(self, topo: Topology, policy: Policy | None = None) -> None:
         self.topo = topo
         self.actions = Actions(NODE, policy)
+        self.commands: list[str] = []  # ids of the commands run, whose marks (aliases) tell what they made
 
     def do(self, verb: str, args: dict[str, Any]) -> dict[str, Any]:
-        return self.actions.run(parse_args(verb, args, NODE), str(uuid.uuid4()))
+        command_id = str(uuid.uuid4())
+        self.commands.append(command_id)
+        return self.actions.run(parse_args(verb, args, NODE), command_id)
 
     def if_id(self, ns: Netns, dev: str) -> str:
         """The graph id of ``dev`` in ``ns`` (what the page sends)."""
@@ -55,6 +59,18 @@ def kernel_state(topo: Topology, *spaces: Netns) -> list[Any]:
         state.append([_without_timers(link) for link in topo.ipj(ns, "-d", "link", "show")])
         state.append(topo.ipj(ns, "addr", "show"))
     return state
+
+
+def root_state(topo: Topology, lab: Lab) -> list[tuple[str, int, str | None]]:
+    """The root namespace's links that are the test's: its prefix in the name, or the mark of one
+    of its commands in the alias (name, ifindex, alias). Other runs add and remove links of their
+    own there meanwhile, so only these can be compared before and after."""
+    marks = {mark(command_id) for command_id in lab.commands}
+    return sorted(
+        (link["ifname"], link["ifindex"], link.get("ifalias"))
+        for link in topo.ipj(topo.root, "link", "show")
+        if link["ifname"].startswith(topo.prefix) or link.get("ifalias") in marks
+    )
 
 
 def _without_timers(link: dict[str, Any]) -> dict[str, Any]:
