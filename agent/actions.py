@@ -58,6 +58,7 @@ from agent.verbs import (
     BridgePort,
     End,
     InterfaceRef,
+    IPAddress,
     IPInterface,
     LinkDelete,
     LinkMove,
@@ -651,6 +652,17 @@ class Executor:
         self._remove_netns(action.name)
         return {"deleted": self.k.ns_id(ns), "name": action.name, "forced_over": {"pids": pids, "interfaces": foreign}}
 
+    def _route(self, ns: Namespace, address: IPAddress) -> tuple[str | None, str | None]:
+        """The interface (graph id) and gateway by which ``ns`` sends to ``address``, as its kernel
+        answers (the page draws the ping on that link instead of guessing it from addresses);
+        (None, None) when it has no route there."""
+        try:
+            route = self.k.ipr(ns).route("get", dst=str(address))[0]
+        except NetlinkError:
+            return None, None
+        oif = route.get("oif")
+        return (self.k.if_id(ns, int(oif)) if oif else None), route.get("gateway")
+
     @staticmethod
     def _remove_netns(name: str) -> None:
         pyroute2_netns.remove(name)
@@ -663,6 +675,7 @@ class Executor:
         argv += ["-w", str(action.timeout), str(action.address)]
         if not ns.is_root:
             argv = [shutil.which("nsenter") or "nsenter", f"--net={ns.path}", "--", *argv]
+        interface, via = self._route(ns, action.address)
         started = time.monotonic()
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=action.timeout + 5, check=False)
@@ -673,6 +686,8 @@ class Executor:
             raise ActionFailed(f"ping gave no summary: {(proc.stderr or proc.stdout).strip()[:200]}", True)
         result["namespace"] = self.k.ns_id(ns)
         result["address"] = str(action.address)
+        result["interface"] = interface
+        result["via"] = via
         result["seconds"] = round(time.monotonic() - started, 3)
         return result
 

@@ -148,6 +148,25 @@ def test_it_pings_and_reports_loss_when_nothing_answers(topo: Topology, lab: Lab
     assert made["a"]["up"]
     result = lab.do("ping", {"namespace": lab.ns_id(a), "address": "10.3.0.9", "count": 2, "timeout": 2})
     assert (result["sent"], result["received"], result["loss"], result["rtt_ms"]) == (2, 0, 100.0, None)
+    assert (result["interface"], result["via"]) == (made["a"]["interface"], None), (
+        f"the ping left by its connected subnet's v0, with no gateway: {result}"
+    )
+
+
+def test_it_says_which_interface_and_gateway_a_ping_left_by(topo: Topology, lab: Lab):
+    a = topo.add_netns("a")
+    made = lab.do(
+        "veth.create",
+        {
+            "a": {"namespace": a.name, "name": "v0", "address": "10.5.0.1/24", "up": True},
+            "b": {"namespace": a.name, "name": "v1", "address": "10.6.0.1/24", "up": True},
+        },
+    )
+    topo.ip(a, "route", "add", "10.7.0.0/24", "via", "10.6.0.2")
+    result = lab.do("ping", {"namespace": a.name, "address": "10.7.0.9", "count": 1, "timeout": 1})
+    assert (result["interface"], result["via"]) == (made["b"]["interface"], "10.6.0.2"), (
+        f"a routed ping leaves by v1 towards its gateway: {result}"
+    )
 
 
 def test_it_deletes_the_half_made_pair_when_a_later_step_fails(topo: Topology, lab: Lab):
