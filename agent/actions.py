@@ -58,6 +58,7 @@ from agent.verbs import (
     BridgePort,
     End,
     InterfaceRef,
+    IPAddress,
     IPInterface,
     LinkDelete,
     LinkMove,
@@ -361,14 +362,17 @@ class Executor:
         self.name_free(a_ns, action.a.name, "args.a.name")
         self.name_free(b_ns, action.b.name, "args.b.name")
 
-        made: dict[str, tuple[Namespace, int, str]] = {}  # end -> (namespace, index, name)
         try:
             self._create_pair(a_ns, action.a, b_ns, action.b)
-            made["a"] = (a_ns, self._index(a_ns, action.a.name), action.a.name)
-            made["b"] = (b_ns, self._index(b_ns, action.b.name), action.b.name)
+        except NetlinkError as exc:  # the kernel makes both ends or neither
+            raise ActionFailed(f"the kernel refused to create the pair: {_errno_text(exc)}", True) from None
+        except OSError as exc:  # b's namespace could not be opened: nothing was asked of the kernel
+            raise ActionFailed(f"could not open {b_ns.label}: {exc}", True) from None
+        try:
+            made = {"a": (a_ns, self._index(a_ns, action.a.name)), "b": (b_ns, self._index(b_ns, action.b.name))}
             ends: dict[str, Any] = {}
             for key, end in (("a", action.a), ("b", action.b)):
-                ns, index, _ = made[key]
+                ns, index = made[key]
                 change: dict[str, Any] = {"ifalias": mark(command_id)}
                 if bridge is not None and key == "b":
                     change["master"] = bridge.index
@@ -385,19 +389,45 @@ class Executor:
                 }
             for key, end in (("a", action.a), ("b", action.b)):  # both configured before either comes up
                 if end.up:
-                    ns, index, _ = made[key]
+                    ns, index = made[key]
                     self.k.ipr(ns).link("set", index=index, state="up")
             if bridge is not None:
                 ends["b"]["bridge"] = self.k.if_id(bridge.ns, bridge.index)
             return ends
         except Exception as exc:  # whatever broke, the pair must not stay half made
-            # by index, and only while it carries the name this command gave it: never someone else's
-            undone = all([self._delete_made(*end) for end in made.values()])
+            undone = self.undo_pair((a_ns, action.a.name), (b_ns, action.b.name), command_id)
             reason = _errno_text(exc) if isinstance(exc, NetlinkError) else str(exc)
             raise ActionFailed(f"the kernel refused a step of veth.create: {reason}", undone) from None
 
+    def undo_pair(self, a: tuple[Namespace, str], b: tuple[Namespace, str], command_id: str) -> bool:
+        """Delete the pair ``command_id`` made as ``a`` - ``b`` (namespace, name); True when it is gone.
+
+        Found by the names it was given, since a step may fail before an index was read: an end
+        is deleted (taking its peer) only while it is a veth that is this command's, marked by it
+        or, before the mark, unmarked and paired with the other name given. Anything else now
+        carrying a name is someone else's and stays: then the undo is reported failed.
+        """
+        mine = mark(command_id)
+        try:
+            for (ns, name), (peer_ns, peer_name) in ((a, b), (b, a)):
+                end = self.k.link_by_name(ns, name)
+                if end is None:
+                    continue  # gone, or never made: the other end tells
+                if end.kind != "veth":
+                    return False
+                if end.alias != mine:
+                    peer = None if end.alias else self.k.link_by_name(peer_ns, peer_name)
+                    if peer is None or (peer.index, peer.peer_index) != (end.peer_index, end.index):
+                        return False
+                self.k.ipr(ns).link("del", index=end.index)
+                return True
+            return True
+        except NetlinkError as exc:
+            return bool(exc.code == errno.ENODEV)  # gone meanwhile
+
     def _delete_made(self, ns: Namespace, index: int, name: str) -> bool:
-        """Delete one end this command made (the other goes with it); True when it is gone."""
+        """Delete what this command made, by index and only while it carries the name it was given
+        (anything else is someone else's); True when it is gone."""
         try:
             link = self.k.link(ns, index, "")
         except ActionRefused:
@@ -444,16 +474,6 @@ class Executor:
         self.k.ipr(ns).addr(
             "add" if add else "del", index=index, address=str(address.ip), prefixlen=address.network.prefixlen
         )
-
-    def _delete_quietly(self, ns: Namespace, name: str) -> bool:
-        """Delete a link this command made (one veth end takes the other with it); True when it is gone."""
-        try:
-            found = self.k.link_by_name(ns, name)
-            if found is not None:
-                self.k.ipr(ns).link("del", index=found.index)
-            return True
-        except NetlinkError:
-            return False
 
     def link_move(self, action: LinkMove, command_id: str) -> dict[str, Any]:
         link = self.managed(action.interface, "args.interface")
@@ -545,9 +565,13 @@ class Executor:
             raise ActionFailed(f"the kernel refused to create bridge {action.name}: {_errno_text(exc)}", True) from None
         try:
             index = self._index(ns, action.name)
+        except NetlinkError as exc:  # no index, nothing to delete safely: by name it could be another's
+            gone = exc.code == errno.ENODEV
+            raise ActionFailed(f"could not find bridge {action.name} just made: {_errno_text(exc)}", gone) from None
+        try:
             ipr.link("set", index=index, ifalias=mark(command_id))
         except NetlinkError as exc:
-            undone = self._delete_quietly(ns, action.name)
+            undone = self._delete_made(ns, index, action.name)
             raise ActionFailed(f"could not mark bridge {action.name}: {_errno_text(exc)}", undone) from None
         return {"interface": self.k.if_id(ns, index), "namespace": self.k.ns_id(ns), "name": action.name}
 
@@ -560,6 +584,8 @@ class Executor:
 
     def bridge_port(self, action: BridgePort, command_id: str) -> dict[str, Any]:
         link = self.managed(action.interface, "args.interface")
+        if link.master:  # leaving the host's uplink bridge changes that bridge as much as joining it
+            self.not_uplink(self.k.link(link.ns, link.master, "args.interface"), "args.interface")
         bridge: Link | None = None
         if action.bridge is not None:
             bridge = self.k.interface(action.bridge, "args.bridge")
@@ -626,6 +652,17 @@ class Executor:
         self._remove_netns(action.name)
         return {"deleted": self.k.ns_id(ns), "name": action.name, "forced_over": {"pids": pids, "interfaces": foreign}}
 
+    def _route(self, ns: Namespace, address: IPAddress) -> tuple[str | None, str | None]:
+        """The interface (graph id) and gateway by which ``ns`` sends to ``address``, as its kernel
+        answers (the page draws the ping on that link instead of guessing it from addresses);
+        (None, None) when it has no route there."""
+        try:
+            route = self.k.ipr(ns).route("get", dst=str(address))[0]
+        except NetlinkError:
+            return None, None
+        oif = route.get("oif")
+        return (self.k.if_id(ns, int(oif)) if oif else None), route.get("gateway")
+
     @staticmethod
     def _remove_netns(name: str) -> None:
         pyroute2_netns.remove(name)
@@ -638,6 +675,7 @@ class Executor:
         argv += ["-w", str(action.timeout), str(action.address)]
         if not ns.is_root:
             argv = [shutil.which("nsenter") or "nsenter", f"--net={ns.path}", "--", *argv]
+        interface, via = self._route(ns, action.address)
         started = time.monotonic()
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=action.timeout + 5, check=False)
@@ -648,6 +686,8 @@ class Executor:
             raise ActionFailed(f"ping gave no summary: {(proc.stderr or proc.stdout).strip()[:200]}", True)
         result["namespace"] = self.k.ns_id(ns)
         result["address"] = str(action.address)
+        result["interface"] = interface
+        result["via"] = via
         result["seconds"] = round(time.monotonic() - started, 3)
         return result
 

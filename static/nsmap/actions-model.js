@@ -2,7 +2,7 @@
 // each verb's args from a form's values with the same rules the agent applies (agent/verbs.py),
 // and the API's refusals turned into words a person reads. Kept apart so that it is tested in a
 // browser without a server (tests/e2e/test_e2e_lab_actions_model.py) and actions.js stays glue.
-import { edgesOf, nsLabel } from "./model.js";
+import { edgesOf, ifKind, nsLabel } from "./model.js";
 
 export const NAME_MAX = 15; // IFNAMSIZ - 1 bytes (include/uapi/linux/if.h)
 export const NETNS_NAME_MAX = 63; // agent/verbs.py NETNS_NAME_MAX
@@ -404,22 +404,72 @@ function onSubnet(cidr, want) {
 }
 
 /**
- * The link a ping from namespace `nsId` to `address` leaves by, as far as the map shows:
- * {edge: {id, kind, a, b}, near, far, bridge} (the veth edge from the end in `nsId` to its peer)
- * or {reason} when no edge can be named. Tried in order: the peer holds the address; the peer's
- * namespace holds it (a bridge there included); the peer is a port of a bridge with another
- * port whose peer's namespace holds it. An end with an address on the target's subnet goes
- * before all others (what the kernel's connected route picks); ties go to the lowest id.
+ * The link a ping from namespace `nsId` to `address` left by: {edge: {id, kind, a, b}, near, far,
+ * bridge} (the edge from the end `near` in `nsId` to `far`; `bridge` when the ping went into one)
+ * or {reason} when no edge can be named. The agent's result says which interface the kernel
+ * routed it by (`result.interface`, a graph id): then that interface's link is the answer
+ * (routedEdge). Only a result without it (an older agent's, or no result) falls back to a guess
+ * from the addresses on the map (guessedEdge).
  */
-export function pingEdge(store, nsId, address) {
-  const want = ipBits(address);
-  if (!want) return { reason: `${address} is not an IP address` };
-  const all = [...store.interfaces.values()];
-  const holds = (i) => (i.addresses || []).some((a) => {
+export function pingEdge(store, nsId, address, result) {
+  return result?.interface ? routedEdge(store, result.interface, address) : guessedEdge(store, nsId, address);
+}
+
+/** Whether interface `i` holds the address `want` (ipBits, null matches nothing). */
+function holdsAddress(i, want) {
+  return !!want && (i.addresses || []).some((a) => {
     const b = ipBits(a);
     return b && b.family === want.family && b.bits === want.bits;
   });
-  const holders = all.filter(holds);
+}
+
+const byId = (x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+
+/** The veth edge from `end` (in the ping's namespace) to its peer, in pingEdge's shape. */
+function pairWay(store, end, bridge) {
+  return { edge: edgesOf(store, end).find((e) => e.kind === "veth"), near: end.id, far: end.peer, bridge };
+}
+
+/**
+ * The link of the interface a ping left by: its veth pair (into the bridge its peer is a port
+ * of, if so); for a bridge, the pair of the port whose peer holds the address or sits in the
+ * namespace that does; else its own bridge-port edge.
+ */
+function routedEdge(store, ifId, address) {
+  const i = store.interfaces.get(ifId);
+  if (!i) return { reason: `the ping left by an interface the map does not show (${ifId})` };
+  if (i.peer && store.interfaces.has(i.peer)) {
+    const master = store.interfaces.get(i.peer).master;
+    return pairWay(store, i, master && store.interfaces.has(master) ? master : null);
+  }
+  if (ifKind(i) === "loopback") return { reason: `${address} is in this namespace itself: the ping crosses no link` };
+  if (ifKind(i) === "bridge") {
+    const want = ipBits(address);
+    const all = [...store.interfaces.values()];
+    const there = new Set(all.filter((x) => holdsAddress(x, want)).map((x) => x.namespace));
+    const ports = all.filter((q) => q.master === i.id && q.peer && store.interfaces.has(q.peer)).sort(byId);
+    const peer = (q) => store.interfaces.get(q.peer);
+    const port = ports.find((q) => holdsAddress(peer(q), want)) || ports.find((q) => there.has(peer(q).namespace));
+    if (port) return pairWay(store, port, i.id);
+    return { reason: `the ping left by bridge ${i.name}; which of its ports leads to ${address} is not on the map` };
+  }
+  const edge = edgesOf(store, i).find((e) => e.kind === "port");
+  if (edge) return { edge, near: i.id, far: i.master, bridge: i.master };
+  return { reason: `the ping left by ${i.name}, which links to nothing on the map` };
+}
+
+/**
+ * The link a ping leaves by, as far as the map's addresses tell (pingEdge's shape). Tried in
+ * order: the peer holds the address; the peer's namespace holds it (a bridge there included);
+ * the peer is a port of a bridge with another port whose peer's namespace holds it. An end with
+ * an address on the target's subnet goes before all others (what the kernel's connected route
+ * picks); ties go to the lowest id.
+ */
+function guessedEdge(store, nsId, address) {
+  const want = ipBits(address);
+  if (!want) return { reason: `${address} is not an IP address` };
+  const all = [...store.interfaces.values()];
+  const holders = all.filter((i) => holdsAddress(i, want));
   if (!holders.length) return { reason: `no interface on the map holds ${address}` };
   if (holders.some((i) => i.namespace === nsId)) return { reason: `${address} is in this namespace itself: the ping crosses no link` };
   const there = new Set(holders.map((i) => i.namespace));
@@ -430,7 +480,7 @@ export function pingEdge(store, nsId, address) {
   };
   const ends = all
     .filter((i) => i.namespace === nsId && i.peer && store.interfaces.has(i.peer))
-    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+    .sort(byId)
     .map((i) => [i, store.interfaces.get(i.peer)]);
   const tests = [([, p]) => holders.includes(p), ([, p]) => there.has(p.namespace), ([, p]) => viaBridge(p)];
   // The kernel sends to a connected subnet by the interface on it: such an end goes first.
@@ -438,10 +488,7 @@ export function pingEdge(store, nsId, address) {
   for (const pass of [routed, () => true]) {
     for (let k = 0; k < tests.length; k++) {
       const hit = ends.find((end) => pass(end) && tests[k](end));
-      if (!hit) continue;
-      const [i, p] = hit;
-      const edge = edgesOf(store, i).find((e) => e.kind === "veth");
-      return { edge, near: i.id, far: p.id, bridge: k === 2 ? viaBridge(p).id : null };
+      if (hit) return pairWay(store, hit[0], k === 2 ? viaBridge(hit[1]).id : null);
     }
   }
   return { reason: `no veth pair or bridge on the map leads from this namespace to ${address}` };

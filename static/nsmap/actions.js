@@ -121,7 +121,7 @@ export function initActions(ctx, { graph }) {
   /** A finished ping: kept with its namespace (the details panel shows the last one) and on its edge. */
   function keepPing({ namespace, address }, cmd) {
     const time = new Date().toISOString();
-    const way = A.pingEdge(store, namespace, address);
+    const way = A.pingEdge(store, namespace, address, cmd.result);
     pings.set(namespace, { address, result: cmd.result, error: cmd.error, time, ...way });
     // A newer ping from here to there replaces the last one, on whichever edge that was.
     for (const [id, n] of notes) if (n.from === namespace && n.address === address) notes.delete(id);

@@ -62,3 +62,4 @@ def test_it_walks_through_the_seed_chapter(topo: Topology, lab: Lab):
     result = lab.do("ping", {"namespace": lab_name, "address": "10.1.1.3", "count": 3, "timeout": 5})
     assert (result["sent"], result["received"], result["loss"]) == (3, 3, 0.0), f"ping across lost packets: {result}"
     assert 0 < result["rtt_ms"]["min"] <= result["rtt_ms"]["avg"] <= result["rtt_ms"]["max"]
+    assert result["interface"] == made["a"]["interface"], f"the ping did not leave by veth0: {result}"

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from agent.actions import ActionFailed, ActionRefused
-from tests.agent.actions_support import Lab, kernel_state
+from tests.agent.actions_support import Lab, kernel_state, root_state
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.kernel
@@ -19,6 +19,7 @@ def names(topo: Topology, ns) -> list[str]:
 
 def test_it_creates_a_pair_between_two_namespaces_with_address_mtu_and_up(topo: Topology, lab: Lab):
     a, b = topo.add_netns("a"), topo.add_netns("b")
+    root = root_state(topo, lab)
     made = lab.do(
         "veth.create",
         {
@@ -33,9 +34,7 @@ def test_it_creates_a_pair_between_two_namespaces_with_address_mtu_and_up(topo: 
     assert left["ifalias"] == right["ifalias"] and left["ifalias"].startswith("nsmap:")
     assert made["a"]["interface"] == lab.if_id(a, "eth0") and made["b"]["interface"] == lab.if_id(b, "eth0")
     assert "10.9.0.1" in str(topo.addrs(a)) and "fd00:9::2" in str(topo.addrs(b))
-    assert not [n for n in topo.ipj(topo.root, "link", "show") if n["ifname"].startswith("nsmap")], (
-        "a temporary name is left in root"
-    )
+    assert root_state(topo, lab) == root, "a pair between two namespaces left something in the root namespace"
 
 
 def test_it_creates_an_end_as_a_port_of_a_bridge(topo: Topology, lab: Lab):
@@ -149,21 +148,39 @@ def test_it_pings_and_reports_loss_when_nothing_answers(topo: Topology, lab: Lab
     assert made["a"]["up"]
     result = lab.do("ping", {"namespace": lab.ns_id(a), "address": "10.3.0.9", "count": 2, "timeout": 2})
     assert (result["sent"], result["received"], result["loss"], result["rtt_ms"]) == (2, 0, 100.0, None)
+    assert (result["interface"], result["via"]) == (made["a"]["interface"], None), (
+        f"the ping left by its connected subnet's v0, with no gateway: {result}"
+    )
+
+
+def test_it_says_which_interface_and_gateway_a_ping_left_by(topo: Topology, lab: Lab):
+    a = topo.add_netns("a")
+    made = lab.do(
+        "veth.create",
+        {
+            "a": {"namespace": a.name, "name": "v0", "address": "10.5.0.1/24", "up": True},
+            "b": {"namespace": a.name, "name": "v1", "address": "10.6.0.1/24", "up": True},
+        },
+    )
+    topo.ip(a, "route", "add", "10.7.0.0/24", "via", "10.6.0.2")
+    result = lab.do("ping", {"namespace": a.name, "address": "10.7.0.9", "count": 1, "timeout": 1})
+    assert (result["interface"], result["via"]) == (made["b"]["interface"], "10.6.0.2"), (
+        f"a routed ping leaves by v1 towards its gateway: {result}"
+    )
 
 
 def test_it_deletes_the_half_made_pair_when_a_later_step_fails(topo: Topology, lab: Lab):
     a, b = topo.add_netns("a"), topo.add_netns("b")
     topo.ip(b, "link", "set", "lo", "up")
     subprocess.run(["ip", "netns", "exec", b.name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"], check=True)
-    before = kernel_state(topo, a, b)
+    before = kernel_state(topo, a, b), root_state(topo, lab)
     with pytest.raises(ActionFailed, match=r"refused a step of veth\.create: Permission denied") as failed:
         lab.do(
-            "veth.create",  # b's end is moved and renamed before its IPv6 address is refused
+            "veth.create",  # the pair is born and marked before b's IPv6 address is refused
             {
                 "a": {"namespace": a.name, "name": "v0"},
                 "b": {"namespace": b.name, "name": "v1", "address": "fd00:7::1/64"},
             },
         )
     assert failed.value.undone, str(failed.value)
-    assert kernel_state(topo, a, b) == before, "the pair was left behind"
-    assert not [n for n in topo.ipj(topo.root, "link", "show") if n["ifname"].startswith("nsmap")]
+    assert (kernel_state(topo, a, b), root_state(topo, lab)) == before, "the pair, or part of it, was left behind"

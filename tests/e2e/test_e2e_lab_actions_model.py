@@ -196,6 +196,63 @@ def test_it_finds_the_link_a_ping_leaves_by(lab: Any, console: Console) -> None:
     console.check()
 
 
+def test_it_draws_a_ping_on_the_interface_the_kernel_routed_it_by(lab: Any, console: Console) -> None:
+    # syntheticGraph as above. The agent's result names the interface (result.interface): that
+    # link is drawn, whatever the addresses on the map suggest.
+    r = lab.evaluate(
+        """() => {
+          const M = nsmapModel, L = nsmapLabModel, s = new M.Store();
+          s.load(M.syntheticGraph(4));
+          const root = [...s.namespaces.values()].find((n) => n.kind === 'root');
+          const ns = [...s.namespaces.values()].filter((n) => n.kind !== 'root').sort((a, b) => a.inode - b.inode);
+          const ifOf = (n, name) => [...s.interfaces.values()].find((i) => i.namespace === n.id && i.name === name);
+          const name = (id) => {
+            const i = s.interfaces.get(id);
+            const n = s.namespaces.get(i ? i.namespace : null);
+            return i && `${n === root ? 'root' : ns.indexOf(n)}.${i.name}`;
+          };
+          const way = (from, address, result) => {
+            const w = L.pingEdge(s, from.id, address, result);
+            return w.edge ? { ends: [name(w.near), name(w.far)], bridge: name(w.bridge), kind: w.edge.kind,
+                              known: M.deriveEdges(s).some((e) => e.id === w.edge.id) } : w;
+          };
+          const by = (n, dev) => ({ sent: 1, received: 1, loss: 0, interface: ifOf(n, dev).id, via: null });
+          const br0 = ifOf(root, 'br0');
+          const add = (n, dev, extra) => {
+            const id = `${n.id.replace('/ns:', '/if:')}:${900 + s.interfaces.size}`;
+            s.interfaces.set(id, { id, host: n.host, namespace: n.id, name: dev, addresses: [], ...extra });
+          };
+          add(root, 'tap0', { kind: 'tun', master: br0.id });
+          add(root, 'eth9', { kind: '' });
+          return {
+            routed: way(ns[0], '192.168.0.1', by(ns[0], 'eth0')),
+            guessed: way(ns[0], '192.168.0.1', { sent: 1, received: 1, loss: 0 }),
+            bridge: way(root, '10.200.0.3', by(root, 'br0')),
+            lonely: way(root, '10.9.9.9', by(root, 'br0')),
+            port: way(root, '10.200.0.3', by(root, 'tap0')),
+            lo: way(ns[0], '10.200.0.2', by(ns[0], 'lo')),
+            device: way(root, '10.9.9.9', by(root, 'eth9')),
+            unseen: way(ns[0], '10.9.9.9', { interface: 'h/if:1:999' }),
+          };
+        }"""
+    )
+    assert r["routed"] == {"ends": ["0.eth0", "root.veth0"], "bridge": "root.br0", "kind": "veth", "known": True}, (
+        f"the interface the kernel named wins over the address guess (eth1's /31): {r['routed']}"
+    )
+    assert r["guessed"]["ends"] == ["0.eth1", "1.eth1"], f"a result without interface falls back: {r['guessed']}"
+    assert r["bridge"] == {"ends": ["root.veth1", "1.eth0"], "bridge": "root.br0", "kind": "veth", "known": True}, (
+        f"out by a bridge: the pair of the port leading to the address: {r['bridge']}"
+    )
+    assert "which of its ports leads to 10.9.9.9" in r["lonely"]["reason"], r["lonely"]
+    assert r["port"] == {"ends": ["root.tap0", "root.br0"], "bridge": "root.br0", "kind": "port", "known": True}, r[
+        "port"
+    ]
+    assert "this namespace itself" in r["lo"]["reason"], r["lo"]
+    assert "eth9, which links to nothing" in r["device"]["reason"], r["device"]
+    assert "does not show (h/if:1:999)" in r["unseen"]["reason"], r["unseen"]
+    console.check()
+
+
 def test_it_labels_the_edge_until_the_link_changes(lab: Any, console: Console) -> None:
     r = lab.evaluate(
         """() => {

@@ -53,7 +53,11 @@ class CommandSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=CommandStatus.choices)
     error = serializers.CharField(allow_null=True, help_text="why it failed, for a person to read")
     result = serializers.DictField(
-        allow_null=True, help_text="what the agent reports (ping: sent, received, loss, rtt_ms)"
+        allow_null=True,
+        help_text=(
+            "what the agent reports (ping: sent, received, loss, rtt_ms, and the kernel's route: interface,"
+            " the graph id of the interface it left by, and via, its gateway or null)"
+        ),
     )
     actor = serializers.CharField(help_text="the user who asked")
     request_id = serializers.CharField(allow_null=True)
