@@ -19,12 +19,12 @@ before it (ActionFailed says what failed and whether the undo worked).
 pyroute2 is not thread-safe and opening a socket in another namespace forks a helper, so every
 verb runs on ONE helper thread (``Actions``) that keeps an IPRoute per namespace open.
 A new veth pair is born with its names and MTUs, each end in its target namespace (the peer by
-IFLA_NET_NS_FD, instead of docs/ARCHITECTURE.md's create-in-root-then-move: a move costs about
-20 ms per end; the kernel creates both ends or neither, so a name taken meanwhile fails the
-command cleanly), then it is marked, configured and brought up there; on any failure the pair
-is deleted. Born as asked, the pair reaches the page drawn as asked in its first patch (one
-under temporary names was redrawn a patch later: bench/actions.py); the change log ties that
-first appearance to the command by the names it gives (webui.commands.service).
+IFLA_NET_NS_FD, not created in root and moved: a move costs about 20 ms per end; the kernel
+creates both ends or neither, so a name taken meanwhile fails the command cleanly), then it is
+marked, configured and brought up there; on any failure what is ours of it is deleted
+(docs/ARCHITECTURE.md, "A new veth pair is born where it belongs"). The page draws it as asked
+from its first patch; the change log ties that appearance to the command by the names it gives
+(webui.commands.service).
 """
 
 from __future__ import annotations
@@ -444,8 +444,7 @@ class Executor:
 
     def _create_pair(self, a_ns: Namespace, a: End, b_ns: Namespace, b: End | BridgeEnd) -> None:
         """The pair with its names and MTUs, each end born in its target namespace (the peer by
-        IFLA_NET_NS_FD): what docs/ARCHITECTURE.md's create-in-root-then-move achieves without two
-        namespace moves at about 20 ms each (bench/actions.py)."""
+        IFLA_NET_NS_FD): no namespace moves, at about 20 ms each (bench/actions.py)."""
         peer: dict[str, Any] = {"ifname": b.name, "mtu": b.mtu}
         fd = None
         if b_ns.inode != a_ns.inode:
