@@ -156,3 +156,50 @@ def test_it_does_not_blame_a_finished_create_for_a_later_removal():
     running = make("running", None, verb="veth.create")
     undone = Touched("h1/if:1:8", f"nsmap:{running.pk}", "veth1", action="removed")
     assert attribute_changes("h1", [undone]) == {undone.id: (f"user:{running.actor_name}", str(running.pk))}
+
+
+def test_it_ties_a_new_interface_to_a_create_in_flight_by_its_name_and_namespace():
+    """A container's eth0 born while an operator creates an eth0 elsewhere is not the operator's;
+    the create's own ends are, whether its args name the namespace by graph id, by /run/netns
+    name, or (for a port) by the bridge."""
+    from webui.topology.models import Namespace, Node
+
+    node = Node.objects.create(name="h1", key="k" * 40)
+    now = timezone.now()
+    Namespace.objects.create(
+        node=node, key="ns:4026532010", inode=4026532010, kind="named", names=["lab"], first_seen=now, changed=now
+    )
+    pair = make(
+        "running", None, verb="veth.create",
+        args={"a": {"namespace": "h1/ns:4026532009", "name": "eth0"}, "b": {"namespace": "lab", "name": "eth1"}},
+    )  # fmt: skip
+    port_args = {
+        "a": {"namespace": "h1/ns:4026532009", "name": "up0"},
+        "b": {"bridge": "h1/if:4026532011:4", "name": "p0"},
+    }
+    port = make("running", None, verb="veth.create", args=port_args)
+
+    def born(name: str, inode: int, index: int) -> Touched:
+        return Touched(f"h1/if:{inode}:{index}", None, name, action="added", namespace=f"h1/ns:{inode}")
+
+    ours_a, ours_b, port_end = born("eth0", 4026532009, 5), born("eth1", 4026532010, 6), born("p0", 4026532011, 7)
+    container, elsewhere = born("eth0", 4026532099, 2), born("p0", 4026532098, 3)
+    found = attribute_changes("h1", [ours_a, ours_b, port_end, container, elsewhere])
+    assert found == {
+        ours_a.id: ("user:" + pair.actor_name, str(pair.pk)),
+        ours_b.id: ("user:" + pair.actor_name, str(pair.pk)),
+        port_end.id: ("user:" + port.actor_name, str(port.pk)),
+    }, "a new interface was tied to a create by its name in another namespace, or not tied to its own"
+
+
+def test_it_gives_what_went_with_a_namespace_to_the_command_that_removed_it_before_its_result():
+    """The kernel's events can come before the netns.delete's result names the namespace's id: the
+    namespace is matched by its name, and its lo by going with it in the same write."""
+    deleter = make("running", None, verb="netns.delete", args={"name": "lab"})
+    ns = Touched("h1/ns:4026532000", netns_names=("lab",), action="removed")
+    lo = Touched("h1/if:4026532000:1", None, "lo", ("h1/ns:4026532000",), action="removed", namespace=ns.id)
+    other = Touched(
+        "h1/if:4026532001:1", None, "lo", ("h1/ns:4026532001",), action="removed", namespace="h1/ns:4026532001"
+    )
+    cause = (f"user:{deleter.actor_name}", str(deleter.pk))
+    assert attribute_changes("h1", [lo, ns, other]) == {ns.id: cause, lo.id: cause}

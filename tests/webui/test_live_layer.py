@@ -5,6 +5,7 @@ skipped without holding up the others; expired messages and memberships still go
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from webui.live.layer import LeanInMemoryChannelLayer
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    """On a loop in a thread of its own: the browser tests leave one running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_it_is_the_embedded_layer(settings) -> None:

@@ -60,7 +60,15 @@ def _touched(node: str, change: Change) -> Touched:
         related.add(f"{node}/{change.before['key']}")
     if change.action == "removed" and record.get("namespace"):
         related.add(f"{node}/{record['namespace']}")  # gone with its namespace: a netns.delete names that
-    return Touched(object_id, record.get("alias"), record.get("name"), tuple(sorted(related)), action=change.action)
+    namespace = f"{node}/{record['namespace']}" if record.get("namespace") else None
+    return Touched(
+        object_id,
+        record.get("alias"),
+        record.get("name"),
+        tuple(sorted(related)),
+        action=change.action,
+        namespace=namespace,
+    )
 
 
 def host_action(before: dict[str, Any], after: dict[str, Any] | None) -> str:

@@ -291,8 +291,9 @@ def _referenced(value: Any) -> Iterator[str]:
 @dataclass(frozen=True, slots=True)
 class Touched:
     """What the change log knows of one changed object, for attribution: its graph id and what
-    happened to it; for an interface the alias nsmap marks with, its name, and the ids it is tied
-    to (its peer before and after, its id before a move); for a namespace its /run/netns names."""
+    happened to it; for an interface the alias nsmap marks with, its name, the ids it is tied
+    to (its peer before and after, its id before a move) and its namespace's id; for a namespace
+    its /run/netns names."""
 
     id: str
     alias: str | None = None
@@ -300,6 +301,7 @@ class Touched:
     related: tuple[str, ...] = ()
     netns_names: tuple[str, ...] = ()
     action: str = "changed"
+    namespace: str | None = None
 
 
 NETNS_VERBS = ("netns.create", "netns.delete")
@@ -331,7 +333,8 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
       command gives it (agent/actions.py creates under the final names);
     - an interface a link.move in flight brings in: the alias and name of the one it moves;
     - a namespace: the name a netns verb gives.
-    - an interface removed with its namespace: that namespace's id (a netns.delete names it).
+    - an interface removed with its namespace: that namespace's id (a netns.delete's result names
+      it), or the namespace's own removal in the same write (when the result comes later).
     Of the matching commands whose verb can do what happened (only a delete, or a create undoing
     itself, removes; any verb changes), the latest is the cause. One query on the node's recent
     commands (two more while a link.move is in flight and an interface appears); none in flight
@@ -353,14 +356,22 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
         if command.verb in NETNS_VERBS and isinstance(command.args, dict):
             by_netns.setdefault(str(command.args.get("name")), []).append(command)
     by_mark = {f"{MARK}{command.pk}": command for command in commands}
-    being_made = {name: c for c in commands if c.finished_at is None for name in _names_made(c)}
+    being_made: dict[str, list[tuple[Command, str]]] = {}
+    for command in commands:
+        if command.finished_at is None:
+            for name, where in _names_made(command):
+                being_made.setdefault(name, []).append((command, where))
+    by_name = any(":" not in where for made in being_made.values() for _, where in made)
+    netns_names = _netns_names(node) if by_name else {}
     arriving = _moving(node, commands) if any(o.action == "added" for o in objects) else {}
     found: dict[str, tuple[str, str]] = {}
     for obj in objects:
         matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
         matching += [by_mark[obj.alias]] if obj.alias in by_mark else []
         if obj.action == "added":
-            matching += [being_made[obj.name]] if obj.name in being_made else []
+            matching += [
+                c for c, where in being_made.get(obj.name or "", ()) if _in_namespace(where, obj.namespace, netns_names)
+            ]
             matching += arriving.get((obj.alias, obj.name or ""), []) if obj.alias else []
         matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
         kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
@@ -369,6 +380,10 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
         if causes:
             cause = max(causes, key=lambda c: c.created)
             found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
+    gone = {o.id for o in objects if o.action == "removed" and o.id in found}  # namespaces among them
+    for obj in objects:  # what went with a namespace a command removed (its result may come later)
+        if obj.action == "removed" and obj.id not in found and obj.namespace in gone:
+            found[obj.id] = found[obj.namespace]
     return found
 
 
@@ -378,14 +393,39 @@ def _finished_create(command: Command, action: str) -> bool:
     return action == "removed" and command.verb in CREATES and command.status == CommandStatus.DONE
 
 
-def _names_made(command: Command) -> list[str]:
-    """The interface names a veth.create or bridge.create gives (its args were validated)."""
+def _names_made(command: Command) -> list[tuple[str, str]]:
+    """(name, where) of each interface a veth.create or bridge.create gives a name: where is the
+    namespace as its args name it (a graph id or a /run/netns name), or for a bridge port the
+    bridge's interface id (its namespace's inode is in it). The args were validated."""
     args = command.args if isinstance(command.args, dict) else {}
-    if command.verb == "veth.create":
-        return [str(end["name"]) for end in (args.get("a"), args.get("b")) if isinstance(end, dict) and "name" in end]
-    if command.verb == "bridge.create" and "name" in args:
-        return [str(args["name"])]
-    return []
+    ends = [args.get("a"), args.get("b")] if command.verb == "veth.create" else [args]
+    if command.verb not in CREATES:
+        return []
+    return [
+        (str(end["name"]), str(end.get("namespace") or end.get("bridge") or ""))
+        for end in ends
+        if isinstance(end, dict) and "name" in end
+    ]
+
+
+def _in_namespace(where: str, namespace: str | None, netns_names: dict[str, set[str]]) -> bool:
+    """Whether ``where`` (as a command's args name a namespace) is ``namespace`` (a graph id)."""
+    if namespace is None:
+        return True  # a record without its namespace: the name alone
+    inode = namespace.rsplit("ns:", 1)[-1]
+    if "ns:" in where:
+        return where.rsplit("ns:", 1)[-1] == inode
+    if "if:" in where:  # a bridge port: the bridge's namespace
+        return where.rsplit("if:", 1)[-1].split(":")[0] == inode
+    return where in netns_names.get(namespace, set())
+
+
+def _netns_names(node: str) -> dict[str, set[str]]:
+    """{namespace graph id: its /run/netns names} of the node, for creates that name a namespace so."""
+    from webui.topology.models import Namespace
+
+    rows = Namespace.objects.filter(node__name=node).values_list("key", "names")
+    return {f"{node}/{key}": set(names) for key, names in rows if names}
 
 
 def _moving(node: str, commands: list[Command]) -> dict[tuple[str, str], list[Command]]:
