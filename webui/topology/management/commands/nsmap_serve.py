@@ -3,9 +3,11 @@ nsmap's limits (webui/limits.py: 414 for long URLs, the inbound WebSocket cap in
 client that stops reading dropped). Both modes serve through it; compose and the docs too.
 
 Embedded mode (REDIS_URL unset) also runs the local agent in this process: its transport calls
-the ingest directly (trusted: no key), its commands arrive through webui.live.embedded, and a
-thread marks silent nodes stale. Broadcasts made in the agent's thread are scheduled on Daphne's
-event loop, where the in-memory channel layer lives. Distributed mode runs Daphne only.
+the ingest directly (trusted: no key), its commands arrive through webui.live.embedded, a thread
+marks silent nodes stale and fails unanswered commands, and the history's periodic work runs in a
+process beside it (``nsmap_history maintain``). Broadcasts made in the agent's thread are
+scheduled on Daphne's event loop, where the in-memory channel layer lives. Distributed mode runs
+Daphne only (Celery beat does the periodic work).
 """
 
 from __future__ import annotations
