@@ -3,7 +3,7 @@
 ``maintain --every N --parent PID`` is what ``nsmap_serve`` runs beside itself in embedded mode
 (Celery beat's job in distributed mode): a checkpoint replays every record since the last one,
 seconds of CPU when the kernel is busy, and in the server's own process that held the GIL away
-from every open page's patches (bench/load.py, 60 s: p99 98.7 ms with it in the server, 36.3 ms
+from every open page's patches (bench/load.py, 60 s: p99 98.7 ms with it in the server, 28-36 ms
 beside it). It stops when the server is gone.
 """
 
