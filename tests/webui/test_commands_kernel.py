@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from agent.actions import Actions
 from agent.commands import parse_lab_celery_message
 from agent.lab import LabCommands
+from agent.protocol import LAB_COMMAND_TASK
 from tests.kernel_topology import Topology
 from tests.webui.commands_support import make_operator, taken
 from webui.commands.models import Command
@@ -90,14 +91,14 @@ def test_it_runs_a_command_in_process_when_embedded_and_announces_each_status(
     async_to_sync(layer.group_add)("topology", channel)
     a = topo.add_netns("a")
     _, token = make_operator()
-    embedded.register_local_lab(agent.handle)  # synchronous here; nsmap_serve gives it a thread
+    embedded.register(LAB_COMMAND_TASK, agent.handle)  # synchronous here; nsmap_serve gives it a thread
     try:
         with django_capture_on_commit_callbacks(execute=True):
             created = post(
                 client, token, {"node": node, "verb": "bridge.create", "args": {"namespace": a.name, "name": "br0"}}
             )
     finally:
-        embedded.register_local_lab(None)
+        embedded.register(LAB_COMMAND_TASK, None)
     assert created.status_code == 202, created.content
     assert Command.objects.get(pk=created.json()["id"]).status == "done"
     assert topo.link(a, "br0")["ifalias"] == f"nsmap:{created.json()['id']}"

@@ -11,6 +11,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
+from agent.commands import COMMAND_TASK
 from tests.factories import FakeAgent, make_inventory
 from webui.asgi import application
 from webui.live import embedded
@@ -51,7 +52,7 @@ def test_it_delivers_a_patch_ingested_in_the_agent_thread(api_token: str, local_
 
 def test_it_hands_resync_commands_to_the_local_agent(db: Any, local_agent: FakeAgent) -> None:
     received: list[str] = []
-    embedded.register_local_agent(received.append)
+    embedded.register(COMMAND_TASK, received.append)
     try:
         ingest(*local_agent.snapshot(make_inventory(local_agent.node, 1)), trusted=True)
         local_agent.seq += 3
@@ -62,4 +63,4 @@ def test_it_hands_resync_commands_to_the_local_agent(db: Any, local_agent: FakeA
         assert result.status == "resync"
         assert len(received) == 1 and '"command": "resync"' in received[0]
     finally:
-        embedded.register_local_agent(None)
+        embedded.register(COMMAND_TASK, None)

@@ -14,7 +14,8 @@ from typing import Any
 
 from agent.actions import Actions, Policy
 from agent.lab import LabCommands
-from webui.commands.service import ResultRejected, apply_result, local_key
+from agent.protocol import LAB_COMMAND_TASK
+from webui.commands.service import local_key, take_result
 from webui.live import embedded
 
 log = logging.getLogger("nsmap.commands")
@@ -27,10 +28,8 @@ _results = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsmap-lab-resul
 
 def apply_report(body: str, signature: str | None) -> None:
     try:
-        apply_result(body, signature)
-    except ResultRejected as exc:
-        log.warning("rejected a local command result: %s", exc)
-    except Exception:  # the next result must still be applied
+        take_result(body, signature)
+    except Exception:  # the next result must still be applied (a pool's future would hide this)
         log.exception("could not apply a local command result")
 
 
@@ -43,12 +42,12 @@ def local_lab(node: str) -> LabCommands:
     return LabCommands(node, local_key(node), Actions(node, Policy.from_env()), report=report)
 
 
-def serve_local_lab(runner: Any) -> ThreadPoolExecutor:
-    """Register ``runner.handle_lab_command`` behind one thread; shut the pool down after unregistering."""
+def serve_local_lab(runner: Any) -> None:
+    """Register ``runner.handle_lab_command`` behind one thread of its own (the request that sends
+    a command never waits for the kernel)."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsmap-lab")
 
     def take(body: str, signature: str) -> None:
         pool.submit(runner.handle_lab_command, body, signature)
 
-    embedded.register_local_lab(take)
-    return pool
+    embedded.register(LAB_COMMAND_TASK, take)

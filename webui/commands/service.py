@@ -36,7 +36,7 @@ from agent.verbs import MARK, ArgsError, parse_args
 from webui.commands.models import FINISHED, Command, CommandStatus
 from webui.live import embedded
 from webui.live.broadcast import send as broadcast
-from webui.topology.agents import queue_for
+from webui.topology.agents import deliver
 from webui.topology.models import Node, NodeState
 
 log = logging.getLogger("nsmap.commands")
@@ -63,7 +63,7 @@ def local_key(node: str) -> str:
 
 
 def key_for(node: str) -> str | None:
-    if settings.EMBEDDED and node == settings.NODE_NAME:
+    if embedded.is_local(node):
         return local_key(node)
     return Node.objects.filter(name=node).values_list("key", flat=True).first() or None
 
@@ -76,7 +76,7 @@ def check_request(data: Any) -> tuple[str, str, dict[str, Any], str]:
     node = data.get("node")
     if not isinstance(node, str) or not node:
         errors["node"] = "required: the node name"
-    elif not Node.objects.filter(name=node).exists() and not (settings.EMBEDDED and node == settings.NODE_NAME):
+    elif not embedded.is_local(node) and not Node.objects.filter(name=node).exists():
         errors["node"] = f"there is no node {node[:63]!r}"
     key = data.get("idempotency_key", "")
     if not isinstance(key, str) or len(key) > MAX_KEY or any(not ch.isprintable() for ch in key):
@@ -129,8 +129,8 @@ def submit(user: Any, data: Any, request_id: str = "") -> Submitted:
 
 
 def why_unreachable(node: str) -> str | None:
-    if settings.EMBEDDED and node == settings.NODE_NAME:
-        return None if embedded.has_local_lab() else f"the local agent of {node} is not running"
+    if embedded.is_local(node):
+        return None if embedded.registered(LAB_COMMAND_TASK) else f"the local agent of {node} is not running"
     row = Node.objects.filter(name=node).values("state", "key").first()
     if row is None:
         return f"there is no node {node!r}"
@@ -153,18 +153,9 @@ def send(command_id: Any) -> None:
         ),
         separators=(",", ":"),
     )
-    signature = sign(body.encode(), key)
-    if settings.EMBEDDED and command.node == settings.NODE_NAME:
-        if not embedded.send_lab_to_local_agent(body, signature):
-            return finish(command, CommandStatus.FAILED, f"the local agent of {command.node} is not running")
-    else:
-        from webui.celery import app
-
-        try:
-            app.send_task(LAB_COMMAND_TASK, args=[body, signature], queue=queue_for(command.node))
-        except Exception as exc:
-            log.exception("cannot send command %s to node %s", command.pk, command.node)
-            return finish(command, CommandStatus.FAILED, f"the message broker is unreachable: {exc}")
+    failure = deliver(command.node, LAB_COMMAND_TASK, [body, sign(body.encode(), key)])
+    if failure:
+        return finish(command, CommandStatus.FAILED, failure)
     if Command.objects.filter(pk=command.pk, status=CommandStatus.REQUESTED).update(
         status=CommandStatus.SENT, sent_at=timezone.now()
     ):
@@ -238,6 +229,15 @@ def expire_unanswered(now: datetime | None = None) -> int:
             transaction.on_commit(functools.partial(announce, command))
             failed += 1
     return failed
+
+
+def take_result(body: str, signature: str | None) -> None:
+    """Apply an agent's result; one that is rejected is logged, never raised: whoever hands them
+    over (the Celery task, the embedded results thread) goes on with the next."""
+    try:
+        apply_result(body, signature)
+    except ResultRejected as exc:
+        log.warning("rejected a command result: %s", exc)
 
 
 def to_json(command: Command) -> dict[str, Any]:

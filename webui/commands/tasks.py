@@ -3,22 +3,15 @@ expiry of unanswered commands. Thin, JSON in."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
 from agent.protocol import COMMAND_RESULT_TASK
-from webui.commands.service import ResultRejected, apply_result, expire_unanswered
-
-log = logging.getLogger("nsmap.commands")
+from webui.commands.service import expire_unanswered, take_result
 
 
 @shared_task(name=COMMAND_RESULT_TASK, ignore_result=True)
 def command_result(body: str, signature: str | None) -> None:
-    try:
-        apply_result(body, signature)
-    except ResultRejected as exc:
-        log.warning("rejected a command result: %s", exc)
+    take_result(body, signature)
 
 
 @shared_task(name="nsmap.expire_commands", ignore_result=True)

@@ -1,9 +1,10 @@
-"""Embedded mode's in-process links: the local agent's command handler and the ASGI event loop.
+"""Embedded mode's in-process links: the local agent's command handlers and the ASGI event loop.
 
-In embedded mode the agent runs in a thread of the server process. Commands for it (``resync``)
-are handed to the registered handler instead of a Celery queue, and broadcasts made in the
-agent's thread are scheduled onto the ASGI server's event loop, where the in-memory channel
-layer's queues live (an asyncio queue must only be touched from its own loop).
+In embedded mode the agent runs in a thread of the server process. What the server would put on
+the agent's Celery queue (a ``resync``, a signed lab command) is handed to the handler registered
+for that task name instead, and broadcasts made in the agent's thread are scheduled onto the ASGI
+server's event loop, where the in-memory channel layer's queues live (an asyncio queue must only
+be touched from its own loop).
 """
 
 from __future__ import annotations
@@ -14,31 +15,53 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+
 log = logging.getLogger("nsmap.embedded")
 
 _lock = threading.Lock()
-_agent: Callable[[str], Any] | None = None
+_handlers: dict[str, Callable[..., Any]] = {}  # Celery task name -> the local agent's entry for it
 _loop: asyncio.AbstractEventLoop | None = None
 
 
-def register_local_agent(handler: Callable[[str], Any] | None) -> None:
-    """Install (or with None remove) the local agent's ``handle_command(body)``."""
-    global _agent
-    with _lock:
-        _agent = handler
+def is_local(node: str) -> bool:
+    """True for this server's own agent: embedded mode, and the node it runs as."""
+    return bool(settings.EMBEDDED) and node == settings.NODE_NAME
 
 
-def send_to_local_agent(body: str) -> bool:
-    """Hand a command's JSON text to the local agent; False when no agent is running here."""
+def register(task: str, handler: Callable[..., Any] | None) -> None:
+    """Install (or with None remove) the local agent's entry for ``task``, called with the task's
+    args. It must return at once (commands are sent from a request's commit): nsmap_serve gives
+    the lab commands a thread of their own."""
     with _lock:
-        handler = _agent
+        if handler is None:
+            _handlers.pop(task, None)
+        else:
+            _handlers[task] = handler
+
+
+def clear() -> None:
+    """Remove every handler (the local agent stopped)."""
+    with _lock:
+        _handlers.clear()
+
+
+def registered(task: str) -> bool:
+    with _lock:
+        return task in _handlers
+
+
+def deliver(task: str, *args: Any) -> bool:
+    """Hand ``task``'s args to the local agent; False when nothing here takes that task."""
+    with _lock:
+        handler = _handlers.get(task)
     if handler is None:
-        log.warning("no local agent to send a command to: %.200s", body)
+        log.warning("no local agent takes %s", task)
         return False
     try:
-        handler(body)
+        handler(*args)
     except Exception:
-        log.exception("the local agent failed to take a command")
+        log.exception("the local agent failed to take %s", task)
         return False
     return True
 
@@ -56,35 +79,3 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     if loop is None or loop.is_closed() or not loop.is_running():
         return None
     return loop
-
-
-_lab: Callable[[str, str], Any] | None = None
-
-
-def register_local_lab(handler: Callable[[str, str], Any] | None) -> None:
-    """Install (or with None remove) the local agent's lab-command entry ``(body, signature)``.
-
-    The handler must return at once (webui.commands sends from the request's commit): the
-    embedded server gives it a thread of its own (nsmap_serve)."""
-    global _lab
-    with _lock:
-        _lab = handler
-
-
-def has_local_lab() -> bool:
-    with _lock:
-        return _lab is not None
-
-
-def send_lab_to_local_agent(body: str, signature: str) -> bool:
-    """Hand a signed lab command to the local agent; False when none takes lab commands here."""
-    with _lock:
-        handler = _lab
-    if handler is None:
-        return False
-    try:
-        handler(body, signature)
-    except Exception:
-        log.exception("the local agent failed to take a lab command")
-        return False
-    return True

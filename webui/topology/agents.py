@@ -10,8 +10,6 @@ import json
 import logging
 import uuid
 
-from django.conf import settings
-
 from agent.commands import COMMAND_TASK
 from agent.protocol import PROTOCOL_VERSION
 from webui.live import embedded
@@ -27,17 +25,25 @@ def command_body(command: str) -> str:
     return json.dumps({"v": PROTOCOL_VERSION, "type": "command", "command": command, "id": str(uuid.uuid4())})
 
 
-def send_command(node: str, body: str) -> None:
-    """Deliver a command's JSON text to the agent of ``node`` (call after commit)."""
-    if settings.EMBEDDED and node == settings.NODE_NAME:
-        embedded.send_to_local_agent(body)
-        return
+def deliver(node: str, task: str, args: list[str]) -> str | None:
+    """Hand ``task`` with ``args`` to the agent of ``node`` (call after commit): in-process to the
+    local agent in embedded mode, else on the node's Celery queue. Returns why it could not."""
+    if embedded.is_local(node):
+        return None if embedded.deliver(task, *args) else f"the local agent of {node} is not running"
     from webui.celery import app
 
     try:
-        app.send_task(COMMAND_TASK, args=[body], queue=queue_for(node))
-    except Exception:  # the broker is away: the next message of that agent asks again
-        log.exception("cannot send a command to node %s", node)
+        app.send_task(task, args=args, queue=queue_for(node))
+    except Exception as exc:
+        log.exception("cannot send %s to node %s", task, node)
+        return f"the message broker is unreachable: {exc}"
+    return None
+
+
+def send_command(node: str, body: str) -> None:
+    """Deliver a command's JSON text to the agent of ``node``; when it cannot be delivered, the
+    agent's next message asks again."""
+    deliver(node, COMMAND_TASK, [body])
 
 
 def request_snapshot(node: str) -> None:

@@ -109,13 +109,13 @@ class Command(BaseCommand):
             if history is not None:
                 history.terminate()
             if runner is not None:
-                embedded.register_local_agent(None)
-                embedded.register_local_lab(None)
+                embedded.clear()
                 runner.stop()
 
     def _start_agent(self) -> Any:
         """The local agent with an in-process transport; the server keeps serving if it cannot start."""
         try:
+            from agent.commands import COMMAND_TASK
             from agent.publisher import CallableTransport
             from agent.runner import AgentRunner
             from agent.settings import AgentSettings, SettingsError
@@ -143,21 +143,19 @@ class Command(BaseCommand):
             coalesce_ms=agent_settings.coalesce_ms,
             lab=lab,
         )
-        embedded.register_local_agent(runner.handle_command)
+        embedded.register(COMMAND_TASK, runner.handle_command)
         serve_local_lab(runner)
         try:
             runner.start()
         except PermissionError as exc:
-            embedded.register_local_agent(None)
-            embedded.register_local_lab(None)
+            embedded.clear()
             self.stderr.write(
                 f"nsmap: the local agent cannot read the kernel ({exc}); run as root "
                 "(CAP_NET_ADMIN, CAP_SYS_ADMIN). Serving without it."
             )
             return None
         except Exception as exc:
-            embedded.register_local_agent(None)
-            embedded.register_local_lab(None)
+            embedded.clear()
             log.exception("the local agent failed to start")
             self.stderr.write(f"nsmap: the local agent failed to start ({exc}); serving without it")
             return None
