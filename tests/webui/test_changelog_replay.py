@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.factories import FIRST_INODE, ROOT_INODE, FakeAgent, make_interface, make_inventory, upsert
 from webui.changelog.models import ChangeRecord
-from webui.changelog.replay import replay
+from webui.changelog.timetravel import timeline_at_position
 from webui.topology.ingest import ingest
 from webui.topology.models import Interface, Namespace, Node
 from webui.topology.records import INTERFACE_VALUES, NAMESPACE_VALUES, interface_record, namespace_record
@@ -66,8 +66,11 @@ def test_it_replays_to_the_stored_state(steps) -> None:
             record["operstate"] = "DOWN" if b else "UP"
             result = ingest(*agent.delta([{"op": "upsert", "kind": "interface", "key": row.key, "data": record}]))
         assert result.status in ("applied", "unchanged"), result
-        state = replay(ChangeRecord.objects.all()).get("h1")
+        last = ChangeRecord.objects.order_by("-graph_seq").values_list("graph_seq", flat=True).first()
+        state = timeline_at_position(last).nodes.get("h1")  # no checkpoint: the whole log from nothing
         namespaces, interfaces = _stored()
         assert state is not None
-        assert _same(state.records("namespace"), namespaces) and _same(state.records("interface"), interfaces)
+        replayed_ns = {key: entry.record for key, entry in state.namespaces.items()}
+        replayed_if = {key: entry.record for key, entry in state.interfaces.items()}
+        assert _same(replayed_ns, namespaces) and _same(replayed_if, interfaces)
         assert state.host is not None and state.host["state"] == "online"

@@ -80,13 +80,16 @@ def test_it_attributes_a_move_before_its_result_names_the_new_id():
 
 def test_it_attributes_a_named_namespace_to_the_netns_verb_that_names_it():
     maker = make("running", None, verb="netns.create", args={"name": "lab-a"})
-    made, other = Touched("h1/ns:4026532003", netns_names=("lab-a",)), Touched("h1/ns:4026532004", netns_names=("b",))
+    made, other = (
+        Touched("h1/ns:4026532003", netns_names=("lab-a",), kind="namespace"),
+        Touched("h1/ns:4026532004", netns_names=("b",), kind="namespace"),
+    )
     assert attribute_changes("h1", [made, other]) == {made.id: ("user:op0", str(maker.pk))}
 
 
 def test_it_matches_namespace_names_only_against_netns_verbs():
     make("running", None, verb="veth.create", args={"a": {"namespace": "x", "name": "lab-a"}})
-    assert attribute_changes("h1", [Touched("h1/ns:4026532003", netns_names=("lab-a",))]) == {}
+    assert attribute_changes("h1", [Touched("h1/ns:4026532003", netns_names=("lab-a",), kind="namespace")]) == {}
 
 
 def test_it_gives_a_removal_to_a_verb_that_removes_not_to_a_later_one_that_named_the_end():
@@ -102,7 +105,7 @@ def test_it_gives_a_namespaces_removal_to_the_delete_not_to_the_create_whose_res
     creator.result = {"namespace": "h1/ns:4026532003", "name": "lab-a"}
     creator.save()
     deleter = make("running", None, verb="netns.delete", args={"name": "lab-a"})
-    gone = Touched("h1/ns:4026532003", netns_names=("lab-a",), action="removed")
+    gone = Touched("h1/ns:4026532003", netns_names=("lab-a",), action="removed", kind="namespace")
     assert attribute_changes("h1", [gone]) == {gone.id: ("user:op1", str(deleter.pk))}
 
 
@@ -196,7 +199,7 @@ def test_it_gives_what_went_with_a_namespace_to_the_command_that_removed_it_befo
     """The kernel's events can come before the netns.delete's result names the namespace's id: the
     namespace is matched by its name, and its lo by going with it in the same write."""
     deleter = make("running", None, verb="netns.delete", args={"name": "lab"})
-    ns = Touched("h1/ns:4026532000", netns_names=("lab",), action="removed")
+    ns = Touched("h1/ns:4026532000", netns_names=("lab",), action="removed", kind="namespace")
     lo = Touched("h1/if:4026532000:1", None, "lo", ("h1/ns:4026532000",), action="removed", namespace=ns.id)
     other = Touched(
         "h1/if:4026532001:1", None, "lo", ("h1/ns:4026532001",), action="removed", namespace="h1/ns:4026532001"

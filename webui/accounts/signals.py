@@ -26,7 +26,9 @@ def notify(user_id: Any, session_key: str | None = None) -> None:
     transaction.on_commit(lambda: send(message, group=user_group(int(user_id))))
 
 
-def _user_saved(sender: Any, instance: Any, **kw: Any) -> None:
+def _user_saved(sender: Any, instance: Any, update_fields: Any = None, **kw: Any) -> None:
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return  # a sign-in stamps it: nothing an open socket's credentials depend on
     notify(instance.pk)
 
 

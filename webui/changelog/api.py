@@ -206,7 +206,7 @@ class ChangeRecordSerializer(serializers.ModelSerializer[ChangeRecord]):
     responses={200: ChangeRecordSerializer(many=True), **errors(400)},
 )
 class ChangesView(ApiListView):
-    queryset = ChangeRecord.objects.order_by("-graph_seq", "-position", "-id")
+    queryset = ChangeRecord.objects.all()  # newest first (Meta.ordering)
     serializer_class = ChangeRecordSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ChangeFilter
@@ -296,7 +296,7 @@ def _filters_and(params: Any, options: type[serializers.Serializer[Any]]) -> tup
     query = options(data={k: v for k, v in params.items() if k in own and v})
     query.is_valid(raise_exception=True)
     refuse_unknown(params, {*ChangeFilter.base_filters, *own})
-    filtered = ChangeFilter(params, queryset=ChangeRecord.objects.order_by("-graph_seq", "-position", "-id"))
+    filtered = ChangeFilter(params, queryset=ChangeRecord.objects.all())
     if not filtered.is_valid():
         raise ValidationError(filtered.errors)
     return dict(query.validated_data), filtered

@@ -4,8 +4,8 @@
 host record and the namespaces and interfaces as protocol records, each with the time it was
 first seen and last changed. It starts empty or from a checkpoint (``Timeline.load`` of what
 ``dump`` wrote), so a past moment costs one checkpoint plus the records after it
-(webui/changelog/timetravel.py). ``replay(records)`` is the whole log replayed from nothing; the
-ingest keeps it equal to the stored rows (tests/webui/test_changelog_replay.py checks it).
+(webui/changelog/timetravel.py). The whole log replayed from nothing equals the stored rows
+(tests/webui/test_changelog_replay.py checks it).
 
 ``changes(before, after)`` is the pure diff of two moments: what was added, removed, and which
 fields of the rest changed.
@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from webui.topology.diff import namespace_label
+from webui.topology.graph import host_json, interface_json, iso, namespace_json
 
 Record = dict[str, Any]
 # the fields of a protocol record that a person compares; the rest (key, ifindex) name the object
@@ -51,11 +52,7 @@ class Entry:
 
 
 def _text(value: datetime | str | None) -> str | None:
-    if isinstance(value, datetime):
-        from webui.topology.graph import iso
-
-        return iso(value)
-    return value
+    return iso(value) if isinstance(value, datetime) else value
 
 
 @dataclass
@@ -64,11 +61,6 @@ class NodeState:
     last_seen: datetime | str | None = None
     namespaces: dict[str, Entry] = field(default_factory=dict)
     interfaces: dict[str, Entry] = field(default_factory=dict)
-
-    def records(self, kind: str) -> dict[str, Record]:
-        """The protocol records of one kind ("namespace" or "interface"), by key."""
-        table = self.namespaces if kind == "namespace" else self.interfaces
-        return {key: entry.record for key, entry in table.items()}
 
     def to_json(self) -> dict[str, Any]:
         def entries(table: dict[str, Entry]) -> dict[str, list[Any]]:
@@ -147,29 +139,11 @@ class Timeline:
         return Timeline({n: s for n, s in self.nodes.items() if n in wanted}, self.graph_seq)
 
 
-def replay(records: Iterable[Any]) -> dict[str, NodeState]:
-    """The whole log from nothing: ChangeRecord rows or dicts of their fields, in any order."""
-
-    def get(r: Any, name: str) -> Any:
-        return r[name] if isinstance(r, dict) else getattr(r, name)
-
-    ordered = sorted(records, key=lambda r: (get(r, "graph_seq"), get(r, "position")))
-    rows = [
-        {
-            **{name: get(r, name) for name in REPLAY_FIELDS if name != "before_key"},
-            "before_key": (get(r, "before") or {}).get("key"),
-        }
-        for r in ordered
-    ]
-    return Timeline().apply(rows).nodes
-
-
 # -- the graph JSON of a moment --------------------------------------------------------------------
 
 
 def graph_json(timeline: Timeline) -> dict[str, Any]:
     """The same shape as /api/v1/topology/ (webui/topology/graph.py), built from records."""
-    from webui.topology.graph import host_json, interface_json, namespace_json
 
     hosts, namespaces, interfaces = [], [], []
     for node in sorted(timeline.nodes):

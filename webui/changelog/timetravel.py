@@ -146,12 +146,8 @@ def prune(now: datetime | None = None, days: float | None = None) -> dict[str, i
     if last_old is None:
         return {"records": 0, "checkpoints": 0}
     position = int(last_old["graph_seq"])
-    timeline = timeline_at_position(position)
-    existing = Checkpoint.objects.filter(graph_seq=position).first()
-    if existing is None:
-        _save(timeline, last_old["time"], 0, floor=True)
-    else:
-        Checkpoint.objects.filter(pk=existing.pk).update(floor=True)
+    if not Checkpoint.objects.filter(graph_seq=position).update(floor=True):  # else replay up to it
+        _save(timeline_at_position(position), last_old["time"], 0, floor=True)
     deleted_checkpoints, _ = Checkpoint.objects.filter(graph_seq__lt=position).delete()
     deleted = 0
     while True:

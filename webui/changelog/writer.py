@@ -54,7 +54,7 @@ def _touched(node: str, change: Change) -> Touched:
     record = change.after or change.before or {}
     if change.kind == "namespace":
         names = {n for r in (change.before, change.after) if r for n in r.get("names") or ()}
-        return Touched(object_id, netns_names=tuple(sorted(names)), action=change.action)
+        return Touched(object_id, netns_names=tuple(sorted(names)), action=change.action, kind="namespace")
     related = {f"{node}/{r['peer']}" for r in (change.before, change.after) if r and r.get("peer")}
     if change.action == "moved" and change.before:
         related.add(f"{node}/{change.before['key']}")
@@ -87,15 +87,16 @@ def write_change_log(
             "object_key": node,
             "object_id": node,
             "name": node,
-            "action": host_action(before, after),
+            "action": action,
             "before": before,
             "after": after,
-            "fields": changed_groups(host_action(before, after), before, after),
+            "fields": changed_groups(action, before, after),
             "request_id": None,
             "position": 0,
             **common,
         }
         for before, after in host_changes
+        for action in [host_action(before, after)]
     ]
     changes = plan.changes if plan is not None else []
     by_command = attribute_changes(node, (_touched(node, c) for c in changes)) if changes else {}

@@ -302,6 +302,7 @@ class Touched:
     netns_names: tuple[str, ...] = ()
     action: str = "changed"
     namespace: str | None = None
+    kind: str = "interface"  # or "namespace"
 
 
 NETNS_VERBS = ("netns.create", "netns.delete")
@@ -374,8 +375,7 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
             ]
             matching += arriving.get((obj.alias, obj.name or ""), []) if obj.alias else []
         matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
-        kind = "namespace" if "/ns:" in obj.id or obj.id.startswith("ns:") else "interface"
-        verbs = CAUSES.get((kind, obj.action))
+        verbs = CAUSES.get((obj.kind, obj.action))
         causes = [c for c in matching if (verbs is None or c.verb in verbs) and not _finished_create(c, obj.action)]
         if causes:
             cause = max(causes, key=lambda c: c.created)

@@ -20,12 +20,6 @@ def user_roles(user: Any) -> list[str]:
     return [r for r in ROLES if r in names]
 
 
-def top_role(user: Any) -> str | None:
-    """The highest role, for display ("admin", "operator", "viewer") or None."""
-    roles = user_roles(user)
-    return roles[-1] if roles else None
-
-
 def has_role(user: Any, role: str) -> bool:
     """True when the user holds `role` or a higher one (an admin may do what an operator may)."""
     held = user_roles(user)

@@ -11,7 +11,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
-from .roles import has_role, top_role, user_roles
+from .roles import user_roles
 
 LOGIN_URL = reverse_lazy("dashboard:login")
 
@@ -29,31 +29,30 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
     return value if value >= 0 else default
 
 
+def _render(request: HttpRequest, template: str, active: str, **config: Any) -> HttpResponse:
+    """A signed-in page: its config for the page's script, and the header's role (the groups
+    read once)."""
+    roles = user_roles(request.user)
+    config = {"username": request.user.get_username(), "roles": roles, "apiBase": "/api/v1/", **config}
+    context = {"config": config, "active": active, "role": roles[-1] if roles else None, "is_admin": "admin" in roles}
+    return render(request, template, context)
+
+
 def _page(request: HttpRequest, initial_view: str) -> HttpResponse:
     view = request.GET.get("view", initial_view)
     if view not in ("auto", "graph", "table"):
         view = initial_view
-    config: dict[str, Any] = {
-        "username": request.user.get_username(),
-        "roles": user_roles(request.user),
-        # The lab actions POST with the session: the token travels in the page (the logout form
-        # has it already), so the page needs no cookie reading.
-        "csrfToken": get_token(request),
-        "apiBase": "/api/v1/",
-        "source": "ws",
-        "initialView": view,
-        "collapseThreshold": _int_param(request, "collapse", COLLAPSE_THRESHOLD),
-        "tableThreshold": _int_param(request, "table", TABLE_THRESHOLD),
-    }
-    return render(
+    return _render(
         request,
         "nsmap/graph.html",
-        {
-            "config": config,
-            "active": "table" if initial_view == "table" else "graph",
-            "role": top_role(request.user),
-            "is_admin": has_role(request.user, "admin"),
-        },
+        "table" if initial_view == "table" else "graph",
+        # The lab actions POST with the session: the token travels in the page (the logout form
+        # has it already), so the page needs no cookie reading.
+        csrfToken=get_token(request),
+        source="ws",
+        initialView=view,
+        collapseThreshold=_int_param(request, "collapse", COLLAPSE_THRESHOLD),
+        tableThreshold=_int_param(request, "table", TABLE_THRESHOLD),
     )
 
 
@@ -72,9 +71,7 @@ def table(request: HttpRequest) -> HttpResponse:
 @login_required(login_url=LOGIN_URL)
 def history(request: HttpRequest) -> HttpResponse:
     """Every change record, filtered by the URL (static/nsmap/history.js reads the change log API)."""
-    config = {"username": request.user.get_username(), "roles": user_roles(request.user), "apiBase": "/api/v1/"}
-    context = {"config": config, "active": "history", "role": top_role(request.user)}
-    return render(request, "nsmap/history.html", {**context, "is_admin": has_role(request.user, "admin")})
+    return _render(request, "nsmap/history.html", "history")
 
 
 class LoginView(auth_views.LoginView):

@@ -69,11 +69,22 @@ class Effects:
         return bool(self.host_changes or self.plan or self.affected_if_ids)
 
 
-def apply_snapshot(node: Node, data: dict[str, Any], now: datetime) -> Effects:
+def stored(
+    node: Node,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, diff.Record], dict[str, diff.Record]]:
+    """The node's namespace and interface rows, and the protocol records they hold, by key."""
     ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
     if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
-    before_ns = {r["key"]: namespace_record(r) for r in ns_rows}
-    before_if = {r["key"]: interface_record(r) for r in if_rows}
+    return (
+        ns_rows,
+        if_rows,
+        {r["key"]: namespace_record(r) for r in ns_rows},
+        {r["key"]: interface_record(r) for r in if_rows},
+    )
+
+
+def apply_snapshot(node: Node, data: dict[str, Any], now: datetime) -> Effects:
+    ns_rows, if_rows, before_ns, before_if = stored(node)
     after_ns = {n["key"]: diff.normalize("namespace", n) for n in data["namespaces"]}
     after_if = {i["key"]: diff.normalize("interface", i) for i in data["interfaces"]}
     plan = diff.plan(before_ns, before_if, after_ns, after_if)

@@ -18,10 +18,9 @@ from django.utils import timezone
 from webui.changelog import writer
 from webui.live.broadcast import broadcast_patch
 from webui.topology import diff
-from webui.topology.apply import Effects, host_state, next_graph_seq, node_row
+from webui.topology.apply import Effects, host_state, next_graph_seq, node_row, stored
 from webui.topology.graph import build_patch
-from webui.topology.models import Interface, Namespace, Node, NodeState
-from webui.topology.records import INTERFACE_VALUES, NAMESPACE_VALUES, interface_record, namespace_record
+from webui.topology.models import Node, NodeState
 
 log = logging.getLogger("nsmap.ingest")
 
@@ -63,11 +62,8 @@ def forget_node(name: str, actor: str = "cli") -> bool:
         node = Node.objects.select_for_update().filter(name=name).first()
         if node is None:
             return False
-        ns_rows = list(Namespace.objects.filter(node=node).values(*NAMESPACE_VALUES))
-        if_rows = list(Interface.objects.filter(node=node).values(*INTERFACE_VALUES))
-        plan = diff.plan(
-            {r["key"]: namespace_record(r) for r in ns_rows}, {r["key"]: interface_record(r) for r in if_rows}, {}, {}
-        )
+        _, _, namespaces, interfaces = stored(node)
+        plan = diff.plan(namespaces, interfaces, {}, {})
         effects = Effects(host_changes=[(host_state(node), None)], plan=plan)
         graph_seq = next_graph_seq()
         writer.write_change_log(name, writer.context(name, graph_seq, actor), effects.host_changes, effects.plan)
@@ -79,5 +75,5 @@ def forget_node(name: str, actor: str = "cli") -> bool:
             removed_hosts=[name],
         )
         transaction.on_commit(lambda: broadcast_patch(patch))
-    log.info("node %s forgotten by %s (%d namespaces, %d interfaces)", name, actor, len(ns_rows), len(if_rows))
+    log.info("node %s forgotten by %s (%d namespaces, %d interfaces)", name, actor, len(namespaces), len(interfaces))
     return True
