@@ -124,7 +124,7 @@ def submit(user: Any, data: Any, request_id: str = "") -> Submitted:
         return Submitted(Command.objects.get(actor=user, idempotency_key=key), False)
     transaction.on_commit(lambda: announce(command))  # first: the page sees "requested" before any later status
     if not offline:
-        transaction.on_commit(lambda: send(command.pk))
+        transaction.on_commit(lambda: send(command))
     return Submitted(command, True)
 
 
@@ -141,9 +141,8 @@ def why_unreachable(node: str) -> str | None:
     return None
 
 
-def send(command_id: Any) -> None:
+def send(command: Command) -> None:
     """Sign and deliver one requested command (after commit); a delivery failure fails it."""
-    command = Command.objects.get(pk=command_id)
     key = key_for(command.node)
     if not key:
         return finish(command, CommandStatus.FAILED, f"node {command.node} has no key")
@@ -156,10 +155,11 @@ def send(command_id: Any) -> None:
     failure = deliver(command.node, LAB_COMMAND_TASK, [body, sign(body.encode(), key)])
     if failure:
         return finish(command, CommandStatus.FAILED, failure)
+    sent_at = timezone.now()
     if Command.objects.filter(pk=command.pk, status=CommandStatus.REQUESTED).update(
-        status=CommandStatus.SENT, sent_at=timezone.now()
-    ):
-        command.refresh_from_db()
+        status=CommandStatus.SENT, sent_at=sent_at
+    ):  # still "requested", so no result has changed it: the object in hand is the row
+        command.status, command.sent_at = CommandStatus.SENT, sent_at
         announce(command)
     return None
 
