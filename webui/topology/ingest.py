@@ -239,13 +239,9 @@ def _apply_or_set_aside(node: Node, group: list[_Message], now: datetime, *, in_
         log.exception("ingest set aside node=%s seq=%d..%d", node.name, group[0].seq, group[-1].seq)
     node.refresh_from_db()
     deadletters.set_aside(node, now, [(m.raw, m.data) for m in group], reason)
-    last = group[-1]
-    node.retired_runs = [r for r in (*node.retired_runs, node.run) if r and r != last.run][-RETIRED_RUNS_KEPT:]
-    node.run, node.last_seq, node.synced = last.run, last.seq, False
-    node.last_heartbeat, node.last_message_time = now, float(last.data["time"])
-    if node.resync_requested is None or now - node.resync_requested >= RESYNC_INTERVAL:
-        node.resync_requested = now
-        transaction.on_commit(lambda: agents.request_snapshot(node.name))
+    _advance(node, group[-1], now)
+    node.synced = False
+    _ask_snapshot(node, now)
     node.save(update_fields=NODE_FIELDS)
     return Result("rejected", reason, node.name)
 
@@ -300,6 +296,30 @@ def _authenticate(node: Node, m: _Message) -> None:
         raise Rejected("bad signature (not signed with this node's key)")
 
 
+def _advance(node: Node, last: _Message, now: datetime) -> None:
+    """The node has taken ``last`` (applied, or set aside): its run, sequence and clocks move on
+    to it; a new run retires the one before (replays of it are refused from then on)."""
+    if last.run != node.run:
+        if node.run:
+            node.retired_runs = [*node.retired_runs, node.run][-RETIRED_RUNS_KEPT:]
+        node.run = last.run
+        node.synced = False
+    node.last_seq = last.seq
+    node.last_heartbeat = now
+    node.last_message_time = float(last.data["time"])
+
+
+def _ask_snapshot(node: Node, now: datetime) -> bool:
+    """Ask the node's agent for a snapshot after commit, at most once per RESYNC_INTERVAL;
+    True when asked now."""
+    if node.resync_requested is not None and now - node.resync_requested < RESYNC_INTERVAL:
+        return False
+    node.resync_requested = now
+    name = node.name
+    transaction.on_commit(lambda: agents.request_snapshot(name))
+    return True
+
+
 def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: bool) -> Result:
     """Apply one message, or several consecutive in-step deltas/heartbeats merged into one.
     ``in_step``: the group's first message is the next of the node's run, and the node is synced."""
@@ -314,14 +334,7 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: b
         data = {**last.data, "type": kind, "changes": changes}
     effects = apply.Effects()
     host_before = apply.host_state(node)
-    if run != node.run:
-        if node.run:
-            node.retired_runs = [*node.retired_runs, node.run][-RETIRED_RUNS_KEPT:]
-        node.run = run
-        node.synced = False
-    node.last_seq = last.seq
-    node.last_heartbeat = now
-    node.last_message_time = float(last.data["time"])
+    _advance(node, last, now)
     node.state = NodeState.ONLINE
 
     status: Status
@@ -350,12 +363,8 @@ def _apply_group(node: Node, group: list[_Message], now: datetime, *, in_step: b
         node.synced = False
         want_snapshot, status = True, "resync"
 
-    asked = False
-    if want_snapshot and (node.resync_requested is None or now - node.resync_requested >= RESYNC_INTERVAL):
-        node.resync_requested = now
-        asked = True
-        transaction.on_commit(lambda: agents.request_snapshot(name))
-    elif want_snapshot:
+    asked = want_snapshot and _ask_snapshot(node, now)
+    if want_snapshot and not asked:
         status = "waiting"
 
     host_after = apply.host_state(node)
