@@ -319,6 +319,15 @@ export function explainRejection(body, formFields) {
   return { fields, general };
 }
 
+/**
+ * Why a command was not sent (send()'s {status, body}; status 0: no answer) as {fields, general}:
+ * a 400's reasons go next to the form's own fields, anything else is one general sentence.
+ */
+export function explainSend(sent, formFields) {
+  if (sent.status === 400) return explainRejection(sent.body, formFields);
+  return { fields: {}, general: [sent.status ? explainStatus(sent.status) : sent.body.error] };
+}
+
 /** An HTTP status that is not a field refusal, in words. */
 export function explainStatus(status) {
   if (status === 401) return "You are signed out: sign in again, then retry.";

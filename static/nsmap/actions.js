@@ -10,6 +10,7 @@
 import * as M from "./model.js";
 import * as A from "./actions-model.js";
 import { fill, findByKey, focusKey, h } from "./dom.js";
+import { getJson } from "./io.js";
 
 const KEEP_DONE_MS = 15000; // a finished command's line stays this long (a failure stays until dismissed)
 const LIST_MAX = 6;
@@ -23,12 +24,6 @@ export function canAct(cfg) {
 function randomKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function csrfToken(cfg) {
-  if (cfg.csrfToken) return cfg.csrfToken;
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : "";
 }
 
 /**
@@ -79,11 +74,16 @@ export function initActions(ctx, { graph }) {
     );
   }
 
-  function addItem(entry) {
-    entry.li = h("li", { dataset: { command: entry.id } });
-    list.prepend(entry.li);
+  /** A new line on top of the list (a command or a refusal); the oldest go past LIST_MAX. */
+  function prependItem(li) {
+    list.prepend(li);
     while (list.children.length > LIST_MAX) list.lastElementChild.remove();
     panel.hidden = false;
+  }
+
+  function addItem(entry) {
+    entry.li = h("li", { dataset: { command: entry.id } });
+    prependItem(entry.li);
   }
 
   function removeItem(li) {
@@ -137,12 +137,13 @@ export function initActions(ctx, { graph }) {
     for (const [id, n] of notes) if (M.edgeStamp(store, n.edge) !== n.stamp) notes.delete(id);
   }
 
-  /** The notes on the edges of interface `id` that still hold. */
-  const notesOf = (id) => [...notes.values()].filter((n) => (n.edge.a === id || n.edge.b === id) && M.edgeStamp(store, n.edge) === n.stamp);
+  /** The notes on the edges of interface `id` (prune() already dropped those that no longer hold). */
+  const notesOf = (id) => [...notes.values()].filter((n) => n.edge.a === id || n.edge.b === id);
 
   /**
-   * POST one command; resolves {ok: true, command} or {ok: false, status, body}. The entry shows
-   * in the list from the moment the server accepted it.
+   * POST one command; resolves {ok: true, command, what} or {ok: false, status, body, what} (`what`:
+   * the command in words, from before anything changed). The entry shows in the list from the
+   * moment the server accepted it.
    */
   async function send(node, verb, args, key, after) {
     // Described before anything changes: a moved or deleted interface leaves the store soon.
@@ -152,14 +153,14 @@ export function initActions(ctx, { graph }) {
       response = await fetch(`${cfg.apiBase}commands/`, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(cfg) },
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": cfg.csrfToken || "" },
         body: JSON.stringify({ node, verb, args, idempotency_key: key }),
       });
     } catch {
-      return { ok: false, status: 0, body: { error: "The server cannot be reached: the action may not have been sent. Retry when the page is live again (the same request runs at most once)." } };
+      return { ok: false, status: 0, what, body: { error: "The server cannot be reached: the action may not have been sent. Retry when the page is live again (the same request runs at most once)." } };
     }
     const body = await response.json().catch(() => ({}));
-    if (response.status !== 202 && response.status !== 200 && response.status !== 409) return { ok: false, status: response.status, body };
+    if (response.status !== 202 && response.status !== 200 && response.status !== 409) return { ok: false, status: response.status, body, what };
     if (!tracked.has(body.id)) {
       const entry = { id: body.id, verb, args, what, status: null, after };
       tracked.set(body.id, entry);
@@ -169,7 +170,7 @@ export function initActions(ctx, { graph }) {
     const later = early.get(body.id);
     early.delete(body.id);
     if (later) update(later);
-    return { ok: true, command: body };
+    return { ok: true, command: body, what };
   }
 
   /**
@@ -179,9 +180,8 @@ export function initActions(ctx, { graph }) {
   function catchUp() {
     for (const entry of tracked.values()) {
       if (A.FINISHED.has(entry.status)) continue;
-      fetch(`${cfg.apiBase}commands/${encodeURIComponent(entry.id)}/`, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((r) => (r.ok ? r.json() : null))
-        .then((cmd) => cmd && update(cmd))
+      getJson(`${cfg.apiBase}commands/${encodeURIComponent(entry.id)}/`)
+        .then(update)
         .catch(() => {}); // still offline: the next reconnection asks again
     }
   }
@@ -312,10 +312,8 @@ export function initActions(ctx, { graph }) {
         closeDialog("sent");
         return;
       }
-      if (sent.status === 400) {
-        const r = A.explainRejection(sent.body, spec.fields.map((f) => f.key));
-        showErrors(r.fields, r.general);
-      } else showErrors({}, [sent.status ? A.explainStatus(sent.status) : sent.body.error]);
+      const r = A.explainSend(sent, spec.fields.map((f) => f.key));
+      showErrors(r.fields, r.general);
     });
 
     fill(dialog, form);
@@ -339,12 +337,8 @@ export function initActions(ctx, { graph }) {
 
   /** A verb with no question to ask (bring up / down, a move's follow-ups); a refusal is shown. */
   function runNow(node, verb, args) {
-    const what = A.describe(verb, args, store);
     return send(node, verb, args, randomKey(), null).then((sent) => {
-      if (!sent.ok) {
-        const why = sent.status === 400 ? A.explainRejection(sent.body, []).general.join(" ") : sent.status ? A.explainStatus(sent.status) : sent.body.error;
-        showRefusal(`${what}: not sent. ${why}`);
-      }
+      if (!sent.ok) showRefusal(`${sent.what}: not sent. ${A.explainSend(sent, []).general.join(" ")}`);
       return sent;
     });
   }
@@ -354,7 +348,6 @@ export function initActions(ctx, { graph }) {
     if (!a) return;
     const refusal = target ? A.vethRefusal(store, aNs, target) : null;
     if (refusal) {
-      say(`No veth pair made: ${refusal}.`, true);
       showRefusal(`No veth pair made: ${refusal}.`);
       return;
     }
@@ -610,8 +603,7 @@ export function initActions(ctx, { graph }) {
   /** A refusal the page makes by itself (nothing sent): said aloud and kept in the list. */
   function showRefusal(text) {
     const li = h("li", { class: "nsm-lab-item st-failed", dataset: { status: "refused" } }, h("span", { class: "nsm-lab-why" }, text), " ", h("button", { type: "button", class: "nsm-lab-dismiss", dataset: { labDismiss: "local" }, "aria-label": "Dismiss" }, "×"));
-    list.prepend(li);
-    panel.hidden = false;
+    prependItem(li);
     say(text, true);
   }
 
