@@ -5,12 +5,15 @@
 // back on the page's WebSocket ({"type": "command"}), shown in the "Lab actions" list and
 // announced. The page never fakes the graph: a new pair appears when the kernel reports it.
 // Viewers get none of this: app.js does not start the module for them.
-// One module although long: the forms, the menus, the gestures and the status list share one
-// command lifecycle and one dialog, and nothing else on the page touches them.
+// This module keeps the command lifecycle (send, status reports, catch-up), the status list, the
+// ping notes and each verb's form; the generic form dialog is lab-dialog.js and the graph's
+// gestures (menu, draw, drop) are lab-gestures.js.
 import * as M from "./model.js";
 import * as A from "./actions-model.js";
-import { fill, findByKey, focusKey, h } from "./dom.js";
+import { fill, h } from "./dom.js";
 import { getJson } from "./io.js";
+import { initDialog, randomKey } from "./lab-dialog.js";
+import { initGestures } from "./lab-gestures.js";
 
 const KEEP_DONE_MS = 15000; // a finished command's line stays this long (a failure stays until dismissed)
 const LIST_MAX = 6;
@@ -19,11 +22,6 @@ const LIST_MAX = 6;
 export function canAct(cfg) {
   const roles = cfg.roles || [];
   return roles.includes("operator") || roles.includes("admin");
-}
-
-function randomKey() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -39,7 +37,6 @@ export function initActions(ctx, { graph }) {
   // view.edgeNotes) and shown in both ends' details, while the edge stays the same (edgeStamp).
   const notes = new Map(); // edge id -> {edge, label, stamp, from, address, time}
   ctx.view.edgeNotes = notes;
-  let uid = 0;
 
   // ------------------------------------------------------------ status list and announcements
   const list = h("ol", { class: "nsm-lab-list" });
@@ -186,146 +183,7 @@ export function initActions(ctx, { graph }) {
     }
   }
 
-  // ------------------------------------------------------------ the form dialog
-  const dialog = h("dialog", { class: "nsm-lab-dialog", "aria-labelledby": "nsm-lab-title", "aria-describedby": "nsm-lab-intro" });
-  root.append(dialog);
-  let closing = null; // what to run when the dialog closes (the drag-to-move puts the node back)
-  let returnTo = null; // the control that opened the form (or its key, when a patch re-rendered it)
-  let returnKey = null;
-  /** After the dialog closed (its "close" event comes a task later; our own closes call this at once). */
-  function afterClose() {
-    const fn = closing;
-    closing = null;
-    if (fn) fn();
-    const back = returnTo && returnTo.isConnected ? returnTo : findByKey(root, returnKey);
-    if (back) back.focus({ preventScroll: true });
-    returnTo = null;
-    returnKey = null;
-  }
-  function closeDialog(why) {
-    if (dialog.open) dialog.close(why);
-    afterClose();
-  }
-  dialog.addEventListener("close", afterClose);
-  // Escape closes the dialog (natively); it must not also close the details on a phone.
-  dialog.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") ev.stopPropagation();
-  });
-
-  function control(f, id, describedBy) {
-    const common = { id, name: f.key, "aria-describedby": describedBy };
-    if (f.type === "checkbox") return h("input", { ...common, type: "checkbox", checked: !!f.value });
-    if (f.type === "select") {
-      const sel = h("select", common, f.options.map((o) => h("option", { value: o.value, selected: o.value === f.value }, o.label)));
-      return sel;
-    }
-    return h("input", {
-      ...common,
-      type: "text",
-      value: f.value ?? "",
-      autocomplete: "off",
-      spellcheck: "false",
-      inputmode: f.numeric ? "numeric" : null,
-      placeholder: f.placeholder,
-    });
-  }
-
-  /**
-   * Open a form: {title, intro, node, verb, fields: [{key, label, type, value, options, help}],
-   * fixed: {...values not typed}, submit: "label", danger, prepare(values) -> {verb, args} | {errors},
-   * after(command) when it is done, onClose()}. Nothing is sent while a field is wrong.
-   */
-  function openForm(spec) {
-    closeDialog("replaced");
-    uid += 1;
-    const key = randomKey(); // one per opened form: a retried submit runs once on the server
-    const ids = {};
-    const errorEls = {};
-    const rows = spec.fields.map((f) => {
-      const id = `nsm-lab-${uid}-${f.key.replace(/[^a-z0-9]/gi, "-")}`;
-      ids[f.key] = id;
-      const helpId = f.help ? `${id}-help` : null;
-      const errId = `${id}-err`;
-      errorEls[f.key] = h("p", { class: "nsm-lab-err", id: errId, hidden: true });
-      const input = control(f, id, [helpId, errId].filter(Boolean).join(" "));
-      if (f.type === "checkbox") {
-        return h("div", { class: "nsm-lab-field check" }, input, h("label", { for: id }, f.label), f.help && h("p", { class: "nsm-lab-help", id: helpId }, f.help), errorEls[f.key]);
-      }
-      return h("div", { class: "nsm-lab-field" }, h("label", { for: id }, f.label), input, f.help && h("p", { class: "nsm-lab-help", id: helpId }, f.help), errorEls[f.key]);
-    });
-    const general = h("p", { class: "nsm-lab-err general", role: "alert", hidden: true });
-    const submit = h("button", { type: "submit", class: spec.danger ? "danger" : "primary" }, spec.submit || "Run");
-    const cancel = h("button", { type: "button", class: "nsm-lab-cancel", value: "cancel" }, "Cancel");
-    const form = h(
-      "form",
-      { class: "nsm-lab-form", novalidate: true },
-      h("h2", { id: "nsm-lab-title" }, spec.title),
-      h("div", { id: "nsm-lab-intro", class: "nsm-lab-intro" }, spec.intro || ""),
-      rows,
-      general,
-      h("div", { class: "nsm-lab-buttons" }, cancel, submit),
-    );
-    cancel.addEventListener("click", () => closeDialog("cancel"));
-    for (const f of spec.fields) if (f.onChange) form.elements[f.key].addEventListener("change", () => f.onChange(form.elements));
-
-    function values() {
-      const v = { ...(spec.fixed || {}) };
-      for (const f of spec.fields) {
-        const el = form.elements[f.key];
-        v[f.key] = f.type === "checkbox" ? el.checked : el.value;
-      }
-      return v;
-    }
-
-    function showErrors(fieldErrors, generalText) {
-      let first = null;
-      for (const f of spec.fields) {
-        const msg = fieldErrors[f.key];
-        const el = form.elements[f.key];
-        errorEls[f.key].hidden = !msg;
-        errorEls[f.key].textContent = msg ? `${f.label}: ${msg}` : "";
-        if (msg) el.setAttribute("aria-invalid", "true");
-        else el.removeAttribute("aria-invalid");
-        if (msg && !first) first = el;
-      }
-      const extra = [...(generalText || []), ...Object.entries(fieldErrors).filter(([k]) => !(k in ids)).map(([, m]) => m)];
-      general.hidden = !extra.length;
-      general.textContent = extra.join(" ");
-      (first || (extra.length ? submit : null))?.focus();
-    }
-
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      if (submit.disabled) return;
-      const prepared = spec.prepare ? spec.prepare(values()) : A.buildArgs(spec.verb, values());
-      if (prepared.errors) {
-        showErrors(prepared.errors, []);
-        return;
-      }
-      const verb = prepared.verb || spec.verb;
-      submit.disabled = true;
-      submit.textContent = "Sending…";
-      const sent = await send(spec.node, verb, prepared.args, key, spec.after ? (cmd) => spec.after(cmd, values()) : null);
-      submit.disabled = false;
-      submit.textContent = spec.submit || "Run";
-      if (sent.ok) {
-        closeDialog("sent");
-        return;
-      }
-      const r = A.explainSend(sent, spec.fields.map((f) => f.key));
-      showErrors(r.fields, r.general);
-    });
-
-    fill(dialog, form);
-    closing = spec.onClose || null;
-    returnTo = document.activeElement && document.activeElement !== document.body ? document.activeElement : null;
-    returnKey = focusKey(returnTo);
-    dialog.showModal();
-    const firstInput = spec.fields.length ? form.elements[spec.fields[0].key] : submit;
-    firstInput.focus();
-    if (firstInput.select && firstInput.type === "text") firstInput.select();
-    return { dialog, form };
-  }
+  const { openForm } = initDialog(ctx, { send });
 
   // ------------------------------------------------------------ the verbs' forms
   const ifOf = (id) => store.interfaces.get(id);
@@ -360,7 +218,7 @@ export function initActions(ctx, { graph }) {
     const first = targetValue(target || aNs);
     const [nameA, nameB] = A.proposeNames(store, aNs, bNsOf(first));
     let touched = false;
-    openForm({
+    const { form } = openForm({
       title: "New veth pair",
       intro: `A pair of connected interfaces, one end in ${M.nsLabel(a)}. Names are proposed free; MTU 1500 and DOWN unless you choose otherwise.`,
       node: a.host,
@@ -398,7 +256,7 @@ export function initActions(ctx, { graph }) {
         return A.buildArgs("veth.create", w);
       },
     });
-    for (const k of ["a.name", "b.name"]) dialog.querySelector(`[name="${k}"]`).addEventListener("input", () => (touched = true));
+    for (const k of ["a.name", "b.name"]) form.elements[k].addEventListener("input", () => (touched = true));
   }
 
   function linkSetForm(i) {
@@ -704,125 +562,15 @@ export function initActions(ctx, { graph }) {
     if (pick) pick[1]();
   });
 
-  // ------------------------------------------------------------ the graph: menu, draw, drop
-  const drawBtn = h("button", { type: "button", class: "nsm-draw", "aria-pressed": "false", title: "Drag from a namespace or an interface to another namespace (or a bridge) to make a veth pair" }, "Draw links");
-  els.toolbar.querySelector(".nsm-tools .nsm-group")?.after(h("div", { class: "nsm-group", role: "group", "aria-label": "Lab" }, drawBtn));
-  let eh = null;
-
-  /** Where a drawn link's end lands: {ns} for a namespace (or an interface's namespace), {bridge} for a bridge. */
-  function endOf(node) {
-    const id = node.id();
-    if (store.namespaces.has(id)) return { ns: id };
-    const i = ifOf(id);
-    if (!i) return null;
-    return isBridge(i) ? { ns: i.namespace, bridge: id } : { ns: i.namespace };
-  }
-
-  function attach(cy) {
-    cy.cxtmenu({
-      selector: "node.ns, node.if",
-      openMenuEvents: "cxttapstart",
-      fillColor: "rgba(31, 41, 51, 0.92)",
-      activeFillColor: "rgba(25, 113, 194, 0.95)",
-      itemColor: "#ffffff",
-      menuRadius: () => 110,
-      commands: (ele) => {
-        const opts = past() ? [] : choices(store.get(ele.id()));
-        if (!opts.length) return [{ content: h("span", { class: "nsm-cxt-item" }, past() ? "Back to Live to act" : "Nothing to do here"), enabled: false }];
-        return opts.map(([label, fn]) => ({ content: h("span", { class: "nsm-cxt-item" }, label.replace("…", "")), select: () => fn() }));
-      },
-    });
-    eh = cy.edgehandles({
-      snap: false,
-      hoverDelay: 100,
-      noEdgeEventsInDraw: true,
-      disableBrowserGestures: true,
-      canConnect: (source, target) => {
-        const s = endOf(source);
-        const t = endOf(target);
-        return !!(s && t && !past() && !source.same(target) && (s.ns !== t.ns || s.bridge || t.bridge));
-      },
-      edgeParams: () => ({ data: { kind: "draft" } }),
-    });
-    cy.on("ehcomplete", (event, source, target, added) => {
-      added.remove();
-      const s = endOf(source);
-      const t = endOf(target);
-      if (!s || !t) return;
-      // From a bridge to a namespace: the namespace holds the first end, the bridge takes the other.
-      if (s.bridge && !t.bridge) vethForm(t.ns, s.bridge);
-      else vethForm(s.ns, t.bridge || t.ns);
-    });
-    cy.on("ehstop", () => cy.edges('[kind = "draft"]').remove()); // a draft never stays in the picture
-
-    // Drop an interface into another namespace's box: ask to move it; it goes back either way
-    // (the kernel's report draws it in its new place).
-    let grabbed = null;
-    cy.on("grab", "node.if", (ev) => {
-      grabbed = { id: ev.target.id(), pos: { ...ev.target.position() } };
-    });
-    cy.on("free", "node.if", (ev) => {
-      const node = ev.target;
-      const g = grabbed;
-      grabbed = null;
-      if (!g || g.id !== node.id()) return;
-      const i = ifOf(node.id());
-      const p = node.position();
-      if (!i || past() || (Math.abs(p.x - g.pos.x) < 2 && Math.abs(p.y - g.pos.y) < 2)) return;
-      const into = dropTarget(cy, node, i);
-      if (!into) return;
-      const back = () => {
-        if (node.removed()) return;
-        node.position(g.pos);
-        graph.saveLayout();
-      };
-      const ns = nsOf(into);
-      if (ns.host !== i.host) {
-        back();
-        showRefusal(`${i.name} cannot move to ${M.nsLabel(ns)}: it is on another host (${ns.host}).`);
-        return;
-      }
-      moveForm(i, into, back);
-    });
-  }
-
-  /** The namespace box (other than its own) an interface was dropped into, the innermost one. */
-  function dropTarget(cy, node, i) {
-    const p = node.position();
-    let best = null;
-    let area = Infinity;
-    cy.nodes("node.ns").forEach((n) => {
-      if (n.id() === i.namespace || n.hasClass("gone") || !n.visible()) return;
-      const bb = n.boundingBox({ includeLabels: false });
-      if (p.x < bb.x1 || p.x > bb.x2 || p.y < bb.y1 || p.y > bb.y2) return;
-      if (bb.w * bb.h < area) {
-        area = bb.w * bb.h;
-        best = n.id();
-      }
-    });
-    return best;
-  }
-
-  function setDrawing(on) {
-    drawBtn.setAttribute("aria-pressed", String(on));
-    if (on) eh.enableDrawMode();
-    else eh.disableDrawMode();
-    root.classList.toggle("nsm-drawing", on);
-    say(on ? "Draw links on: drag from a namespace or an interface to another namespace or a bridge." : "Draw links off: dragging moves things again.", false);
-  }
-  drawBtn.addEventListener("click", () => eh && setDrawing(drawBtn.getAttribute("aria-pressed") !== "true"));
+  const gestures = initGestures(ctx, { graph, choices, past, vethForm, moveForm, showRefusal, say });
 
   return {
-    /** Drawing is for the graph view: off and disabled in the table. */
-    setMode(m) {
-      if (m !== "graph" && drawBtn.getAttribute("aria-pressed") === "true") setDrawing(false);
-      drawBtn.disabled = m !== "graph";
-    },
+    setMode: gestures.setMode,
     section,
     prune,
     catchUp,
     onCommand: update,
-    attach,
+    attach: gestures.attach,
     /** For tests: the forms by name, the tracked commands. */
     open: { veth: vethForm, move: moveForm, ping: pingForm, netns: netnsCreateForm },
     get commands() {
