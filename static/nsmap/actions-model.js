@@ -154,7 +154,7 @@ export function vethRefusal(store, aNs, target) {
   if (a.host !== host) {
     return `a veth pair never spans hosts: ${a.host} and ${host} are different machines (a pair is a cable inside one kernel)`;
   }
-  if (store.interfaces.has(target) && (t.kind || "") !== "bridge") return `${t.name} is not a bridge: drop the link on a namespace or a bridge`;
+  if (store.interfaces.has(target) && ifKind(t) !== "bridge") return `${t.name} is not a bridge: drop the link on a namespace or a bridge`;
   return null;
 }
 
@@ -317,6 +317,15 @@ export function explainRejection(body, formFields) {
     else general.push(`${fieldWords(k)}: ${reason}`);
   }
   return { fields, general };
+}
+
+/**
+ * Why a command was not sent (send()'s {status, body}; status 0: no answer) as {fields, general}:
+ * a 400's reasons go next to the form's own fields, anything else is one general sentence.
+ */
+export function explainSend(sent, formFields) {
+  if (sent.status === 400) return explainRejection(sent.body, formFields);
+  return { fields: {}, general: [sent.status ? explainStatus(sent.status) : sent.body.error] };
 }
 
 /** An HTTP status that is not a field refusal, in words. */
@@ -536,10 +545,12 @@ export function describe(verb, args, store) {
 export const madeByNsmap = (i) => typeof i.alias === "string" && i.alias.startsWith("nsmap:");
 
 /** Why the host never changes this interface (agent/actions.py's uplink rule), or null:
- * lo, and devices without a link kind (physical ones). A default route's interface is the
- * host's to judge; the page does not know its routes. */
+ * lo, and devices without a link kind (physical ones: the graph sends kind "device" for them,
+ * agent/netlink.py). A default route's interface is the host's to judge; the page does not know
+ * its routes. */
 export function untouchable(i) {
-  if (i.name === "lo" || i.kind === "loopback") return "nsmap never changes lo";
-  if (!i.kind) return "a device, not a virtual link: nsmap never changes those";
+  const kind = ifKind(i);
+  if (kind === "loopback") return "nsmap never changes lo";
+  if (kind === "device") return "a device, not a virtual link: nsmap never changes those";
   return null;
 }

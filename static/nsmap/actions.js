@@ -5,11 +5,15 @@
 // back on the page's WebSocket ({"type": "command"}), shown in the "Lab actions" list and
 // announced. The page never fakes the graph: a new pair appears when the kernel reports it.
 // Viewers get none of this: app.js does not start the module for them.
-// One module although long: the forms, the menus, the gestures and the status list share one
-// command lifecycle and one dialog, and nothing else on the page touches them.
+// This module keeps the command lifecycle (send, status reports, catch-up), the status list, the
+// ping notes and each verb's form; the generic form dialog is lab-dialog.js and the graph's
+// gestures (menu, draw, drop) are lab-gestures.js.
 import * as M from "./model.js";
 import * as A from "./actions-model.js";
-import { fill, findByKey, focusKey, h } from "./dom.js";
+import { fill, h } from "./dom.js";
+import { getJson } from "./io.js";
+import { initDialog, randomKey } from "./lab-dialog.js";
+import { initGestures } from "./lab-gestures.js";
 
 const KEEP_DONE_MS = 15000; // a finished command's line stays this long (a failure stays until dismissed)
 const LIST_MAX = 6;
@@ -18,17 +22,6 @@ const LIST_MAX = 6;
 export function canAct(cfg) {
   const roles = cfg.roles || [];
   return roles.includes("operator") || roles.includes("admin");
-}
-
-function randomKey() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function csrfToken(cfg) {
-  if (cfg.csrfToken) return cfg.csrfToken;
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : "";
 }
 
 /**
@@ -44,7 +37,6 @@ export function initActions(ctx, { graph }) {
   // view.edgeNotes) and shown in both ends' details, while the edge stays the same (edgeStamp).
   const notes = new Map(); // edge id -> {edge, label, stamp, from, address, time}
   ctx.view.edgeNotes = notes;
-  let uid = 0;
 
   // ------------------------------------------------------------ status list and announcements
   const list = h("ol", { class: "nsm-lab-list" });
@@ -79,11 +71,16 @@ export function initActions(ctx, { graph }) {
     );
   }
 
-  function addItem(entry) {
-    entry.li = h("li", { dataset: { command: entry.id } });
-    list.prepend(entry.li);
+  /** A new line on top of the list (a command or a refusal); the oldest go past LIST_MAX. */
+  function prependItem(li) {
+    list.prepend(li);
     while (list.children.length > LIST_MAX) list.lastElementChild.remove();
     panel.hidden = false;
+  }
+
+  function addItem(entry) {
+    entry.li = h("li", { dataset: { command: entry.id } });
+    prependItem(entry.li);
   }
 
   function removeItem(li) {
@@ -137,12 +134,13 @@ export function initActions(ctx, { graph }) {
     for (const [id, n] of notes) if (M.edgeStamp(store, n.edge) !== n.stamp) notes.delete(id);
   }
 
-  /** The notes on the edges of interface `id` that still hold. */
-  const notesOf = (id) => [...notes.values()].filter((n) => (n.edge.a === id || n.edge.b === id) && M.edgeStamp(store, n.edge) === n.stamp);
+  /** The notes on the edges of interface `id` (prune() already dropped those that no longer hold). */
+  const notesOf = (id) => [...notes.values()].filter((n) => n.edge.a === id || n.edge.b === id);
 
   /**
-   * POST one command; resolves {ok: true, command} or {ok: false, status, body}. The entry shows
-   * in the list from the moment the server accepted it.
+   * POST one command; resolves {ok: true, command, what} or {ok: false, status, body, what} (`what`:
+   * the command in words, from before anything changed). The entry shows in the list from the
+   * moment the server accepted it.
    */
   async function send(node, verb, args, key, after) {
     // Described before anything changes: a moved or deleted interface leaves the store soon.
@@ -152,14 +150,14 @@ export function initActions(ctx, { graph }) {
       response = await fetch(`${cfg.apiBase}commands/`, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(cfg) },
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": cfg.csrfToken || "" },
         body: JSON.stringify({ node, verb, args, idempotency_key: key }),
       });
     } catch {
-      return { ok: false, status: 0, body: { error: "The server cannot be reached: the action may not have been sent. Retry when the page is live again (the same request runs at most once)." } };
+      return { ok: false, status: 0, what, body: { error: "The server cannot be reached: the action may not have been sent. Retry when the page is live again (the same request runs at most once)." } };
     }
     const body = await response.json().catch(() => ({}));
-    if (response.status !== 202 && response.status !== 200 && response.status !== 409) return { ok: false, status: response.status, body };
+    if (response.status !== 202 && response.status !== 200 && response.status !== 409) return { ok: false, status: response.status, body, what };
     if (!tracked.has(body.id)) {
       const entry = { id: body.id, verb, args, what, status: null, after };
       tracked.set(body.id, entry);
@@ -169,7 +167,7 @@ export function initActions(ctx, { graph }) {
     const later = early.get(body.id);
     early.delete(body.id);
     if (later) update(later);
-    return { ok: true, command: body };
+    return { ok: true, command: body, what };
   }
 
   /**
@@ -179,155 +177,13 @@ export function initActions(ctx, { graph }) {
   function catchUp() {
     for (const entry of tracked.values()) {
       if (A.FINISHED.has(entry.status)) continue;
-      fetch(`${cfg.apiBase}commands/${encodeURIComponent(entry.id)}/`, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((r) => (r.ok ? r.json() : null))
-        .then((cmd) => cmd && update(cmd))
+      getJson(`${cfg.apiBase}commands/${encodeURIComponent(entry.id)}/`)
+        .then(update)
         .catch(() => {}); // still offline: the next reconnection asks again
     }
   }
 
-  // ------------------------------------------------------------ the form dialog
-  const dialog = h("dialog", { class: "nsm-lab-dialog", "aria-labelledby": "nsm-lab-title", "aria-describedby": "nsm-lab-intro" });
-  root.append(dialog);
-  let closing = null; // what to run when the dialog closes (the drag-to-move puts the node back)
-  let returnTo = null; // the control that opened the form (or its key, when a patch re-rendered it)
-  let returnKey = null;
-  /** After the dialog closed (its "close" event comes a task later; our own closes call this at once). */
-  function afterClose() {
-    const fn = closing;
-    closing = null;
-    if (fn) fn();
-    const back = returnTo && returnTo.isConnected ? returnTo : findByKey(root, returnKey);
-    if (back) back.focus({ preventScroll: true });
-    returnTo = null;
-    returnKey = null;
-  }
-  function closeDialog(why) {
-    if (dialog.open) dialog.close(why);
-    afterClose();
-  }
-  dialog.addEventListener("close", afterClose);
-  // Escape closes the dialog (natively); it must not also close the details on a phone.
-  dialog.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") ev.stopPropagation();
-  });
-
-  function control(f, id, describedBy) {
-    const common = { id, name: f.key, "aria-describedby": describedBy };
-    if (f.type === "checkbox") return h("input", { ...common, type: "checkbox", checked: !!f.value });
-    if (f.type === "select") {
-      const sel = h("select", common, f.options.map((o) => h("option", { value: o.value, selected: o.value === f.value }, o.label)));
-      return sel;
-    }
-    return h("input", {
-      ...common,
-      type: "text",
-      value: f.value ?? "",
-      autocomplete: "off",
-      spellcheck: "false",
-      inputmode: f.numeric ? "numeric" : null,
-      placeholder: f.placeholder,
-    });
-  }
-
-  /**
-   * Open a form: {title, intro, node, verb, fields: [{key, label, type, value, options, help}],
-   * fixed: {...values not typed}, submit: "label", danger, prepare(values) -> {verb, args} | {errors},
-   * after(command) when it is done, onClose()}. Nothing is sent while a field is wrong.
-   */
-  function openForm(spec) {
-    closeDialog("replaced");
-    uid += 1;
-    const key = randomKey(); // one per opened form: a retried submit runs once on the server
-    const ids = {};
-    const errorEls = {};
-    const rows = spec.fields.map((f) => {
-      const id = `nsm-lab-${uid}-${f.key.replace(/[^a-z0-9]/gi, "-")}`;
-      ids[f.key] = id;
-      const helpId = f.help ? `${id}-help` : null;
-      const errId = `${id}-err`;
-      errorEls[f.key] = h("p", { class: "nsm-lab-err", id: errId, hidden: true });
-      const input = control(f, id, [helpId, errId].filter(Boolean).join(" "));
-      if (f.type === "checkbox") {
-        return h("div", { class: "nsm-lab-field check" }, input, h("label", { for: id }, f.label), f.help && h("p", { class: "nsm-lab-help", id: helpId }, f.help), errorEls[f.key]);
-      }
-      return h("div", { class: "nsm-lab-field" }, h("label", { for: id }, f.label), input, f.help && h("p", { class: "nsm-lab-help", id: helpId }, f.help), errorEls[f.key]);
-    });
-    const general = h("p", { class: "nsm-lab-err general", role: "alert", hidden: true });
-    const submit = h("button", { type: "submit", class: spec.danger ? "danger" : "primary" }, spec.submit || "Run");
-    const cancel = h("button", { type: "button", class: "nsm-lab-cancel", value: "cancel" }, "Cancel");
-    const form = h(
-      "form",
-      { class: "nsm-lab-form", novalidate: true },
-      h("h2", { id: "nsm-lab-title" }, spec.title),
-      h("div", { id: "nsm-lab-intro", class: "nsm-lab-intro" }, spec.intro || ""),
-      rows,
-      general,
-      h("div", { class: "nsm-lab-buttons" }, cancel, submit),
-    );
-    cancel.addEventListener("click", () => closeDialog("cancel"));
-    for (const f of spec.fields) if (f.onChange) form.elements[f.key].addEventListener("change", () => f.onChange(form.elements));
-
-    function values() {
-      const v = { ...(spec.fixed || {}) };
-      for (const f of spec.fields) {
-        const el = form.elements[f.key];
-        v[f.key] = f.type === "checkbox" ? el.checked : el.value;
-      }
-      return v;
-    }
-
-    function showErrors(fieldErrors, generalText) {
-      let first = null;
-      for (const f of spec.fields) {
-        const msg = fieldErrors[f.key];
-        const el = form.elements[f.key];
-        errorEls[f.key].hidden = !msg;
-        errorEls[f.key].textContent = msg ? `${f.label}: ${msg}` : "";
-        if (msg) el.setAttribute("aria-invalid", "true");
-        else el.removeAttribute("aria-invalid");
-        if (msg && !first) first = el;
-      }
-      const extra = [...(generalText || []), ...Object.entries(fieldErrors).filter(([k]) => !(k in ids)).map(([, m]) => m)];
-      general.hidden = !extra.length;
-      general.textContent = extra.join(" ");
-      (first || (extra.length ? submit : null))?.focus();
-    }
-
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      if (submit.disabled) return;
-      const prepared = spec.prepare ? spec.prepare(values()) : A.buildArgs(spec.verb, values());
-      if (prepared.errors) {
-        showErrors(prepared.errors, []);
-        return;
-      }
-      const verb = prepared.verb || spec.verb;
-      submit.disabled = true;
-      submit.textContent = "Sending…";
-      const sent = await send(spec.node, verb, prepared.args, key, spec.after ? (cmd) => spec.after(cmd, values()) : null);
-      submit.disabled = false;
-      submit.textContent = spec.submit || "Run";
-      if (sent.ok) {
-        closeDialog("sent");
-        return;
-      }
-      if (sent.status === 400) {
-        const r = A.explainRejection(sent.body, spec.fields.map((f) => f.key));
-        showErrors(r.fields, r.general);
-      } else showErrors({}, [sent.status ? A.explainStatus(sent.status) : sent.body.error]);
-    });
-
-    fill(dialog, form);
-    closing = spec.onClose || null;
-    returnTo = document.activeElement && document.activeElement !== document.body ? document.activeElement : null;
-    returnKey = focusKey(returnTo);
-    dialog.showModal();
-    const firstInput = spec.fields.length ? form.elements[spec.fields[0].key] : submit;
-    firstInput.focus();
-    if (firstInput.select && firstInput.type === "text") firstInput.select();
-    return { dialog, form };
-  }
+  const { openForm } = initDialog(ctx, { send });
 
   // ------------------------------------------------------------ the verbs' forms
   const ifOf = (id) => store.interfaces.get(id);
@@ -339,12 +195,8 @@ export function initActions(ctx, { graph }) {
 
   /** A verb with no question to ask (bring up / down, a move's follow-ups); a refusal is shown. */
   function runNow(node, verb, args) {
-    const what = A.describe(verb, args, store);
     return send(node, verb, args, randomKey(), null).then((sent) => {
-      if (!sent.ok) {
-        const why = sent.status === 400 ? A.explainRejection(sent.body, []).general.join(" ") : sent.status ? A.explainStatus(sent.status) : sent.body.error;
-        showRefusal(`${what}: not sent. ${why}`);
-      }
+      if (!sent.ok) showRefusal(`${sent.what}: not sent. ${A.explainSend(sent, []).general.join(" ")}`);
       return sent;
     });
   }
@@ -354,7 +206,6 @@ export function initActions(ctx, { graph }) {
     if (!a) return;
     const refusal = target ? A.vethRefusal(store, aNs, target) : null;
     if (refusal) {
-      say(`No veth pair made: ${refusal}.`, true);
       showRefusal(`No veth pair made: ${refusal}.`);
       return;
     }
@@ -367,7 +218,7 @@ export function initActions(ctx, { graph }) {
     const first = targetValue(target || aNs);
     const [nameA, nameB] = A.proposeNames(store, aNs, bNsOf(first));
     let touched = false;
-    openForm({
+    const { form } = openForm({
       title: "New veth pair",
       intro: `A pair of connected interfaces, one end in ${M.nsLabel(a)}. Names are proposed free; MTU 1500 and DOWN unless you choose otherwise.`,
       node: a.host,
@@ -405,7 +256,7 @@ export function initActions(ctx, { graph }) {
         return A.buildArgs("veth.create", w);
       },
     });
-    for (const k of ["a.name", "b.name"]) dialog.querySelector(`[name="${k}"]`).addEventListener("input", () => (touched = true));
+    for (const k of ["a.name", "b.name"]) form.elements[k].addEventListener("input", () => (touched = true));
   }
 
   function linkSetForm(i) {
@@ -610,8 +461,7 @@ export function initActions(ctx, { graph }) {
   /** A refusal the page makes by itself (nothing sent): said aloud and kept in the list. */
   function showRefusal(text) {
     const li = h("li", { class: "nsm-lab-item st-failed", dataset: { status: "refused" } }, h("span", { class: "nsm-lab-why" }, text), " ", h("button", { type: "button", class: "nsm-lab-dismiss", dataset: { labDismiss: "local" }, "aria-label": "Dismiss" }, "×"));
-    list.prepend(li);
-    panel.hidden = false;
+    prependItem(li);
     say(text, true);
   }
 
@@ -712,125 +562,15 @@ export function initActions(ctx, { graph }) {
     if (pick) pick[1]();
   });
 
-  // ------------------------------------------------------------ the graph: menu, draw, drop
-  const drawBtn = h("button", { type: "button", class: "nsm-draw", "aria-pressed": "false", title: "Drag from a namespace or an interface to another namespace (or a bridge) to make a veth pair" }, "Draw links");
-  els.toolbar.querySelector(".nsm-tools .nsm-group")?.after(h("div", { class: "nsm-group", role: "group", "aria-label": "Lab" }, drawBtn));
-  let eh = null;
-
-  /** Where a drawn link's end lands: {ns} for a namespace (or an interface's namespace), {bridge} for a bridge. */
-  function endOf(node) {
-    const id = node.id();
-    if (store.namespaces.has(id)) return { ns: id };
-    const i = ifOf(id);
-    if (!i) return null;
-    return isBridge(i) ? { ns: i.namespace, bridge: id } : { ns: i.namespace };
-  }
-
-  function attach(cy) {
-    cy.cxtmenu({
-      selector: "node.ns, node.if",
-      openMenuEvents: "cxttapstart",
-      fillColor: "rgba(31, 41, 51, 0.92)",
-      activeFillColor: "rgba(25, 113, 194, 0.95)",
-      itemColor: "#ffffff",
-      menuRadius: () => 110,
-      commands: (ele) => {
-        const opts = past() ? [] : choices(store.get(ele.id()));
-        if (!opts.length) return [{ content: h("span", { class: "nsm-cxt-item" }, past() ? "Back to Live to act" : "Nothing to do here"), enabled: false }];
-        return opts.map(([label, fn]) => ({ content: h("span", { class: "nsm-cxt-item" }, label.replace("…", "")), select: () => fn() }));
-      },
-    });
-    eh = cy.edgehandles({
-      snap: false,
-      hoverDelay: 100,
-      noEdgeEventsInDraw: true,
-      disableBrowserGestures: true,
-      canConnect: (source, target) => {
-        const s = endOf(source);
-        const t = endOf(target);
-        return !!(s && t && !past() && !source.same(target) && (s.ns !== t.ns || s.bridge || t.bridge));
-      },
-      edgeParams: () => ({ data: { kind: "draft" } }),
-    });
-    cy.on("ehcomplete", (event, source, target, added) => {
-      added.remove();
-      const s = endOf(source);
-      const t = endOf(target);
-      if (!s || !t) return;
-      // From a bridge to a namespace: the namespace holds the first end, the bridge takes the other.
-      if (s.bridge && !t.bridge) vethForm(t.ns, s.bridge);
-      else vethForm(s.ns, t.bridge || t.ns);
-    });
-    cy.on("ehstop", () => cy.edges('[kind = "draft"]').remove()); // a draft never stays in the picture
-
-    // Drop an interface into another namespace's box: ask to move it; it goes back either way
-    // (the kernel's report draws it in its new place).
-    let grabbed = null;
-    cy.on("grab", "node.if", (ev) => {
-      grabbed = { id: ev.target.id(), pos: { ...ev.target.position() } };
-    });
-    cy.on("free", "node.if", (ev) => {
-      const node = ev.target;
-      const g = grabbed;
-      grabbed = null;
-      if (!g || g.id !== node.id()) return;
-      const i = ifOf(node.id());
-      const p = node.position();
-      if (!i || past() || (Math.abs(p.x - g.pos.x) < 2 && Math.abs(p.y - g.pos.y) < 2)) return;
-      const into = dropTarget(cy, node, i);
-      if (!into) return;
-      const back = () => {
-        if (node.removed()) return;
-        node.position(g.pos);
-        graph.saveLayout();
-      };
-      const ns = nsOf(into);
-      if (ns.host !== i.host) {
-        back();
-        showRefusal(`${i.name} cannot move to ${M.nsLabel(ns)}: it is on another host (${ns.host}).`);
-        return;
-      }
-      moveForm(i, into, back);
-    });
-  }
-
-  /** The namespace box (other than its own) an interface was dropped into, the innermost one. */
-  function dropTarget(cy, node, i) {
-    const p = node.position();
-    let best = null;
-    let area = Infinity;
-    cy.nodes("node.ns").forEach((n) => {
-      if (n.id() === i.namespace || n.hasClass("gone") || !n.visible()) return;
-      const bb = n.boundingBox({ includeLabels: false });
-      if (p.x < bb.x1 || p.x > bb.x2 || p.y < bb.y1 || p.y > bb.y2) return;
-      if (bb.w * bb.h < area) {
-        area = bb.w * bb.h;
-        best = n.id();
-      }
-    });
-    return best;
-  }
-
-  function setDrawing(on) {
-    drawBtn.setAttribute("aria-pressed", String(on));
-    if (on) eh.enableDrawMode();
-    else eh.disableDrawMode();
-    root.classList.toggle("nsm-drawing", on);
-    say(on ? "Draw links on: drag from a namespace or an interface to another namespace or a bridge." : "Draw links off: dragging moves things again.", false);
-  }
-  drawBtn.addEventListener("click", () => eh && setDrawing(drawBtn.getAttribute("aria-pressed") !== "true"));
+  const gestures = initGestures(ctx, { graph, choices, past, vethForm, moveForm, showRefusal, say });
 
   return {
-    /** Drawing is for the graph view: off and disabled in the table. */
-    setMode(m) {
-      if (m !== "graph" && drawBtn.getAttribute("aria-pressed") === "true") setDrawing(false);
-      drawBtn.disabled = m !== "graph";
-    },
+    setMode: gestures.setMode,
     section,
     prune,
     catchUp,
     onCommand: update,
-    attach,
+    attach: gestures.attach,
     /** For tests: the forms by name, the tracked commands. */
     open: { veth: vethForm, move: moveForm, ping: pingForm, netns: netnsCreateForm },
     get commands() {

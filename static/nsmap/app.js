@@ -232,10 +232,7 @@ export function mount(root, config = {}) {
     metrics.graphs += 1;
     if (first) metrics.graphArrivedMs = t0 - ctx.tSourceStart;
     store.load({ ...msg.graph, seq: msg.seq ?? msg.graph.seq });
-    if (lab) {
-      lab.prune();
-      if (!first) lab.catchUp(); // a new graph after a reconnection: command reports may be lost
-    }
+    if (lab) lab.prune();
     table.invalidate();
     if (first) {
       ctx.tSourceStart = Math.min(ctx.tSourceStart, t0);
@@ -270,6 +267,9 @@ export function mount(root, config = {}) {
 
   function onConnection(s) {
     const conn = els.conn;
+    // Back from a dropped socket (live.js says "live" just before the graph that follows): command
+    // reports sent meanwhile are lost. Not on every graph: a resync or a return from the past lost none.
+    if (lab && s === "live" && conn.dataset.state === "reconnecting") lab.catchUp();
     conn.dataset.state = s;
     root.classList.toggle("nsm-offline", s !== "live");
     const since = live.staleSince ? M.fmtTime(live.staleSince) : "";

@@ -97,7 +97,7 @@ export function initDetails(ctx) {
     return [
       row("runtime", owner.runtime || "—"),
       owner.name && row("owner", owner.name),
-      owner.pod && row("pod", owner.pod_namespace ? `${owner.pod_namespace}/${owner.pod}` : owner.pod),
+      owner.pod && row("pod", M.ownerLabel(owner)), // a pod owner's label is "namespace/pod"
       owner.pod_uid && row("pod uid", mono(owner.pod_uid, true)),
       owner.id && row("owner id", mono(owner.id, true)),
       list(owner.containers) && row("containers", list(owner.containers)),

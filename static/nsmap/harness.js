@@ -5,8 +5,8 @@ import { loadVendor } from "./vendor.js";
 import { mount } from "./app.js";
 import * as M from "./model.js";
 import * as LabModel from "./actions-model.js";
+import { canAct } from "./actions.js";
 
-await loadVendor();
 const q = new URLSearchParams(location.search);
 window.nsmapModel = M;
 window.nsmapLabModel = LabModel;
@@ -14,6 +14,7 @@ const cfg = { username: q.get("user") || "harness", source: "none", initialView:
 if (q.get("collapse")) cfg.collapseThreshold = Number(q.get("collapse"));
 if (q.get("table")) cfg.tableThreshold = Number(q.get("table"));
 if (q.get("roles")) cfg.roles = q.get("roles").split(","); // ?roles=viewer,operator: the lab actions' controls
+await loadVendor({ lab: canAct(cfg) });
 window.nsmapStart = (graph) => {
   const t0 = performance.now();
   const app = mount(document.getElementById("nsmap-app"), cfg);

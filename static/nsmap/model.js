@@ -682,11 +682,12 @@ export function tableRows(store) {
     const peer = i.peer ? store.interfaces.get(i.peer) : null;
     const peerNs = peer ? store.namespaces.get(peer.namespace) : null;
     const master = i.master ? store.interfaces.get(i.master) : null;
+    const owned = ownerLabel(ns && ns.owner);
     rows.push({
       id: i.id,
       host: host ? host.name || host.id : i.host,
       namespace: nsLabel(ns),
-      owner: ns && ns.owner ? `${ns.owner.runtime}${ownerLabel(ns.owner) ? ` ${ownerLabel(ns.owner)}` : ""}` : "",
+      owner: ns && ns.owner ? `${ns.owner.runtime}${owned ? ` ${owned}` : ""}` : "",
       nsId: i.namespace,
       name: ifLabel(i, store),
       kind: ifKind(i),

@@ -2,7 +2,8 @@
 // a JSON data block (no inline script, so the Content-Security-Policy needs no nonce for it).
 import { loadVendor } from "./vendor.js";
 import { mount } from "./app.js";
+import { canAct } from "./actions.js";
 
 const config = JSON.parse(document.getElementById("nsmap-config").textContent);
-await loadVendor();
+await loadVendor({ lab: canAct(config) });
 window.nsmapApp = mount(document.getElementById("nsmap-app"), config);

@@ -292,6 +292,8 @@ def test_it_knows_what_the_host_never_changes_and_what_nsmap_made(lab: Any, cons
           return {
             lo: L.untouchable({ name: 'lo', kind: null }),
             device: L.untouchable({ name: 'eth0', kind: null }),
+            sentDevice: L.untouchable({ name: 'eth0', kind: 'device' }),
+            sentLo: L.untouchable({ name: 'lo', kind: 'loopback' }),
             veth: L.untouchable({ name: 'veth0', kind: 'veth' }),
             ours: L.madeByNsmap({ alias: 'nsmap:0b5d5c3e-8d1f-4c39-9a57-2f1f4f1d2a10' }),
             theirs: [L.madeByNsmap({ alias: null }), L.madeByNsmap({ alias: 'uplink' }), L.madeByNsmap({})],
@@ -300,6 +302,8 @@ def test_it_knows_what_the_host_never_changes_and_what_nsmap_made(lab: Any, cons
     )
     assert r["lo"] == "nsmap never changes lo", r
     assert r["device"] == "a device, not a virtual link: nsmap never changes those", r
+    assert r["sentDevice"] == r["device"], f"the graph's kind 'device' (a physical link) must keep its actions off: {r}"
+    assert r["sentLo"] == r["lo"], r
     assert r["veth"] is None, f"a veth must keep its actions: {r}"
     assert r["ours"] is True and r["theirs"] == [False, False, False], r
     console.check()
