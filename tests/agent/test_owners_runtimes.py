@@ -293,4 +293,28 @@ def test_it_labels_mininet_hosts_with_their_host_names(host: HostState, workdir:
     finally:
         proc.stdin.close()  # the script stops the network
         if not stop(proc, None, timeout=120):
-            subprocess.run(["mn", "-c"], capture_output=True, timeout=120)
+            clear_mininet(tag)
+
+
+def clear_mininet(tag: str) -> None:
+    """Remove what this test's network left when its script did not stop it: the shells of its
+    own nodes (named "mininet:h<tag>a", "mininet:s<tag>"...; a host's namespace goes with its
+    shell) and its own root links. Never `mn -c`: that clears every Mininet on the machine."""
+    names = (f"mininet:h{tag}a", f"mininet:h{tag}b", f"mininet:s{tag}")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(name in argv for name in names):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    links = json.loads(run("ip", "-j", "link", "show") or "[]")
+    ours = [
+        link["ifname"]
+        for link in links
+        if link["ifname"].startswith((f"s{tag}-", f"h{tag}")) or link["ifname"] == f"s{tag}"
+    ]
+    for name in sorted(ours, key=lambda n: n == f"s{tag}"):  # the switch's ports first
+        subprocess.run(["ip", "link", "del", "dev", name], capture_output=True, timeout=30)
