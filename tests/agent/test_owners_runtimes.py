@@ -23,7 +23,7 @@ from agent.owners import OwnerResolver
 from agent.protocol import Namespace
 from tests.agent.inventory_view import View
 from tests.kernel_topology import new_prefix, require_root
-from tests.runtimes import HostState, busybox_rootfs, ensure_packages
+from tests.runtimes import HostState, busybox_rootfs, ensure_packages, host_restored, podman_run
 
 pytestmark = [pytest.mark.kernel, pytest.mark.runtimes]
 
@@ -35,10 +35,8 @@ DOCKER_SOCKET = "/run/docker.sock"
 def host() -> Iterator[HostState]:
     """The host's shared state before the test; put back after it, and checked."""
     require_root()
-    state = HostState.capture()
-    yield state
-    state.restore()
-    assert not state.differences(), f"the host was not left as found: {state.differences()}"
+    with host_restored() as state:
+        yield state
 
 
 @pytest.fixture
@@ -162,10 +160,7 @@ def test_it_labels_a_podman_container_with_the_name_podman_reports(host: HostSta
     rootfs = busybox_rootfs(os.path.join(workdir, "rootfs"))
     name = f"{prefix}-web-1"
     try:
-        run(
-            "podman", "run", "-d", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-            "--name", name, "--network", "bridge", "--rootfs", rootfs, "/bin/sh", "-c", "sleep 3600",
-        )  # fmt: skip
+        podman_run(name, rootfs)
         inspected = json.loads(run("podman", "inspect", name))[0]
 
         view = scan()
