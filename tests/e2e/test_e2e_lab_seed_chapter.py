@@ -36,12 +36,6 @@ def row(page: Any, key: str) -> str:
     return str(page.locator(f"{DETAILS} .nsm-kv tr:has(th:text-is('{key}')) td").inner_text())
 
 
-def addresses(topo: Topology, ns: Netns, dev: str) -> list[str]:
-    """The IPv4 addresses of ``dev`` on the kernel (IPv6 link-local ones come and go with the state)."""
-    found = topo.ipj(ns, "-4", "addr", "show", "dev", dev)
-    return [f"{a['local']}/{a['prefixlen']}" for a in found[0]["addr_info"]] if found else []
-
-
 def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, console: Console, topo: Topology) -> None:
     lab = topo.add_netns("lab")
     netns1_name = topo.name("-netns1")
@@ -99,7 +93,7 @@ def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, consol
             wait_js(
                 page, "([id, a]) => (nsmapApp.store.interfaces.get(id).addresses || []).includes(a)", [ident, address]
             )
-            assert address in addresses(topo, lab, dev), f"{address} is not on {dev} on the kernel"
+            assert address in topo.addresses(lab, dev), f"{address} is not on {dev} on the kernel"
         shot(page, "lab-seed-3-addresses")
 
         # 4. A new namespace netns1, from the namespace's panel.
@@ -135,7 +129,7 @@ def test_it_walks_the_seed_chapter_on_the_page(server: Server, page: Any, consol
             " return i && i.up === true && (i.addresses || []).includes('10.1.1.3/24'); }",
             moved,
         )
-        assert addresses(topo, netns1, "veth1") == ["10.1.1.3/24"], "the address is back on veth1 in netns1"
+        assert topo.addresses(netns1, "veth1") == ["10.1.1.3/24"], "the address is back on veth1 in netns1"
         assert "UP" in topo.link(netns1, "veth1")["flags"]
         # veth0's own report (its peer now in netns1) may come after veth1's: wait for it, not assume it.
         wait_js(page, "([a, b]) => nsmapApp.store.interfaces.get(a).peer === b", [veth0, moved])
