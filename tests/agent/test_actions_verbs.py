@@ -107,20 +107,12 @@ def test_it_deletes_a_namespace_holding_only_what_nsmap_made(topo: Topology, lab
 
 
 def test_it_refuses_to_delete_a_namespace_with_a_process_unless_forced(topo: Topology, lab: Lab):
-    ns = topo.add_netns("p")
-    sleeper = subprocess.Popen(["ip", "netns", "exec", ns.name, "sleep", "60"])
-    try:
-        for _ in range(100):  # `ip netns exec` enters the namespace before it execs sleep
-            if subprocess.run(["ip", "netns", "pids", ns.name], capture_output=True, text=True).stdout.strip():
-                break
-        with pytest.raises(ActionRefused, match="processes still run"):
-            lab.do("netns.delete", {"name": ns.name})
-        assert ns.name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        result = lab.do("netns.delete", {"name": ns.name, "force": True})
-        assert sleeper.pid in result["forced_over"]["pids"]
-    finally:
-        sleeper.kill()
-        sleeper.wait()
+    ns = topo.attach(topo.process_netns(), "p")  # named, and a process in it (killed by the Topology)
+    with pytest.raises(ActionRefused, match="processes still run"):
+        lab.do("netns.delete", {"name": ns.name})
+    assert ns.name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    result = lab.do("netns.delete", {"name": ns.name, "force": True})
+    assert ns.pid in result["forced_over"]["pids"]
 
 
 def test_it_refuses_to_delete_a_namespace_with_a_foreign_interface_unless_forced(topo: Topology, lab: Lab):
