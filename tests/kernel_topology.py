@@ -53,6 +53,7 @@ API at a glance (``ns`` is a Netns; ``topo.root`` for the root namespace):
                mtu(ns, dev, n), alias(ns, dev, text), altname(ns, dev, name),
                rename(ns, old, new), move(dev, src, dst)
   truth        links(ns), link(ns, dev), addrs(ns) (iproute2 JSON), ip(ns, *args), ipj(ns, *args),
+               link_names(ns), addresses(ns, dev, family=4, global_only=False) ("A/LEN" strings),
                Netns.inode (discovery's namespace identity)
   bulk         name(suffix), batch(lines, ns=None, force=False) (`ip -batch`)
   teardown     close() (also __exit__, atexit), leftovers(), close_all(), install_signal_teardown()
@@ -507,6 +508,22 @@ class Topology:
     def addrs(self, ns: Netns) -> list[dict[str, Any]]:
         """`ip -j addr show` in ``ns``."""
         return self.ipj(ns, "addr", "show")
+
+    def link_names(self, ns: Netns) -> list[str]:
+        """The names of the links in ``ns``, sorted."""
+        return sorted(link["ifname"] for link in self.links(ns))
+
+    def addresses(self, ns: Netns, dev: str, family: int | None = 4, global_only: bool = False) -> list[str]:
+        """``dev``'s addresses in ``ns`` as "ADDRESS/PREFIXLEN", in the kernel's order: IPv4 by
+        default (IPv6 link-local ones come and go with the link's state), 6 or None for both;
+        ``global_only`` leaves out link- and host-scope ones."""
+        flag = [] if family is None else [f"-{family}"]
+        return [
+            f"{a['local']}/{a['prefixlen']}"
+            for entry in self.ipj(ns, *flag, "addr", "show", "dev", dev)
+            for a in entry.get("addr_info", [])
+            if not global_only or a.get("scope") == "global"
+        ]
 
     # -- teardown --------------------------------------------------------------------------------
 

@@ -5,9 +5,11 @@ back after, so that a test leaves the host as it found it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -53,6 +55,31 @@ def busybox_rootfs(path: str, os_release: bool = False) -> str:
         with open(os.path.join(path, "usr/lib/os-release"), "w") as handle:
             handle.write('ID=busybox\nNAME="busybox rootfs for nsmap tests"\n')
     return path
+
+
+def podman_run(name: str, rootfs: str) -> str:
+    """`podman run -d` of a busybox ``rootfs`` (sleeping) as ``name`` on Podman's bridge; its id.
+    One argv for every Podman test, so that they all start their containers the same way."""
+    argv = [
+        "podman", "run", "-d", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+        "--name", name, "--network", "bridge", "--rootfs", rootfs, "/bin/sh", "-c", "sleep 3600",
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"podman run {name} failed: {done.stderr[-800:]}"
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def host_restored() -> Iterator[HostState]:
+    """The host's shared state captured before the block, put back after it (also when it
+    raised), and checked: the block fails when something could not be put back."""
+    state = HostState.capture()
+    try:
+        yield state
+    finally:
+        state.restore()
+    left = state.differences()
+    assert not left, f"the host was not left as found: {left}"
 
 
 @dataclass

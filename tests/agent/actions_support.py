@@ -41,8 +41,18 @@ class Lab:
         return f"{NODE}/ns:{ns.inode}"
 
     def netns(self, name: str) -> Netns:
-        """A namespace the agent created by name, as a Netns the Topology can query."""
-        return Netns(path=f"/run/netns/{name}", name=name)
+        """A namespace the agent created by name, as a Netns the Topology can query, recorded so
+        that the Topology deletes it (an unprefixed name is refused: no sweep would find it)."""
+        return self.topo.adopt_netns([name])[0]
+
+    def adopt_marked_root_links(self) -> None:
+        """Record every root-namespace link carrying the mark of one of this Lab's commands, so
+        that the Topology deletes it even when its name lacks the prefix (close() deletes only
+        prefixed or recorded names)."""
+        marks = {mark(command_id) for command_id in self.commands}
+        for link in self.topo.ipj(self.topo.root, "link", "show"):
+            if link.get("ifalias") in marks:
+                self.topo.root_links.add(link["ifname"])
 
 
 def agent_in(ns: Netns, verb: str, args: dict[str, Any]) -> subprocess.CompletedProcess[str]:

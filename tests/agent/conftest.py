@@ -67,7 +67,8 @@ def private_dir(topo: Topology) -> Iterator[tuple[str, list[str]]]:
 
 @pytest.fixture
 def lab(topo: Topology) -> Iterator[Any]:
-    """The agent's lab-verb executor (tests/agent/actions_support.py Lab), closed before ``topo``."""
+    """The agent's lab-verb executor (tests/agent/actions_support.py Lab), closed before ``topo``,
+    which then also deletes the root-namespace links its commands marked, whatever their names."""
     from tests.agent.actions_support import Lab
 
     helper = Lab(topo)
@@ -75,3 +76,4 @@ def lab(topo: Topology) -> Iterator[Any]:
         yield helper
     finally:
         helper.actions.close()
+        helper.adopt_marked_root_links()

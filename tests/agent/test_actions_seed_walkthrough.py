@@ -16,14 +16,6 @@ from tests.kernel_topology import Topology
 pytestmark = pytest.mark.kernel
 
 
-def addresses(topo: Topology, ns, dev: str) -> list[str]:
-    return [
-        f"{a['local']}/{a['prefixlen']}"
-        for a in topo.ipj(ns, "addr", "show", "dev", dev)[0]["addr_info"]
-        if a["family"] == "inet"
-    ]
-
-
 def test_it_walks_through_the_seed_chapter(topo: Topology, lab: Lab):
     lab_name, netns1_name = topo.name("lab"), topo.name("ns1")
     lab.do("netns.create", {"name": lab_name})
@@ -47,7 +39,7 @@ def test_it_walks_through_the_seed_chapter(topo: Topology, lab: Lab):
     lab.do("address.add", {"interface": made["a"]["interface"], "address": "10.1.1.2/24"})
     lab.do("address.add", {"interface": made["b"]["interface"], "address": "10.1.1.3/24"})
     assert "UP" in topo.link(ns, "veth0")["flags"] and "UP" in topo.link(ns, "veth1")["flags"]
-    assert addresses(topo, ns, "veth0") == ["10.1.1.2/24"] and addresses(topo, ns, "veth1") == ["10.1.1.3/24"]
+    assert topo.addresses(ns, "veth0") == ["10.1.1.2/24"] and topo.addresses(ns, "veth1") == ["10.1.1.3/24"]
 
     moved = lab.do("link.move", {"interface": made["b"]["interface"], "namespace": netns1_name})
     assert [link["ifname"] for link in topo.links(netns1)] == ["lo", "veth1"], "veth1 did not arrive in netns1"
@@ -55,7 +47,7 @@ def test_it_walks_through_the_seed_chapter(topo: Topology, lab: Lab):
     assert moved["dropped_addresses"] == ["10.1.1.3/24"], (
         "the move result does not say which address the kernel dropped"
     )
-    assert addresses(topo, netns1, "veth1") == [], "the kernel keeps addresses across a move?"
+    assert topo.addresses(netns1, "veth1") == [], "the kernel keeps addresses across a move?"
 
     lab.do("address.add", {"interface": moved["interface"], "address": moved["dropped_addresses"][0]})
     lab.do("link.set", {"interface": moved["interface"], "up": True})

@@ -51,10 +51,6 @@ def executor() -> Iterator[Executor]:
         kernel.close()
 
 
-def names(topo: Topology, ns: Netns) -> list[str]:
-    return sorted(link["ifname"] for link in topo.links(ns))
-
-
 def undo(executor: Executor, a: Netns, b: Netns, command_id: str = "c1") -> bool:
     """undo_pair for the pair command ``command_id`` would have made as v0 (in a) - v1 (in b)."""
     spaces = [executor.k.namespace(NamespaceRef(name=ns.name), "") for ns in (a, b)]
@@ -66,7 +62,7 @@ def test_it_deletes_an_unmarked_pair_by_the_names_it_gave(topo: Topology, execut
     a, b = topo.add_netns("a"), topo.add_netns("b")
     topo.veth("v0", a, "v1", b)  # as the kernel made it, before the mark
     assert undo(executor, a, b), "an unmarked pair under the names given was not undone"
-    assert (names(topo, a), names(topo, b)) == (["lo"], ["lo"]), "the pair is still there"
+    assert (topo.link_names(a), topo.link_names(b)) == (["lo"], ["lo"]), "the pair is still there"
 
 
 def test_it_deletes_a_pair_it_marked_even_when_the_peer_is_renamed(topo: Topology, executor: Executor):
@@ -74,7 +70,7 @@ def test_it_deletes_a_pair_it_marked_even_when_the_peer_is_renamed(topo: Topolog
     topo.veth("v0", a, "other", b)
     topo.alias(a, "v0", mark("c1"))
     assert undo(executor, a, b)
-    assert (names(topo, a), names(topo, b)) == (["lo"], ["lo"]), "the marked pair is still there"
+    assert (topo.link_names(a), topo.link_names(b)) == (["lo"], ["lo"]), "the marked pair is still there"
 
 
 def test_it_reports_nothing_left_as_undone(topo: Topology, executor: Executor):

@@ -13,10 +13,6 @@ from tests.kernel_topology import Topology
 pytestmark = pytest.mark.kernel
 
 
-def names(topo: Topology, ns) -> list[str]:
-    return sorted(link["ifname"] for link in topo.links(ns))
-
-
 def test_it_creates_a_pair_between_two_namespaces_with_address_mtu_and_up(topo: Topology, lab: Lab):
     a, b = topo.add_netns("a"), topo.add_netns("b")
     root = root_state(topo, lab)
@@ -52,7 +48,7 @@ def test_it_deletes_a_pair_by_either_end_and_names_the_peer(topo: Topology, lab:
     lab.do("veth.create", {"a": {"namespace": a.name, "name": "v0"}, "b": {"namespace": b.name, "name": "v1"}})
     v1, v0_index = lab.if_id(b, "v1"), topo.link(a, "v0")["ifindex"]
     result = lab.do("link.delete", {"interface": v1})
-    assert names(topo, a) == ["lo"] and names(topo, b) == ["lo"], "the kernel deletes both ends"
+    assert topo.link_names(a) == ["lo"] and topo.link_names(b) == ["lo"], "the kernel deletes both ends"
     assert result == {"deleted": v1, "name": "v1", "kind": "veth", "peer_ifindex": v0_index}
 
 
@@ -90,14 +86,14 @@ def test_it_creates_attaches_detaches_and_deletes_a_bridge(topo: Topology, lab: 
     lab.do("bridge.detach", {"interface": made["a"]["interface"], "bridge": bridge["interface"]})
     assert "master" not in topo.link(a, "v0")
     lab.do("bridge.delete", {"interface": bridge["interface"]})
-    assert names(topo, a) == ["lo", "v0", "v1"]
+    assert topo.link_names(a) == ["lo", "v0", "v1"]
 
 
 def test_it_creates_and_deletes_a_named_namespace(topo: Topology, lab: Lab):
     name = topo.name("n1")
     made = lab.do("netns.create", {"name": name})
     assert made["namespace"] == lab.ns_id(lab.netns(name))
-    assert names(topo, lab.netns(name)) == ["lo"]
+    assert topo.link_names(lab.netns(name)) == ["lo"]
     lab.do("netns.delete", {"name": name})
     assert name not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
@@ -111,20 +107,12 @@ def test_it_deletes_a_namespace_holding_only_what_nsmap_made(topo: Topology, lab
 
 
 def test_it_refuses_to_delete_a_namespace_with_a_process_unless_forced(topo: Topology, lab: Lab):
-    ns = topo.add_netns("p")
-    sleeper = subprocess.Popen(["ip", "netns", "exec", ns.name, "sleep", "60"])
-    try:
-        for _ in range(100):  # `ip netns exec` enters the namespace before it execs sleep
-            if subprocess.run(["ip", "netns", "pids", ns.name], capture_output=True, text=True).stdout.strip():
-                break
-        with pytest.raises(ActionRefused, match="processes still run"):
-            lab.do("netns.delete", {"name": ns.name})
-        assert ns.name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        result = lab.do("netns.delete", {"name": ns.name, "force": True})
-        assert sleeper.pid in result["forced_over"]["pids"]
-    finally:
-        sleeper.kill()
-        sleeper.wait()
+    ns = topo.attach(topo.process_netns(), "p")  # named, and a process in it (killed by the Topology)
+    with pytest.raises(ActionRefused, match="processes still run"):
+        lab.do("netns.delete", {"name": ns.name})
+    assert ns.name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    result = lab.do("netns.delete", {"name": ns.name, "force": True})
+    assert ns.pid in result["forced_over"]["pids"]
 
 
 def test_it_refuses_to_delete_a_namespace_with_a_foreign_interface_unless_forced(topo: Topology, lab: Lab):
@@ -132,7 +120,7 @@ def test_it_refuses_to_delete_a_namespace_with_a_foreign_interface_unless_forced
     topo.bridge(ns, "theirs")
     with pytest.raises(ActionRefused, match=r"interfaces nsmap did not create \(theirs\)"):
         lab.do("netns.delete", {"name": ns.name})
-    assert names(topo, ns) == ["lo", "theirs"]
+    assert topo.link_names(ns) == ["lo", "theirs"]
     lab.do("netns.delete", {"name": ns.name, "force": True})
 
 

@@ -1,9 +1,11 @@
 """The shared builder itself: unique names, exact teardown (also after a failure), and no
-teardown from a forked child (pyroute2's netns helper inherits atexit hooks and `with` blocks)."""
+teardown from a forked child (pyroute2's netns helper inherits atexit hooks and `with` blocks); its
+look-ups of names and addresses."""
 
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -63,3 +65,29 @@ def test_it_gives_every_topology_its_own_prefix() -> None:
     require_root()
     with Topology() as one, Topology() as two:
         assert one.prefix != two.prefix
+
+
+def test_it_reads_names_and_addresses_as_the_kernel_has_them() -> None:
+    require_root()
+    with Topology() as topo:
+        a, b = topo.add_netns("a"), topo.add_netns("b")
+        topo.veth("v1", a, "v0", b)
+        topo.addr(a, "v1", "10.9.0.1/24")
+        topo.addr(a, "v1", "fd00:9::1/64")
+        topo.addr(a, "lo", "127.0.0.2/8")
+        topo.up(a, "v1", "lo")
+        topo.up(b, "v0")  # a carrier: the kernel gives v1 its fe80:: link-local address
+        assert topo.link_names(a) == ["lo", "v1"], "names are sorted"
+        assert topo.addresses(a, "v1") == ["10.9.0.1/24"], "IPv4 only by default"
+        assert sorted(topo.addresses(a, "lo")) == ["127.0.0.1/8", "127.0.0.2/8"]
+        six = topo.addresses(a, "v1", family=6)
+        for _ in range(500):  # addrconf adds the link-local address once the carrier is seen
+            if any(x.startswith("fe80:") for x in six):
+                break
+            time.sleep(0.01)
+            six = topo.addresses(a, "v1", family=6)
+        assert "fd00:9::1/64" in six and any(x.startswith("fe80:") for x in six), f"v1's IPv6 addresses: {six}"
+        assert topo.addresses(a, "v1", family=6, global_only=True) == ["fd00:9::1/64"], "no fe80:: link-local"
+        assert topo.addresses(a, "v1", family=None, global_only=True) == ["10.9.0.1/24", "fd00:9::1/64"]
+        assert topo.addresses(a, "lo", global_only=True) == [], "lo's addresses are host-scope"
+        assert topo.addresses(b, "v0") == []

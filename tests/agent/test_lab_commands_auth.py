@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,6 +14,7 @@ from agent.actions import Actions
 from agent.lab import MAX_AGE, LabCommands
 from agent.protocol import PROTOCOL_VERSION, validate_command_result
 from tests.agent.lab_support import KEY, Reports, signed
+from tests.kernel_topology import NETNS_DIR, new_prefix
 
 
 @pytest.fixture
@@ -25,7 +29,20 @@ def lab_commands(reports: Reports):
     actions.close()
 
 
-ARGS = {"name": "nsmnever"}  # netns.create: would change the host if it ran
+# netns.create: would change the host if it ran; a fresh prefix so that a regression's namespace
+# is ours alone to find and delete
+NEVER = new_prefix()
+ARGS = {"name": NEVER}
+
+
+@pytest.fixture(autouse=True)
+def never_created() -> Iterator[None]:
+    """Fail a test whose dropped command made the namespace anyway, and delete what it made."""
+    yield
+    made = os.path.lexists(os.path.join(NETNS_DIR, NEVER))
+    if made:
+        subprocess.run(["ip", "netns", "del", NEVER], capture_output=True, timeout=30, check=False)
+    assert not made, f"a command that should have been dropped created the namespace {NEVER}"
 
 
 def test_it_drops_a_forged_command_without_running_or_reporting(lab_commands: LabCommands, reports: Reports):

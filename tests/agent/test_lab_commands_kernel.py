@@ -23,10 +23,6 @@ def agent_lab(lab: Lab, reports: Reports) -> LabCommands:
     return LabCommands("h1", KEY, lab.actions, report=reports)
 
 
-def names(topo: Topology, ns) -> list[str]:
-    return sorted(link["ifname"] for link in topo.links(ns))
-
-
 def test_it_runs_a_signed_command_and_reports_running_then_done(
     topo: Topology, agent_lab: LabCommands, reports: Reports
 ):
@@ -34,7 +30,7 @@ def test_it_runs_a_signed_command_and_reports_running_then_done(
     body, signature = signed("bridge.create", {"namespace": a.name, "name": "br0"})
     outcome = agent_lab.handle(body, signature)
     assert outcome.status == "done", outcome.error
-    assert names(topo, a) == ["br0", "lo"]
+    assert topo.link_names(a) == ["br0", "lo"]
     assert [validate_command_result(r)["status"] for r in reports] == ["running", "done"]
     done = reports[-1]
     assert done["result"]["name"] == "br0" and done["error"] is None
@@ -51,7 +47,7 @@ def test_it_refuses_a_replayed_command_id_and_changes_nothing(topo: Topology, ag
     before, reported = kernel_state(topo, a), len(reports)
     outcome = agent_lab.handle(*create)  # the same text and signature again: it would succeed if it ran
     assert (outcome.status, outcome.error) == ("rejected", "replayed: this command id has been run already")
-    assert kernel_state(topo, a) == before and names(topo, a) == ["lo"], "the replay re-created the bridge"
+    assert kernel_state(topo, a) == before and topo.link_names(a) == ["lo"], "the replay re-created the bridge"
     assert len(reports) == reported, "a replay was reported"
 
 

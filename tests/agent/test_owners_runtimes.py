@@ -23,7 +23,7 @@ from agent.owners import OwnerResolver
 from agent.protocol import Namespace
 from tests.agent.inventory_view import View
 from tests.kernel_topology import new_prefix, require_root
-from tests.runtimes import HostState, busybox_rootfs, ensure_packages
+from tests.runtimes import HostState, busybox_rootfs, ensure_packages, host_restored, podman_run
 
 pytestmark = [pytest.mark.kernel, pytest.mark.runtimes]
 
@@ -35,10 +35,8 @@ DOCKER_SOCKET = "/run/docker.sock"
 def host() -> Iterator[HostState]:
     """The host's shared state before the test; put back after it, and checked."""
     require_root()
-    state = HostState.capture()
-    yield state
-    state.restore()
-    assert not state.differences(), f"the host was not left as found: {state.differences()}"
+    with host_restored() as state:
+        yield state
 
 
 @pytest.fixture
@@ -162,10 +160,7 @@ def test_it_labels_a_podman_container_with_the_name_podman_reports(host: HostSta
     rootfs = busybox_rootfs(os.path.join(workdir, "rootfs"))
     name = f"{prefix}-web-1"
     try:
-        run(
-            "podman", "run", "-d", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-            "--name", name, "--network", "bridge", "--rootfs", rootfs, "/bin/sh", "-c", "sleep 3600",
-        )  # fmt: skip
+        podman_run(name, rootfs)
         inspected = json.loads(run("podman", "inspect", name))[0]
 
         view = scan()
@@ -293,4 +288,28 @@ def test_it_labels_mininet_hosts_with_their_host_names(host: HostState, workdir:
     finally:
         proc.stdin.close()  # the script stops the network
         if not stop(proc, None, timeout=120):
-            subprocess.run(["mn", "-c"], capture_output=True, timeout=120)
+            clear_mininet(tag)
+
+
+def clear_mininet(tag: str) -> None:
+    """Remove what this test's network left when its script did not stop it: the shells of its
+    own nodes (named "mininet:h<tag>a", "mininet:s<tag>"...; a host's namespace goes with its
+    shell) and its own root links. Never `mn -c`: that clears every Mininet on the machine."""
+    names = (f"mininet:h{tag}a", f"mininet:h{tag}b", f"mininet:s{tag}")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(name in argv for name in names):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    links = json.loads(run("ip", "-j", "link", "show") or "[]")
+    ours = [
+        link["ifname"]
+        for link in links
+        if link["ifname"].startswith((f"s{tag}-", f"h{tag}")) or link["ifname"] == f"s{tag}"
+    ]
+    for name in sorted(ours, key=lambda n: n == f"s{tag}"):  # the switch's ports first
+        subprocess.run(["ip", "link", "del", "dev", name], capture_output=True, timeout=30)

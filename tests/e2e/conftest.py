@@ -348,9 +348,10 @@ def open_harness(page: Any, url: str) -> None:
     load_until_ready(page, url, goto)
 
 
-def start_harness(page: Any, static_url: str, view: str = "graph", namespaces: int = 6) -> Any:
-    """The offline harness showing ``view`` of a synthetic graph of ``namespaces`` namespaces."""
-    open_harness(page, f"{static_url}/nsmap/harness.html?view={view}")
+def start_harness(page: Any, static_url: str, view: str = "graph", namespaces: int = 6, query: str = "") -> Any:
+    """The offline harness showing ``view`` of a synthetic graph of ``namespaces`` namespaces;
+    ``query`` adds harness parameters (e.g. "&collapse=3", "&user=alice")."""
+    open_harness(page, f"{static_url}/nsmap/harness.html?view={view}{query}")
     page.evaluate(f"() => nsmapStart(nsmapModel.syntheticGraph({int(namespaces)}))")
     return page
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Console, Server, open_graph, open_harness, shot, wait_js
+from tests.e2e.conftest import Console, Server, open_graph, shot, start_harness, wait_js
 from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.e2e
@@ -55,8 +55,7 @@ IN_VIEW = """() => {
 
 
 def test_it_draws_the_view_as_svg_with_every_node_edge_and_name(page: Any, static_url: str, console: Console) -> None:
-    open_harness(page, f"{static_url}/nsmap/harness.html?view=graph")
-    page.evaluate("nsmapStart(nsmapModel.syntheticGraph(4))")
+    start_harness(page, static_url, namespaces=4)
     renamed = page.evaluate(
         """() => {
           const app = nsmapApp, s = app.store;

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Console, open_harness
+from tests.e2e.conftest import Console, start_harness
 
 pytestmark = pytest.mark.e2e
 
@@ -42,8 +42,7 @@ def _tab_to(page: Any, target: str, limit: int = 30) -> None:
 
 
 def test_it_works_the_toolbar_from_the_keyboard(page: Any, static_url: str, console: Console) -> None:
-    open_harness(page, f"{static_url}/nsmap/harness.html?view=graph")
-    page.evaluate("nsmapStart(nsmapModel.syntheticGraph(4))")
+    start_harness(page, static_url, namespaces=4)
 
     seen = []
     for _ in range(len(TOOLBAR)):

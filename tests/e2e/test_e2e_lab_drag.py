@@ -37,10 +37,6 @@ def frame(page: Any, ids: list[str]) -> None:
     )
 
 
-def kernel_names(topo: Topology, ns: Any) -> set[str]:
-    return {link["ifname"] for link in topo.links(ns)}
-
-
 def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
     server: Server, page: Any, console: Console, topo: Topology
 ) -> None:
@@ -89,7 +85,7 @@ def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
     form.get_by_role("button", name="Cancel").click()
     before, after = page.evaluate("(id) => [window.grabbedAt, nsmapApp.cy.getElementById(id).position()]", end_b)
     assert after == before, f"a cancelled move puts the node back: {before} -> {after}"
-    assert name_b in kernel_names(topo, right), "a cancelled move changes nothing"
+    assert name_b in topo.link_names(right), "a cancelled move changes nothing"
 
     frame(page, list(ids.values()))
     drag_to(page, end_b, ids[far.name], NODE_IN)
@@ -97,7 +93,7 @@ def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
     lab_done(page, "link.move")
     moved = if_id(page, far.name, name_b)
     wait_js(page, "([a, b]) => nsmapApp.edgeBetween(a, b)", [end_a, moved])
-    assert name_b in kernel_names(topo, far) and name_b not in kernel_names(topo, right), "moved on the kernel"
+    assert name_b in topo.link_names(far) and name_b not in topo.link_names(right), "moved on the kernel"
     shot(page, "lab-drag-2-moved")
 
     # Delete one end: the confirmation names both.
@@ -114,7 +110,7 @@ def test_it_draws_a_link_moves_an_end_and_deletes_the_pair(
         "([a, b]) => !nsmapApp.store.interfaces.has(a) && !nsmapApp.store.interfaces.has(b)",
         [end_a, moved],
     )
-    assert name_a not in kernel_names(topo, left) and name_b not in kernel_names(topo, far), "both ends are gone"
+    assert name_a not in topo.link_names(left) and name_b not in topo.link_names(far), "both ends are gone"
     shot(page, "lab-drag-3-deleted")
     page.click("[data-act=view-table]")
     assert page.get_by_role("button", name="Draw links").is_disabled(), "drawing is for the graph view"

@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
     shot,
     wait_js,
 )
-from tests.kernel_topology import Netns, Topology
+from tests.kernel_topology import Topology
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +45,6 @@ def run(page: Any, target: str, button: str, submit: str, verb: str, fill: dict[
     lab_done(page, verb, before)
 
 
-def names(topo: Topology, ns: Netns) -> dict[str, dict[str, Any]]:
-    return {link["ifname"]: link for link in topo.links(ns)}
-
-
 def gone(page: Any, ident: str) -> None:
     wait_js(page, "(id) => !nsmapApp.store.interfaces.has(id)", ident)
 
@@ -58,54 +54,51 @@ def test_it_runs_the_other_verbs_from_the_details_panel(
 ) -> None:
     lab = topo.add_netns("-verbs")
     extra = topo.name("-extra")
-    try:
-        open_graph(page, server, "e2e-admin")
-        lab_id = ns_id(page, lab.name)
-        run(page, lab_id, "New veth pair…", "Create pair", "veth.create", {"a.name": "p0", "b.name": "p1"})
-        p0, p1 = if_id(page, lab.name, "p0"), if_id(page, lab.name, "p1")
+    open_graph(page, server, "e2e-admin")
+    lab_id = ns_id(page, lab.name)
+    run(page, lab_id, "New veth pair…", "Create pair", "veth.create", {"a.name": "p0", "b.name": "p1"})
+    p0, p1 = if_id(page, lab.name, "p0"), if_id(page, lab.name, "p1")
 
-        # link.set: MTU and name at once.
-        run(page, p0, "Change…", "Apply", "link.set", {"mtu": "9000", "name": "p0x"})
-        p0x = if_id(page, lab.name, "p0x")
-        assert names(topo, lab)["p0x"]["mtu"] == 9000 and "p0" not in names(topo, lab)
+    # link.set: MTU and name at once.
+    run(page, p0, "Change…", "Apply", "link.set", {"mtu": "9000", "name": "p0x"})
+    p0x = if_id(page, lab.name, "p0x")
+    assert topo.link(lab, "p0x")["mtu"] == 9000 and "p0" not in topo.link_names(lab)
 
-        # address.add then address.remove (chosen from its addresses).
-        run(page, p0x, "Add address…", "Add", "address.add", {"address": "10.2.0.1/24"})
-        wait_js(page, "(id) => (nsmapApp.store.interfaces.get(id).addresses || []).includes('10.2.0.1/24')", p0x)
-        run(page, p0x, "Remove address…", "Remove", "address.remove", {"address": "10.2.0.1/24"})
-        left = [a for x in topo.ipj(lab, "-4", "addr", "show", "dev", "p0x") for a in x.get("addr_info", [])]
-        assert not left, f"the address is gone: {left}"
+    # address.add then address.remove (chosen from its addresses).
+    run(page, p0x, "Add address…", "Add", "address.add", {"address": "10.2.0.1/24"})
+    wait_js(page, "(id) => (nsmapApp.store.interfaces.get(id).addresses || []).includes('10.2.0.1/24')", p0x)
+    run(page, p0x, "Remove address…", "Remove", "address.remove", {"address": "10.2.0.1/24"})
+    left = topo.addresses(lab, "p0x")
+    assert not left, f"the address is gone: {left}"
 
-        # A bridge, p1 attached to it, detached, the bridge deleted.
-        run(page, lab_id, "New bridge…", "Create bridge", "bridge.create", {"name": "br9"})
-        br = if_id(page, lab.name, "br9")
-        run(page, p1, "Attach to bridge…", "Attach", "bridge.attach", {"bridge": br})
-        assert names(topo, lab)["p1"].get("master") == "br9", "p1 is a port of br9"
-        wait_js(page, "([i, b]) => nsmapApp.store.interfaces.get(i).master === b", [p1, br])
-        shot(page, "lab-verbs-attached")
-        run(page, p1, "Detach from bridge…", "Detach", "bridge.detach")
-        assert "master" not in names(topo, lab)["p1"], "p1 is no port any more"
-        wait_js(page, "(i) => !nsmapApp.store.interfaces.get(i).master", p1)
-        run(page, br, "Delete bridge…", "Delete bridge", "bridge.delete")
-        gone(page, br)
-        assert "br9" not in names(topo, lab)
+    # A bridge, p1 attached to it, detached, the bridge deleted.
+    run(page, lab_id, "New bridge…", "Create bridge", "bridge.create", {"name": "br9"})
+    br = if_id(page, lab.name, "br9")
+    run(page, p1, "Attach to bridge…", "Attach", "bridge.attach", {"bridge": br})
+    assert topo.link(lab, "p1").get("master") == "br9", "p1 is a port of br9"
+    wait_js(page, "([i, b]) => nsmapApp.store.interfaces.get(i).master === b", [p1, br])
+    shot(page, "lab-verbs-attached")
+    run(page, p1, "Detach from bridge…", "Detach", "bridge.detach")
+    assert "master" not in topo.link(lab, "p1"), "p1 is no port any more"
+    wait_js(page, "(i) => !nsmapApp.store.interfaces.get(i).master", p1)
+    run(page, br, "Delete bridge…", "Delete bridge", "bridge.delete")
+    gone(page, br)
+    assert "br9" not in topo.link_names(lab)
 
-        # link.delete takes both ends.
-        run(page, p0x, "Delete…", "Delete both ends", "link.delete")
-        gone(page, p0x)
-        gone(page, p1)
-        assert set(names(topo, lab)) == {"lo"}
+    # link.delete takes both ends.
+    run(page, p0x, "Delete…", "Delete both ends", "link.delete")
+    gone(page, p0x)
+    gone(page, p1)
+    assert set(topo.link_names(lab)) == {"lo"}
 
-        # netns.create then netns.delete.
-        run(page, lab_id, "New namespace…", "Create namespace", "netns.create", {"name": extra})
-        topo.adopt_netns([extra])
-        extra_id = ns_id(page, extra)
-        run(page, extra_id, "Delete namespace…", "Delete namespace", "netns.delete")
-        wait_js(page, "(id) => !nsmapApp.store.namespaces.has(id)", extra_id)
-        assert subprocess.run(["ip", "netns", "pids", extra], capture_output=True, check=False).returncode != 0
-        console.check()
-    finally:
-        subprocess.run(["ip", "netns", "del", extra], capture_output=True, check=False)
+    # netns.create then netns.delete.
+    run(page, lab_id, "New namespace…", "Create namespace", "netns.create", {"name": extra})
+    topo.adopt_netns([extra])
+    extra_id = ns_id(page, extra)
+    run(page, extra_id, "Delete namespace…", "Delete namespace", "netns.delete")
+    wait_js(page, "(id) => !nsmapApp.store.namespaces.has(id)", extra_id)
+    assert subprocess.run(["ip", "netns", "pids", extra], capture_output=True, check=False).returncode != 0
+    console.check()
 
 
 def test_it_makes_a_bridge_port_when_a_link_is_drawn_onto_a_bridge(
@@ -137,6 +130,6 @@ def test_it_makes_a_bridge_port_when_a_link_is_drawn_onto_a_bridge(
     lab_done(page, "veth.create", before)
     port = if_id(page, hub.name, name_b)
     wait_js(page, "([p, b]) => nsmapApp.store.interfaces.get(p).master === b", [port, br])
-    assert names(topo, hub)[name_b].get("master") == "br0", "the new end is a port of br0 on the kernel"
+    assert topo.link(hub, name_b).get("master") == "br0", "the new end is a port of br0 on the kernel"
     shot(page, "lab-bridge-port")
     console.check()

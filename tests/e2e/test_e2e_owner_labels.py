@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import Console, Server, open_graph, open_harness, shot, wait_js
 from tests.kernel_topology import new_prefix
-from tests.runtimes import HostState, busybox_rootfs, ensure_packages
+from tests.runtimes import busybox_rootfs, ensure_packages, host_restored, podman_run
 
 pytestmark = pytest.mark.e2e
 
@@ -24,25 +24,18 @@ POD_UID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 @pytest.fixture
 def containers(needs_root: None) -> Iterator[list[str]]:
     """Two Podman containers on its bridge (web-1, db-1 with a fresh prefix), removed after;
-    the host's forwarding, nft tables and bridges put back as found."""
+    the host's forwarding, nft tables and bridges put back as found, and checked."""
     ensure_packages("podman", "netavark", "aardvark-dns", "runc", "iptables", "busybox-static")
-    host = HostState.capture()
     prefix = new_prefix()
     names = [f"{prefix}-web-1", f"{prefix}-db-1"]
-    with tempfile.TemporaryDirectory(prefix="nsmap-e2e-rootfs-") as folder:
+    with host_restored(), tempfile.TemporaryDirectory(prefix="nsmap-e2e-rootfs-") as folder:
         rootfs = busybox_rootfs(os.path.join(folder, "rootfs"))
         try:
             for name in names:
-                subprocess.run(
-                    ["podman", "run", "-d", "--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit",
-                     "nproc=4096:4096", "--name", name, "--network", "bridge", "--rootfs", rootfs,
-                     "/bin/sh", "-c", "sleep 3600"],
-                    check=True, capture_output=True, timeout=120,
-                )  # fmt: skip
+                podman_run(name, rootfs)
             yield names
         finally:
             subprocess.run(["podman", "rm", "-f", "-t", "0", *names], capture_output=True, timeout=120)
-            host.restore()
 
 
 def test_it_shows_containers_under_their_names(

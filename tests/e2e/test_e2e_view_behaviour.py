@@ -7,20 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Console, open_harness
+from tests.e2e.conftest import Console, start_harness
 
 pytestmark = pytest.mark.e2e
-
-
-def _start(page: Any, base: str, n: int, query: str = "") -> None:
-    open_harness(page, f"{base}/nsmap/harness.html?view=graph{query}")
-    page.evaluate(f"nsmapStart(nsmapModel.syntheticGraph({n}))")
 
 
 def test_it_places_highlights_and_fades_without_moving_anything_else(
     page: Any, static_url: str, console: Console
 ) -> None:
-    _start(page, static_url, 4)
+    start_harness(page, static_url, namespaces=4)
     r = page.evaluate(
         """async () => {
           const app = nsmapApp, cy = app.cy, s = app.store;
@@ -55,7 +50,7 @@ def test_it_places_highlights_and_fades_without_moving_anything_else(
 
 
 def test_it_greys_a_stale_host_with_its_last_seen_time(page: Any, static_url: str, console: Console) -> None:
-    _start(page, static_url, 3)
+    start_harness(page, static_url, namespaces=3)
     r = page.evaluate(
         """() => {
           const app = nsmapApp, s = app.store, h = [...s.hosts.values()][0];
@@ -72,7 +67,7 @@ def test_it_greys_a_stale_host_with_its_last_seen_time(page: Any, static_url: st
 
 
 def test_it_collapses_above_the_threshold_and_expands_on_demand(page: Any, static_url: str, console: Console) -> None:
-    _start(page, static_url, 6, "&collapse=3")
+    start_harness(page, static_url, namespaces=6, query="&collapse=3")
     r = page.evaluate(
         """() => {
           const app = nsmapApp, cy = app.cy;
@@ -91,7 +86,7 @@ def test_it_collapses_above_the_threshold_and_expands_on_demand(page: Any, stati
 
 
 def test_it_shows_only_a_namespace_and_its_neighbours(page: Any, static_url: str, console: Console) -> None:
-    _start(page, static_url, 6)
+    start_harness(page, static_url, namespaces=6)
     r = page.evaluate(
         """() => {
           const app = nsmapApp, cy = app.cy, s = app.store;
@@ -110,7 +105,7 @@ def test_it_shows_only_a_namespace_and_its_neighbours(page: Any, static_url: str
 
 
 def test_it_keeps_the_users_layout_and_resets_it(page: Any, static_url: str, console: Console) -> None:
-    _start(page, static_url, 3, "&user=alice")
+    start_harness(page, static_url, namespaces=3, query="&user=alice")
     target = page.evaluate(
         """() => {
           const n = nsmapApp.cy.nodes('.if').first();
@@ -120,16 +115,16 @@ def test_it_keeps_the_users_layout_and_resets_it(page: Any, static_url: str, con
         }"""
     )
     page.wait_for_timeout(700)
-    _start(page, static_url, 3, "&user=alice")
+    start_harness(page, static_url, namespaces=3, query="&user=alice")
     kept = page.evaluate("(id) => nsmapApp.cy.getElementById(id).position()", target)
     assert kept == {"x": 4321, "y": 1234}
-    _start(page, static_url, 3, "&user=bob")
+    start_harness(page, static_url, namespaces=3, query="&user=bob")
     other = page.evaluate("(id) => nsmapApp.cy.getElementById(id).position()", target)
     assert other != {"x": 4321, "y": 1234}
-    _start(page, static_url, 3, "&user=alice")
+    start_harness(page, static_url, namespaces=3, query="&user=alice")
     page.click("[data-act=reset-layout]")
     page.wait_for_timeout(700)
-    _start(page, static_url, 3, "&user=alice")
+    start_harness(page, static_url, namespaces=3, query="&user=alice")
     reset = page.evaluate("(id) => nsmapApp.cy.getElementById(id).position()", target)
     assert reset != {"x": 4321, "y": 1234}
     console.check()
@@ -138,7 +133,7 @@ def test_it_keeps_the_users_layout_and_resets_it(page: Any, static_url: str, con
 def test_it_stays_responsive_through_a_flood_of_patches(page: Any, static_url: str, console: Console) -> None:
     """2,000 veth pairs appear in root and go again, one patch each, as fast as the page takes them
     (what `ip -batch` does to a live page): the crowded namespace turns into a box, no freeze."""
-    _start(page, static_url, 3)
+    start_harness(page, static_url, namespaces=3)
     r = page.evaluate(
         """async () => {
           const app = nsmapApp, s = app.store, before = s.interfaces.size;
@@ -187,7 +182,7 @@ def test_it_draws_a_patched_interface_that_matches_the_search_as_a_match(
 ) -> None:
     """A search stays on while patches arrive: a new interface it matches is drawn highlighted,
     and with "only matches" it (and its namespace) is shown, not hidden."""
-    _start(page, static_url, 4)
+    start_harness(page, static_url, namespaces=4)
     page.evaluate("nsmapApp.search('zz9')")
     page.check("#nsm-only")
     r = page.evaluate(

@@ -10,33 +10,23 @@ import pytest
 from agent.commands import parse_lab_celery_message
 from agent.protocol import LAB_COMMAND_TASK, validate_command
 from agent.signing import verify
-from tests.webui.commands_support import make_operator, taken
+from tests.webui.commands_support import URL, make_operator, mark_online, post, taken
 from webui.commands.models import Command
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/v1/commands/"
 CREATE = {"node": "h1", "verb": "bridge.create", "args": {"namespace": "lab", "name": "br0"}}
 
 
 @pytest.fixture
 def online(node_key: str) -> str:
-    from webui.topology.models import Node
-
-    Node.objects.filter(name="h1").update(state="online")
-    taken("h1")  # nothing left over from another test
+    mark_online("h1")
     return node_key
 
 
 @pytest.fixture
 def operator(db: Any) -> tuple[Any, str]:
     return make_operator()
-
-
-def post(client: Any, token: str, body: Any, **extra: Any) -> Any:
-    return client.post(
-        URL, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}", **extra
-    )
 
 
 def test_it_accepts_an_operators_command_and_sends_it_signed_after_commit(

@@ -17,12 +17,10 @@ from agent.commands import parse_lab_celery_message
 from agent.lab import LabCommands
 from agent.protocol import LAB_COMMAND_TASK
 from tests.kernel_topology import Topology
-from tests.webui.commands_support import make_operator, taken
+from tests.webui.commands_support import URL, make_operator, mark_online, post, taken
 from webui.commands.models import Command
 
 pytestmark = [pytest.mark.django_db, pytest.mark.kernel]
-
-URL = "/api/v1/commands/"
 
 
 async def drain(layer: Any, channel: str) -> list[dict[str, Any]]:
@@ -33,10 +31,6 @@ async def drain(layer: Any, channel: str) -> list[dict[str, Any]]:
             out.append(await asyncio.wait_for(layer.receive(channel), 0.2))
         except TimeoutError:
             return out
-
-
-def post(client: Any, token: str, body: Any) -> Any:
-    return client.post(URL, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 @pytest.fixture
@@ -50,10 +44,8 @@ def test_it_runs_a_command_through_the_node_queue(
     client, topo: Topology, node_key: str, actions: Actions, django_capture_on_commit_callbacks
 ):
     from webui.commands.tasks import command_result
-    from webui.topology.models import Node
 
-    Node.objects.filter(name="h1").update(state="online")
-    taken("h1")
+    mark_online("h1")
     a, b = topo.add_netns("a"), topo.add_netns("b")
     _, token = make_operator()
     args = {"a": {"namespace": a.name, "name": "veth0", "up": True}, "b": {"namespace": b.name, "name": "veth1"}}

@@ -14,6 +14,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from tests.factories import FIRST_INODE, FakeAgent, make_inventory, remove
+from tests.webui.ws_support import open_socket, session_cookie
 from webui.asgi import application
 from webui.live.consumers import CLOSE_UNAUTHENTICATED
 from webui.topology.ingest import ingest
@@ -25,16 +26,9 @@ def run(coro_fn: Any) -> Any:
     return async_to_sync(coro_fn)()
 
 
-async def _connect(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(application, path, headers=headers or [])
-    connected, code = await comm.connect(timeout=5)
-    assert connected, code
-    return comm
-
-
 def test_it_sends_the_graph_then_numbered_patches(api_token: str, agent: FakeAgent) -> None:
     async def scenario() -> None:
-        comm = await _connect(f"/ws/topology/?token={api_token}")
+        comm = await open_socket(f"/ws/topology/?token={api_token}", read_graph=False)
         first = await comm.receive_json_from(timeout=5)
         assert first["type"] == "graph" and first["graph"]["seq"] == first["seq"]
         assert first["graph"]["namespaces"] == []
@@ -68,14 +62,12 @@ def test_it_refuses_anonymous_and_bad_tokens(db: Any) -> None:
 
 
 def test_it_accepts_a_bearer_header_and_a_session_cookie(api_token: str, client: Any, viewer: Any) -> None:
-    client.force_login(viewer)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    cookie = session_cookie(client, viewer)
 
     async def scenario() -> None:
         same_site = [(b"cookie", cookie), (b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")]
         for headers in ([(b"authorization", f"Bearer {api_token}".encode())], [(b"cookie", cookie)], same_site):
-            comm = await _connect("/ws/topology/", headers)
-            assert (await comm.receive_json_from(timeout=5))["type"] == "graph"
+            comm = await open_socket("/ws/topology/", headers)
             await comm.disconnect()
         # another site's page cannot use the session cookie
         comm = WebsocketCommunicator(
@@ -94,7 +86,7 @@ def _text(seq: int) -> str:
 
 def test_it_reorders_patches_and_drops_those_already_in_the_graph(api_token: str) -> None:
     async def scenario() -> None:
-        comm = await _connect(f"/ws/topology/?token={api_token}")
+        comm = await open_socket(f"/ws/topology/?token={api_token}", read_graph=False)
         seq = (await comm.receive_json_from(timeout=5))["seq"]
         layer = get_channel_layer()
         for s in (seq, seq + 2, seq + 1, seq + 3):
@@ -108,7 +100,7 @@ def test_it_reorders_patches_and_drops_those_already_in_the_graph(api_token: str
 
 def test_it_sends_the_graph_again_when_a_patch_never_arrives(api_token: str) -> None:
     async def scenario() -> None:
-        comm = await _connect(f"/ws/topology/?token={api_token}")
+        comm = await open_socket(f"/ws/topology/?token={api_token}", read_graph=False)
         seq = (await comm.receive_json_from(timeout=5))["seq"]
         layer = get_channel_layer()
         await layer.group_send("topology", {"type": "topology.patch", "seq": seq + 2, "text": _text(seq + 2)})
@@ -121,7 +113,7 @@ def test_it_sends_the_graph_again_when_a_patch_never_arrives(api_token: str) -> 
 
 def test_it_answers_a_ping_and_explains_an_unknown_message(api_token: str) -> None:
     async def scenario() -> None:
-        comm = await _connect(f"/ws/topology/?token={api_token}")
+        comm = await open_socket(f"/ws/topology/?token={api_token}", read_graph=False)
         await comm.receive_json_from(timeout=5)
         await comm.send_json_to({"type": "ping"})
         assert (await comm.receive_json_from(timeout=5))["type"] == "pong"

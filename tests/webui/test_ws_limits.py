@@ -11,33 +11,20 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
+from tests.webui.ws_support import close_code, open_socket
 from webui.asgi import application
 from webui.live.consumers import CLOSE_TOO_BIG, CLOSE_TOO_MANY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def open_socket(token: str) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(application, f"/ws/topology/?token={token}")
-    connected, code = await comm.connect(timeout=5)
-    assert connected, code
-    assert (await comm.receive_json_from(timeout=5))["type"] == "graph"
-    return comm
-
-
-async def closed_with(comm: WebsocketCommunicator) -> int:
-    output = await comm.receive_output(timeout=5)
-    assert output["type"] == "websocket.close", output
-    return int(output["code"])
-
-
 def test_it_closes_a_socket_that_sends_more_than_the_limit(api_token: str, settings: Any) -> None:
     settings.NSMAP_WS_MAX_INBOUND = 65536
 
     async def scenario() -> None:
-        comm = await open_socket(api_token)
+        comm = await open_socket(f"/ws/topology/?token={api_token}")
         await comm.send_to(text_data='{"type": "ping", "pad": "' + "x" * 65536 + '"}')
-        assert await closed_with(comm) == CLOSE_TOO_BIG
+        assert await close_code(comm, within=5, skip_frames=False) == CLOSE_TOO_BIG
         await comm.disconnect()
 
     async_to_sync(scenario)()
@@ -45,7 +32,7 @@ def test_it_closes_a_socket_that_sends_more_than_the_limit(api_token: str, setti
 
 def test_it_answers_deeply_nested_json_with_an_error_and_stays_open(api_token: str) -> None:
     async def scenario() -> None:
-        comm = await open_socket(api_token)
+        comm = await open_socket(f"/ws/topology/?token={api_token}")
         await comm.send_to(text_data="[" * 30_000 + "]" * 30_000)
         answer = await comm.receive_json_from(timeout=5)
         assert answer["type"] == "error", answer
@@ -60,7 +47,7 @@ def test_it_merges_resyncs_to_one_graph_per_interval(api_token: str, settings: A
     settings.NSMAP_WS_RESYNC_INTERVAL = 0.5
 
     async def scenario() -> None:
-        comm = await open_socket(api_token)
+        comm = await open_socket(f"/ws/topology/?token={api_token}")
         for _ in range(20):
             await comm.send_json_to({"type": "resync"})
         assert (await comm.receive_json_from(timeout=5))["type"] == "graph"
@@ -75,13 +62,14 @@ def test_it_caps_the_sockets_of_one_user(api_token: str, settings: Any) -> None:
     settings.NSMAP_WS_MAX_PER_USER = 2
 
     async def scenario() -> None:
-        first, second = await open_socket(api_token), await open_socket(api_token)
-        third = WebsocketCommunicator(application, f"/ws/topology/?token={api_token}")
+        path = f"/ws/topology/?token={api_token}"
+        first, second = await open_socket(path), await open_socket(path)
+        third = WebsocketCommunicator(application, path)
         connected, code = await third.connect(timeout=5)
         assert not connected and code == CLOSE_TOO_MANY, "a third socket was accepted"
         await third.disconnect()
         await first.disconnect()
-        again = await open_socket(api_token)  # a closed socket frees its place
+        again = await open_socket(path)  # a closed socket frees its place
         for comm in (second, again):
             await comm.disconnect()
 

@@ -13,6 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
 from tests.webui.test_settings_env import REPO
+from tests.webui.ws_support import session_cookie
 from webui.asgi import application
 from webui.live.consumers import CLOSE_UNAUTHENTICATED
 
@@ -21,8 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def cookie(client: Any, viewer: Any) -> bytes:
-    client.force_login(viewer)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
+    return session_cookie(client, viewer)
 
 
 def opens(cookie: bytes, host: str, origin: str, scheme: str = "ws") -> bool:

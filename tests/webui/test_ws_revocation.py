@@ -10,37 +10,19 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 
+from tests.webui.ws_support import close_code, open_socket, session_cookie
 from webui.accounts.models import Token
-from webui.asgi import application
 from webui.live.consumers import CLOSE_ROLES_CHANGED, CLOSE_UNAUTHENTICATED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def session_headers(client: Client, user: User) -> list[tuple[bytes, bytes]]:
-    client.force_login(user)
-    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
-
-
-async def open_socket(path: str, headers: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await comm.connect(timeout=5)
-    assert connected, code
-    assert (await comm.receive_json_from(timeout=5))["type"] == "graph"
-    return comm
-
-
-async def close_code(comm: WebsocketCommunicator, within: float = 1.0) -> int:
-    """The close code the server sends within ``within`` seconds (frames before it skipped)."""
-    while True:
-        output = await comm.receive_output(timeout=within)
-        if output["type"] == "websocket.close":
-            return int(output.get("code", 1000))
+    return [(b"cookie", session_cookie(client, user))]
 
 
 def scenario(
