@@ -238,7 +238,7 @@ def lab_commands(node: str, key: str | None, redis_url: str) -> LabCommands | No
     from agent.protocol import COMMAND_RESULT_TASK
 
     policy = Policy.from_env()  # ValueError naming the variable
-    app = Celery("nsmap-agent-results", broker=redis_url, set_as_current=False)
+    app = Celery("nsmap-agent-results", broker=celery_broker_url(redis_url), set_as_current=False)
 
     def report(body: str, signature: str | None) -> None:
         app.send_task(COMMAND_RESULT_TASK, args=[body, signature], queue=INGEST_QUEUE, retry=False)
