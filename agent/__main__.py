@@ -80,7 +80,7 @@ def owner_text(owner: Owner) -> str:
     if owner.name:
         parts.append(owner.name)
     if owner.pod:
-        parts += ["pod", f"{owner.pod_namespace}/{owner.pod}" if owner.pod_namespace else owner.pod]
+        parts += ["pod", owner.label or ""]
     if owner.pod_uid:
         parts.append(f"(uid {owner.pod_uid})")
     if owner.project:

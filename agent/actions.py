@@ -48,6 +48,8 @@ from pyroute2 import IPRoute, NetlinkError
 from pyroute2 import netns as pyroute2_netns
 
 from agent import namespaces
+from agent.env import read_list
+from agent.protocol import interface_key, namespace_key
 from agent.verbs import (
     MARK,
     Action,
@@ -106,8 +108,7 @@ class Policy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Policy:
-        raw = (os.environ if env is None else env).get(ALLOW_FOREIGN_ENV, "")
-        names = [part.strip() for part in raw.split(",") if part.strip()]
+        names = read_list(os.environ if env is None else env, ALLOW_FOREIGN_ENV, [])
         for name in names:
             try:
                 interface_name(name)
@@ -205,10 +206,12 @@ class Kernel:
     # ids the graph uses (agent/protocol.py keys, prefixed with the node like the server does)
 
     def ns_id(self, ns: Namespace) -> str:
-        return f"{self.node}/ns:{ns.inode}" if self.node else f"ns:{ns.inode}"
+        key = namespace_key(ns.inode)
+        return f"{self.node}/{key}" if self.node else key
 
     def if_id(self, ns: Namespace, index: int) -> str:
-        return f"{self.node}/if:{ns.inode}:{index}" if self.node else f"if:{ns.inode}:{index}"
+        key = interface_key(ns.inode, index)
+        return f"{self.node}/{key}" if self.node else key
 
     # resolving references (read only)
 

@@ -66,7 +66,7 @@ class Process:
 # -- owners: who runs what lives in a namespace (agent/owners.py finds them) ---------------------
 
 OwnerRuntime = Literal["docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc", "mininet"]
-OWNER_RUNTIMES: tuple[str, ...] = ("docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc", "mininet")
+OWNER_RUNTIMES: tuple[str, ...] = get_args(OwnerRuntime)
 # names as runtimes allow them (docker, k8s, machines, LXC, Mininet), without control characters,
 # quotes or markup; ids are hex or uuid-like
 OWNER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@/+=~ -]{0,252}$")
@@ -405,7 +405,7 @@ SCOPE_NAMES = frozenset({"global", "site", "link", "host", "nowhere"})  # else t
 # IFLA_INFO_KIND strings are short lower-case identifiers ("veth", "ip6gre", "virt_wifi"), and the
 # agent's own "loopback" and "device"
 LINK_KIND_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
-NODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")  # agent/settings.py NODE_NAME_RE: the queue node.<NAME>
+NODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")  # NODE_NAME (agent/settings.py): the queue node.<NAME>
 RUN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 NAMESPACE_KEY_RE = re.compile(r"ns:([0-9]{1,20})")
 INTERFACE_KEY_RE = re.compile(r"if:([0-9]{1,20}):([0-9]{1,10})")
@@ -518,7 +518,7 @@ def validate_namespace(data: Any) -> None:
         _int(f"{what} nsid", data["nsid"], -1, INT32)
     if data.get("owner") is not None:
         owner_from_json(data["owner"])
-    if data.get("holder") is not None and not (holder_ok(data["holder"]) and len(data["holder"]) <= MAX_TEXT):
+    if data.get("holder") is not None and not holder_ok(data["holder"]):
         raise _fail(f"{what} holder", data["holder"], "is not a path or 'pid N (comm) fd M' without control characters")
 
 
@@ -639,7 +639,7 @@ COMMAND_RESULT_TASK = "nsmap.command_result"
 COMMAND_FIELDS = frozenset({"v", "type", "id", "verb", "args", "actor", "request_id", "time"})
 RESULT_FIELDS = frozenset({"v", "type", "node", "id", "status", "error", "result", "timings", "time"})
 CommandStatus = Literal["running", "done", "failed"]
-COMMAND_STATUSES: tuple[CommandStatus, ...] = ("running", "done", "failed")
+COMMAND_STATUSES: tuple[CommandStatus, ...] = get_args(CommandStatus)
 MAX_ACTOR = 150  # Django's username length
 MAX_REQUEST_ID = 100
 MAX_ERROR = 2000
