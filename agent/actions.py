@@ -40,7 +40,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +158,16 @@ def mark(command_id: str) -> str:
 def _errno_text(exc: NetlinkError) -> str:
     code = int(exc.code)
     return os.strerror(code) if code > 0 else str(exc)
+
+
+@contextmanager
+def _ns_fd(ns: Namespace) -> Iterator[int]:
+    """An fd of ``ns`` for IFLA_NET_NS_FD, open only for the request that names it."""
+    fd = os.open(ns.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 class Kernel:
@@ -331,6 +341,14 @@ class Executor:
         self.not_uplink(link, field)
         return link
 
+    def bridge(self, ref: InterfaceRef, field: str) -> Link:
+        """A bridge that may get or lose ports: a port on the host's uplink bridge joins its LAN."""
+        bridge = self.k.interface(ref, field)
+        if bridge.kind != "bridge":
+            raise ActionRefused(field, f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
+        self.not_uplink(bridge, field)
+        return bridge
+
     # verbs
 
     def run(self, action: Action, command_id: str) -> dict[str, Any]:
@@ -353,10 +371,7 @@ class Executor:
         a_ns = self.k.namespace(action.a.namespace, "args.a.namespace")
         bridge: Link | None = None
         if isinstance(action.b, BridgeEnd):
-            bridge = self.k.interface(action.b.bridge, "args.b.bridge")
-            if bridge.kind != "bridge":
-                raise ActionRefused("args.b.bridge", f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
-            self.not_uplink(bridge, "args.b.bridge")  # a port on the host's uplink bridge joins its LAN
+            bridge = self.bridge(action.b.bridge, "args.b.bridge")
             b_ns = bridge.ns
         else:
             b_ns = self.k.namespace(action.b.namespace, "args.b.namespace")
@@ -449,15 +464,10 @@ class Executor:
         """The pair with its names and MTUs, each end born in its target namespace (the peer by
         IFLA_NET_NS_FD): no namespace moves, at about 20 ms each (bench/actions.py)."""
         peer: dict[str, Any] = {"ifname": b.name, "mtu": b.mtu}
-        fd = None
-        if b_ns.inode != a_ns.inode:
-            fd = os.open(b_ns.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-            peer["net_ns_fd"] = fd
-        try:
+        with ExitStack() as stack:
+            if b_ns.inode != a_ns.inode:
+                peer["net_ns_fd"] = stack.enter_context(_ns_fd(b_ns))
             self.k.ipr(a_ns).link("add", ifname=a.name, kind="veth", mtu=a.mtu, peer=peer)
-        finally:
-            if fd is not None:
-                os.close(fd)
 
     def _index(self, ns: Namespace, name: str) -> int:
         found = self.k.link_by_name(ns, name)
@@ -466,11 +476,8 @@ class Executor:
         return found.index
 
     def _move(self, src: Namespace, index: int, dst: Namespace) -> None:
-        fd = os.open(dst.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        try:
+        with _ns_fd(dst) as fd:
             self.k.ipr(src).link("set", index=index, net_ns_fd=fd)
-        finally:
-            os.close(fd)
 
     def _addr(self, ns: Namespace, index: int, address: IPInterface, add: bool) -> None:
         self.k.ipr(ns).addr(
@@ -590,10 +597,7 @@ class Executor:
             self.not_uplink(self.k.link(link.ns, link.master, "args.interface"), "args.interface")
         bridge: Link | None = None
         if action.bridge is not None:
-            bridge = self.k.interface(action.bridge, "args.bridge")
-            if bridge.kind != "bridge":
-                raise ActionRefused("args.bridge", f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
-            self.not_uplink(bridge, "args.bridge")
+            bridge = self.bridge(action.bridge, "args.bridge")
             if bridge.ns.inode != link.ns.inode:
                 raise ActionRefused(
                     "args.bridge", f"{bridge.name} is in {bridge.ns.label}, {link.name} in {link.ns.label}"
@@ -626,7 +630,7 @@ class Executor:
             pyroute2_netns.create(action.name)
         except OSError as exc:
             if os.path.lexists(path):
-                self._remove_netns(action.name)
+                pyroute2_netns.remove(action.name)
             raise ActionFailed(f"could not create namespace {action.name}: {exc}", not os.path.lexists(path)) from None
         inode = os.stat(path).st_ino
         return {"namespace": self.k.ns_id(Namespace(inode, path, action.name)), "name": action.name}
@@ -651,7 +655,7 @@ class Executor:
                     f"{action.name} holds interfaces nsmap did not create ({', '.join(foreign)}); force to delete",
                 )
         self.k.forget(ns.inode)
-        self._remove_netns(action.name)
+        pyroute2_netns.remove(action.name)
         return {"deleted": self.k.ns_id(ns), "name": action.name, "forced_over": {"pids": pids, "interfaces": foreign}}
 
     def _route(self, ns: Namespace, address: IPAddress) -> tuple[str | None, str | None]:
@@ -664,10 +668,6 @@ class Executor:
             return None, None
         oif = route.get("oif")
         return (self.k.if_id(ns, int(oif)) if oif else None), route.get("gateway")
-
-    @staticmethod
-    def _remove_netns(name: str) -> None:
-        pyroute2_netns.remove(name)
 
     def ping(self, action: Ping, command_id: str) -> dict[str, Any]:
         ns = self.k.namespace(action.namespace, "args.namespace")
