@@ -178,6 +178,14 @@ class Kernel:
         self.sockets: OrderedDict[int, IPRoute] = OrderedDict()
         self.used: dict[int, float] = {}
         self.root_inode = os.stat("/proc/self/ns/net").st_ino
+        # what one command reads more than once (every /proc walk, the root's routes): read once
+        # per command, since another may have changed it (Executor.run forgets it)
+        self.found: dict[int, Namespace] | None = None
+        self.default_routes: set[int] | None = None
+
+    def new_command(self) -> None:
+        self.found = None
+        self.default_routes = None
 
     def close(self) -> None:
         while self.sockets:
@@ -236,11 +244,15 @@ class Kernel:
             return Namespace(st.st_ino, path, ref.name)
         if ref.inode == self.root_inode:
             return Namespace(self.root_inode, "", "root")
-        for found in namespaces.find_namespaces([], []):
-            if found.inode == ref.inode:
+        if self.found is None:
+            self.found = {}
+            for found in namespaces.find_namespaces([], []):
                 label = found.names[0] if found.names else f"pid {found.pids[0]}" if found.pids else found.path
-                return Namespace(found.inode, found.path, label)
-        raise ActionRefused(field, f"there is no namespace ns:{ref.inode} on this host")
+                self.found.setdefault(found.inode, Namespace(found.inode, found.path, label))
+        ns = self.found.get(ref.inode or 0)  # one of name and inode is set (verbs.NamespaceRef)
+        if ns is None:
+            raise ActionRefused(field, f"there is no namespace ns:{ref.inode} on this host")
+        return ns
 
     def link(self, ns: Namespace, index: int, field: str) -> Link:
         try:
@@ -282,6 +294,8 @@ class Kernel:
 
     def default_route_devices(self) -> set[int]:
         """ifindexes in the root namespace that carry a default route (any table, v4 or v6)."""
+        if self.default_routes is not None:
+            return self.default_routes
         root = self.ipr(Namespace(self.root_inode, "", "root"))
         out: set[int] = set()
         for family in (socket.AF_INET, socket.AF_INET6):
@@ -292,6 +306,7 @@ class Kernel:
                     out.add(int(route.get("oif")))
                 for hop in route.get("multipath") or []:
                     out.add(int(hop["oif"]))
+        self.default_routes = out
         return out
 
     def addresses(self, link: Link) -> list[str]:
@@ -365,6 +380,7 @@ class Executor:
             NetnsDelete: self.netns_delete,
             Ping: self.ping,
         }
+        self.k.new_command()
         return handlers[type(action)](action, command_id)
 
     def veth_create(self, action: VethCreate, command_id: str) -> dict[str, Any]:
