@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from agent.actions import ActionFailed, ActionRefused, Actions
 from agent.commands import MAX_BODY
-from agent.protocol import CommandStatus, ProtocolError, make_command_result, validate_command
+from agent.labwire import CommandStatus, make_command_result, validate_command
+from agent.protocol import ProtocolError
 from agent.signing import sign, verify
 from agent.verbs import ArgsError, parse_args
 

@@ -17,7 +17,8 @@ from kombu import Connection
 
 from agent.env import celery_broker_url, read_redis_url
 from agent.inbox import DRAIN_TASK, INBOX_KEY, INGEST_QUEUE
-from agent.protocol import COMMAND_RESULT_TASK, PROTOCOL_VERSION
+from agent.labwire import COMMAND_RESULT_TASK
+from agent.protocol import PROTOCOL_VERSION
 from agent.publisher import CeleryTransport
 from agent.runner import AgentRunner, lab_commands
 from agent.signing import sign

@@ -1,4 +1,4 @@
-"""Tasks on queue ingest: the agents' command results (protocol.COMMAND_RESULT_TASK) and the
+"""Tasks on queue ingest: the agents' command results (labwire.COMMAND_RESULT_TASK) and the
 expiry of unanswered commands. Thin, JSON in."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 
 from celery import shared_task
 
-from agent.protocol import COMMAND_RESULT_TASK
+from agent.labwire import COMMAND_RESULT_TASK
 from webui.commands.service import ResultRejected, apply_result, expire_unanswered
 
 log = logging.getLogger("nsmap.commands")
