@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import unicodedata
 
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     do.add_argument("verb", help="veth.create, link.move, link.delete, link.set, address.add, ... ping")
     do.add_argument("args", nargs="+", help="one JSON object, or KEY=VALUE words with dotted keys (a.name=veth0)")
-    do.add_argument("--node", help="node name in the graph ids printed (default: NODE_NAME or the hostname)")
+    do.add_argument("--node", help="node name in the graph ids printed (default: NODE_NAME or the short hostname)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "run":
         from agent.runner import main as run_main
@@ -45,9 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "do":
-        from agent.do_cli import run_do
+        from agent.do_cli import EXIT_BAD_INPUT, run_do
+        from agent.settings import SettingsError, read_node_name
 
-        return run_do(args.verb, args.args, args.node or os.environ.get("NODE_NAME") or socket.gethostname())
+        try:  # the name the agent publishes under, so that the printed ids are the graph's
+            node = args.node or read_node_name(os.environ)
+        except SettingsError as exc:
+            print(f"nsmap: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return run_do(args.verb, args.args, node)
     return run_scan(args.json, args.node or os.environ.get("NODE_NAME"))
 
 
@@ -75,7 +80,7 @@ def owner_text(owner: Owner) -> str:
     if owner.name:
         parts.append(owner.name)
     if owner.pod:
-        parts += ["pod", f"{owner.pod_namespace}/{owner.pod}" if owner.pod_namespace else owner.pod]
+        parts += ["pod", owner.label or ""]
     if owner.pod_uid:
         parts.append(f"(uid {owner.pod_uid})")
     if owner.project:

@@ -40,7 +40,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,8 @@ from pyroute2 import IPRoute, NetlinkError
 from pyroute2 import netns as pyroute2_netns
 
 from agent import namespaces
+from agent.env import read_list
+from agent.protocol import interface_key, namespace_key
 from agent.verbs import (
     MARK,
     Action,
@@ -106,8 +108,7 @@ class Policy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Policy:
-        raw = (os.environ if env is None else env).get(ALLOW_FOREIGN_ENV, "")
-        names = [part.strip() for part in raw.split(",") if part.strip()]
+        names = read_list(os.environ if env is None else env, ALLOW_FOREIGN_ENV, [])
         for name in names:
             try:
                 interface_name(name)
@@ -159,6 +160,16 @@ def _errno_text(exc: NetlinkError) -> str:
     return os.strerror(code) if code > 0 else str(exc)
 
 
+@contextmanager
+def _ns_fd(ns: Namespace) -> Iterator[int]:
+    """An fd of ``ns`` for IFLA_NET_NS_FD, open only for the request that names it."""
+    fd = os.open(ns.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 class Kernel:
     """IPRoute sockets, one per namespace, used from a single thread only (see Actions)."""
 
@@ -167,6 +178,14 @@ class Kernel:
         self.sockets: OrderedDict[int, IPRoute] = OrderedDict()
         self.used: dict[int, float] = {}
         self.root_inode = os.stat("/proc/self/ns/net").st_ino
+        # what one command reads more than once (every /proc walk, the root's routes): read once
+        # per command, since another may have changed it (Executor.run forgets it)
+        self.found: dict[int, Namespace] | None = None
+        self.default_routes: set[int] | None = None
+
+    def new_command(self) -> None:
+        self.found = None
+        self.default_routes = None
 
     def close(self) -> None:
         while self.sockets:
@@ -205,10 +224,12 @@ class Kernel:
     # ids the graph uses (agent/protocol.py keys, prefixed with the node like the server does)
 
     def ns_id(self, ns: Namespace) -> str:
-        return f"{self.node}/ns:{ns.inode}" if self.node else f"ns:{ns.inode}"
+        key = namespace_key(ns.inode)
+        return f"{self.node}/{key}" if self.node else key
 
     def if_id(self, ns: Namespace, index: int) -> str:
-        return f"{self.node}/if:{ns.inode}:{index}" if self.node else f"if:{ns.inode}:{index}"
+        key = interface_key(ns.inode, index)
+        return f"{self.node}/{key}" if self.node else key
 
     # resolving references (read only)
 
@@ -223,11 +244,15 @@ class Kernel:
             return Namespace(st.st_ino, path, ref.name)
         if ref.inode == self.root_inode:
             return Namespace(self.root_inode, "", "root")
-        for found in namespaces.find_namespaces([], []):
-            if found.inode == ref.inode:
+        if self.found is None:
+            self.found = {}
+            for found in namespaces.find_namespaces([], []):
                 label = found.names[0] if found.names else f"pid {found.pids[0]}" if found.pids else found.path
-                return Namespace(found.inode, found.path, label)
-        raise ActionRefused(field, f"there is no namespace ns:{ref.inode} on this host")
+                self.found.setdefault(found.inode, Namespace(found.inode, found.path, label))
+        ns = self.found.get(ref.inode or 0)  # one of name and inode is set (verbs.NamespaceRef)
+        if ns is None:
+            raise ActionRefused(field, f"there is no namespace ns:{ref.inode} on this host")
+        return ns
 
     def link(self, ns: Namespace, index: int, field: str) -> Link:
         try:
@@ -269,6 +294,8 @@ class Kernel:
 
     def default_route_devices(self) -> set[int]:
         """ifindexes in the root namespace that carry a default route (any table, v4 or v6)."""
+        if self.default_routes is not None:
+            return self.default_routes
         root = self.ipr(Namespace(self.root_inode, "", "root"))
         out: set[int] = set()
         for family in (socket.AF_INET, socket.AF_INET6):
@@ -279,6 +306,7 @@ class Kernel:
                     out.add(int(route.get("oif")))
                 for hop in route.get("multipath") or []:
                     out.add(int(hop["oif"]))
+        self.default_routes = out
         return out
 
     def addresses(self, link: Link) -> list[str]:
@@ -328,6 +356,14 @@ class Executor:
         self.not_uplink(link, field)
         return link
 
+    def bridge(self, ref: InterfaceRef, field: str) -> Link:
+        """A bridge that may get or lose ports: a port on the host's uplink bridge joins its LAN."""
+        bridge = self.k.interface(ref, field)
+        if bridge.kind != "bridge":
+            raise ActionRefused(field, f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
+        self.not_uplink(bridge, field)
+        return bridge
+
     # verbs
 
     def run(self, action: Action, command_id: str) -> dict[str, Any]:
@@ -344,16 +380,14 @@ class Executor:
             NetnsDelete: self.netns_delete,
             Ping: self.ping,
         }
+        self.k.new_command()
         return handlers[type(action)](action, command_id)
 
     def veth_create(self, action: VethCreate, command_id: str) -> dict[str, Any]:
         a_ns = self.k.namespace(action.a.namespace, "args.a.namespace")
         bridge: Link | None = None
         if isinstance(action.b, BridgeEnd):
-            bridge = self.k.interface(action.b.bridge, "args.b.bridge")
-            if bridge.kind != "bridge":
-                raise ActionRefused("args.b.bridge", f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
-            self.not_uplink(bridge, "args.b.bridge")  # a port on the host's uplink bridge joins its LAN
+            bridge = self.bridge(action.b.bridge, "args.b.bridge")
             b_ns = bridge.ns
         else:
             b_ns = self.k.namespace(action.b.namespace, "args.b.namespace")
@@ -446,15 +480,10 @@ class Executor:
         """The pair with its names and MTUs, each end born in its target namespace (the peer by
         IFLA_NET_NS_FD): no namespace moves, at about 20 ms each (bench/actions.py)."""
         peer: dict[str, Any] = {"ifname": b.name, "mtu": b.mtu}
-        fd = None
-        if b_ns.inode != a_ns.inode:
-            fd = os.open(b_ns.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-            peer["net_ns_fd"] = fd
-        try:
+        with ExitStack() as stack:
+            if b_ns.inode != a_ns.inode:
+                peer["net_ns_fd"] = stack.enter_context(_ns_fd(b_ns))
             self.k.ipr(a_ns).link("add", ifname=a.name, kind="veth", mtu=a.mtu, peer=peer)
-        finally:
-            if fd is not None:
-                os.close(fd)
 
     def _index(self, ns: Namespace, name: str) -> int:
         found = self.k.link_by_name(ns, name)
@@ -463,11 +492,8 @@ class Executor:
         return found.index
 
     def _move(self, src: Namespace, index: int, dst: Namespace) -> None:
-        fd = os.open(dst.path or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        try:
+        with _ns_fd(dst) as fd:
             self.k.ipr(src).link("set", index=index, net_ns_fd=fd)
-        finally:
-            os.close(fd)
 
     def _addr(self, ns: Namespace, index: int, address: IPInterface, add: bool) -> None:
         self.k.ipr(ns).addr(
@@ -587,10 +613,7 @@ class Executor:
             self.not_uplink(self.k.link(link.ns, link.master, "args.interface"), "args.interface")
         bridge: Link | None = None
         if action.bridge is not None:
-            bridge = self.k.interface(action.bridge, "args.bridge")
-            if bridge.kind != "bridge":
-                raise ActionRefused("args.bridge", f"{bridge.name} is a {bridge.kind or 'device'}, not a bridge")
-            self.not_uplink(bridge, "args.bridge")
+            bridge = self.bridge(action.bridge, "args.bridge")
             if bridge.ns.inode != link.ns.inode:
                 raise ActionRefused(
                     "args.bridge", f"{bridge.name} is in {bridge.ns.label}, {link.name} in {link.ns.label}"
@@ -623,7 +646,7 @@ class Executor:
             pyroute2_netns.create(action.name)
         except OSError as exc:
             if os.path.lexists(path):
-                self._remove_netns(action.name)
+                pyroute2_netns.remove(action.name)
             raise ActionFailed(f"could not create namespace {action.name}: {exc}", not os.path.lexists(path)) from None
         inode = os.stat(path).st_ino
         return {"namespace": self.k.ns_id(Namespace(inode, path, action.name)), "name": action.name}
@@ -648,7 +671,7 @@ class Executor:
                     f"{action.name} holds interfaces nsmap did not create ({', '.join(foreign)}); force to delete",
                 )
         self.k.forget(ns.inode)
-        self._remove_netns(action.name)
+        pyroute2_netns.remove(action.name)
         return {"deleted": self.k.ns_id(ns), "name": action.name, "forced_over": {"pids": pids, "interfaces": foreign}}
 
     def _route(self, ns: Namespace, address: IPAddress) -> tuple[str | None, str | None]:
@@ -661,10 +684,6 @@ class Executor:
             return None, None
         oif = route.get("oif")
         return (self.k.if_id(ns, int(oif)) if oif else None), route.get("gateway")
-
-    @staticmethod
-    def _remove_netns(name: str) -> None:
-        pyroute2_netns.remove(name)
 
     def ping(self, action: Ping, command_id: str) -> dict[str, Any]:
         ns = self.k.namespace(action.namespace, "args.namespace")

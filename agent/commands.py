@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.protocol import LAB_COMMAND_TASK, PROTOCOL_VERSION
+from agent.labwire import LAB_COMMAND_TASK
+from agent.protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
     from agent.lab import LabCommands

@@ -24,12 +24,10 @@ import select
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from agent.namespaces import PROC, _read, is_net_namespace, link_inode
 from agent.protocol import NamespaceKind
 
-PROC = "/proc"
 SIOCGSKNS = 0x894C  # linux/sockios.h: the socket's network namespace, as a new fd
-NS_GET_NSTYPE = 0xB703  # linux/nsfs.h
-CLONE_NEWNET = 0x40000000
 SYS_PIDFD_GETFD = 438  # same number on every architecture
 MAX_MOUNT_WATCHES = 256  # mount namespaces watched for new mounts; beyond, the periodic passes find them
 OCTAL = re.compile(r"\\([0-7]{3})")
@@ -80,12 +78,11 @@ class HiddenFinder:
     _socket_ns: dict[int, int | None] = field(default_factory=dict)  # socket inode -> its namespace
     _socket_error: str | None = None
 
-    def find(self, known: Mapping[int, str], errors: list[str]) -> list[Hidden]:
+    def find(self, known: Mapping[int, str], errors: list[str], pids: list[int]) -> list[Hidden]:
         """Namespaces held by mounts, fds or sockets that ``known`` (inode -> kind) lacks; also
         the mounts of namespaces known only by their processes, so that such a namespace is
-        labelled by its mount. Never raises; problems go to ``errors``."""
-        pids = [name for name in os.listdir(self.proc) if name.isdigit()]
-        pids.sort(key=int)
+        labelled by its mount. ``pids``: the caller's walk of /proc, not listed twice. Never
+        raises; problems go to ``errors``."""
         out = self._mounts(pids, known)
         seen = known.keys() | {h.inode for h in out}
         out += self._fds(pids, seen, errors)
@@ -93,13 +90,13 @@ class HiddenFinder:
             self.watch.sync(self.proc, self.mount_pids)
         return out
 
-    def _mounts(self, pids: list[str], known: Mapping[int, str]) -> list[Hidden]:
+    def _mounts(self, pids: list[int], known: Mapping[int, str]) -> list[Hidden]:
         own = _link(f"{self.proc}/self/ns/mnt")
         by_mnt: dict[int, int] = {}
         for name in pids:
             mnt = _link(f"{self.proc}/{name}/ns/mnt")
             if mnt is not None and mnt not in by_mnt:
-                by_mnt[mnt] = int(name)
+                by_mnt[mnt] = name
         self.mount_pids = by_mnt
         skip = {inode for inode, kind in known.items() if kind != "process"}
         found: dict[int, Hidden] = {}
@@ -119,7 +116,7 @@ class HiddenFinder:
                     found[inode] = Hidden(inode, "mount", path, f"{point} (mounts of pid {pid})")
         return list(found.values())
 
-    def _fds(self, pids: list[str], known: set[int], errors: list[str]) -> list[Hidden]:
+    def _fds(self, pids: list[int], known: set[int], errors: list[str]) -> list[Hidden]:
         found: dict[int, Hidden] = {}
         sockets: dict[int, tuple[int, int]] = {}  # socket inode -> (pid, fd) holding it
         nsfs = os.stat(f"{self.proc}/self/ns/net").st_dev
@@ -141,7 +138,7 @@ class HiddenFinder:
                     # still mounted reads its path, and the mount itself is found above)
                     inode = _net_namespace_file(f"{folder}/{fd}", nsfs)
                 elif target.startswith("socket:["):
-                    sockets.setdefault(int(target[8:-1]), (int(name), int(fd)))
+                    sockets.setdefault(int(target[8:-1]), (name, int(fd)))
                     continue
                 else:
                     continue
@@ -155,7 +152,7 @@ class HiddenFinder:
                 self._socket_ns[sock] = self._socket_namespace(pid, number)
             held = self._socket_ns[sock]
             if held is not None and held not in known and held not in found:
-                holder = f"socket of pid {pid} ({_comm(self.proc, str(pid))}) fd {number}"
+                holder = f"socket of pid {pid} ({_comm(self.proc, pid)}) fd {number}"
                 found[held] = Hidden(held, "socket", f"{self.proc}/{pid}/fd/{number}", holder)
         if self._socket_error:
             errors.append(self._socket_error)
@@ -226,7 +223,7 @@ def _net_namespace_file(path: str, nsfs: int) -> int | None:
     except OSError:
         return None
     try:
-        return os.fstat(fd).st_ino if fcntl.ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET else None
+        return os.fstat(fd).st_ino if is_net_namespace(fd) else None
     except OSError:
         return None
     finally:
@@ -235,17 +232,14 @@ def _net_namespace_file(path: str, nsfs: int) -> int | None:
 
 def _link(path: str) -> int | None:
     try:
-        return int(os.readlink(path).split("[", 1)[1][:-1])
-    except (OSError, IndexError, ValueError):
+        return link_inode(path)  # net:[N] and mnt:[N] alike
+    except (OSError, ValueError):
         return None
 
 
-def _comm(proc: str, pid: str) -> str:
-    try:
-        with open(f"{proc}/{pid}/comm", encoding="utf-8", errors="replace") as handle:
-            return handle.read().strip()
-    except OSError:
-        return "?"
+def _comm(proc: str, pid: int) -> str:
+    text = _read(f"{proc}/{pid}/comm")
+    return "?" if text is None else text.strip()
 
 
 class MountWatch:

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from agent.actions import ActionFailed, ActionRefused, Actions
 from agent.commands import MAX_BODY
-from agent.protocol import CommandStatus, ProtocolError, make_command_result, validate_command
+from agent.labwire import CommandStatus, make_command_result, validate_command
+from agent.protocol import ProtocolError
 from agent.signing import sign, verify
 from agent.verbs import ArgsError, parse_args
 
@@ -66,12 +67,11 @@ class LabCommands:
     def handle(self, body: str | bytes, signature: str | None) -> Outcome:
         """Authenticate, check, run and report one command; never raises."""
         received = self.clock()
-        rejection = self._authenticate(body, signature)
+        data, rejection = self._authenticate(body, signature)
         if rejection is not None:
             self.rejected += 1
             log.warning("rejected lab command: %s", rejection)
             return Outcome("rejected", rejection)
-        data = json.loads(body)
         try:
             command = validate_command(data)
         except ProtocolError as exc:
@@ -108,21 +108,21 @@ class LabCommands:
         outcome.timings = timings
         return self._finish(outcome)
 
-    def _authenticate(self, body: str | bytes, signature: str | None) -> str | None:
+    def _authenticate(self, body: str | bytes, signature: str | None) -> tuple[Any, str | None]:
+        """(the parsed body, None), or (None, why it is refused)."""
         if not self.key:
-            return "this agent has no NSMAP_NODE_KEY, so it runs no lab commands"
+            return None, "this agent has no NSMAP_NODE_KEY, so it runs no lab commands"
         if not isinstance(body, (str, bytes)) or len(body) > MAX_BODY:
-            return f"a command is JSON text of at most {MAX_BODY} bytes"
+            return None, f"a command is JSON text of at most {MAX_BODY} bytes"
         if not isinstance(signature, str) or not signature:
-            return "unsigned command"
+            return None, "unsigned command"
         raw = body.encode() if isinstance(body, str) else body
         if not verify(raw, self.key, signature):
-            return "bad signature (forged, or signed with another node's key)"
+            return None, "bad signature (forged, or signed with another node's key)"
         try:
-            json.loads(raw)
+            return json.loads(raw), None
         except ValueError:
-            return "signed, but not JSON"
-        return None
+            return None, "signed, but not JSON"
 
     def _replayed(self, ident: str, made: float, now: float) -> str | None:
         if ident in self.seen:

@@ -17,10 +17,13 @@ import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from agent.holders import HiddenFinder
-from agent.owners import OwnerResolver
 from agent.protocol import Namespace, NamespaceKind, Process, clean_holder, namespace_key
+
+if TYPE_CHECKING:  # holders imports this module's /proc readers
+    from agent.holders import HiddenFinder
+    from agent.owners import OwnerResolver
 
 NAMED_DIRS: tuple[tuple[str, NamespaceKind], ...] = (("/run/netns", "named"), ("/var/run/docker/netns", "docker"))
 PROC = "/proc"
@@ -117,12 +120,13 @@ def find_namespaces(
             record.names.append(entry.name)
 
     unreadable: list[int] = []
-    for inode, pids in pids_by_namespace(unreadable).items():
+    every_pid = _pids()
+    for inode, pids in pids_by_namespace(unreadable, every_pid).items():
         record = found.setdefault((nsfs, inode), Found(nsfs, inode, f"{PROC}/{pids[0]}/ns/net", "process"))
         record.pids = pids
     if hidden is not None:
         kinds = {inode: record.kind for (_, inode), record in found.items()}
-        for held in hidden.find(kinds, errors):
+        for held in hidden.find(kinds, errors, every_pid):
             known = found.get((nsfs, held.inode))
             if known is None:
                 found[(nsfs, held.inode)] = Found(
@@ -138,11 +142,12 @@ def find_namespaces(
     return list(found.values())
 
 
-def pids_by_namespace(unreadable: list[int] | None = None) -> dict[int, list[int]]:
+def pids_by_namespace(unreadable: list[int] | None = None, pids: list[int] | None = None) -> dict[int, list[int]]:
     """Namespace inode -> the lowest PIDS_KEPT pids in it, from one readlink per process (the
-    whole /proc walk, also the watcher's cheap pass); pids whose link is denied go to ``unreadable``."""
+    whole /proc walk, also the watcher's cheap pass); pids whose link is denied go to ``unreadable``.
+    ``pids``: /proc's, when the caller has listed them already."""
     out: dict[int, list[int]] = {}
-    for pid in _pids():
+    for pid in _pids() if pids is None else pids:
         try:
             inode = link_inode(f"{PROC}/{pid}/ns/net")
         except PermissionError:

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 def lab_commands(node: str, key: str | None, redis_url: str) -> LabCommands | None:
     """The lab-command runner when this node has a key (commands must be signed with it), else None.
 
-    Results go to the server as their own Celery task (protocol.COMMAND_RESULT_TASK), from a
+    Results go to the server as their own Celery task (labwire.COMMAND_RESULT_TASK), from a
     producer of their own: the publisher's transport keeps per-send state on another thread.
     """
     if key is None:
@@ -235,10 +235,10 @@ def lab_commands(node: str, key: str | None, redis_url: str) -> LabCommands | No
     from celery import Celery
 
     from agent.actions import Actions, Policy
-    from agent.protocol import COMMAND_RESULT_TASK
+    from agent.labwire import COMMAND_RESULT_TASK
 
     policy = Policy.from_env()  # ValueError naming the variable
-    app = Celery("nsmap-agent-results", broker=redis_url, set_as_current=False)
+    app = Celery("nsmap-agent-results", broker=celery_broker_url(redis_url), set_as_current=False)
 
     def report(body: str, signature: str | None) -> None:
         app.send_task(COMMAND_RESULT_TASK, args=[body, signature], queue=INGEST_QUEUE, retry=False)

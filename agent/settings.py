@@ -8,14 +8,14 @@ agent/env.py's, shared with webui/settings.py.
 from __future__ import annotations
 
 import os
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent.env import EnvError, read_float, read_redis_url, read_str
+from agent.env import FALSE, TRUE, EnvError, read_float, read_redis_url, read_str
+from agent.protocol import NODE_RE
 
-NODE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # it becomes the queue node.<NAME>
+NODE_NAME_RE = NODE_RE  # it becomes the queue node.<NAME>
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MIN_KEY_LENGTH = 16
 
@@ -25,7 +25,7 @@ SettingsError = EnvError  # a setting is missing or makes no sense; the message 
 def read_node_name(env: Mapping[str, str]) -> str:
     """NODE_NAME, else the short host name; it names a Celery queue, so only a few characters."""
     node = read_str(env, "NODE_NAME", "") or socket.gethostname().split(".")[0]
-    if not NODE_NAME_RE.match(node):
+    if not NODE_NAME_RE.fullmatch(node):
         raise SettingsError(
             f"NODE_NAME={node!r}: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
@@ -73,9 +73,9 @@ def runtime_api_settings(env: Mapping[str, str] | None = None) -> tuple[str | No
     env = os.environ if env is None else env
     raw = (env.get("NSMAP_DOCKER_API") or "").strip()
     timeout = read_float(env, "NSMAP_RUNTIME_API_TIMEOUT", 0.5, low=0.05, high=10.0)
-    if raw.lower() in ("", "0", "off", "no", "false"):
+    if raw.lower() in FALSE:
         return None, timeout
-    if raw.lower() in ("1", "on", "yes", "true"):
+    if raw.lower() in TRUE:
         return DEFAULT_DOCKER_SOCKET, timeout
     if not raw.startswith("/") or "\0" in raw:
         raise SettingsError(f"NSMAP_DOCKER_API={raw!r}: use on/off or the absolute path of the Docker API socket")

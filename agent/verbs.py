@@ -18,12 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-IFNAMSIZ = 16  # include/uapi/linux/if.h: 15 bytes and the NUL
+from agent.protocol import IFNAMSIZ
+
 NETNS_NAME_MAX = 63  # our own limit for /run/netns names: the file name becomes part of paths and logs
-MTU_LIMITS: Mapping[str, tuple[int, int]] = {  # ETH_MIN_MTU..ETH_MAX_MTU (veth.c, br_device.c)
-    "veth": (68, 65535),
-    "bridge": (68, 65535),
-}
+MTU_LIMITS: Mapping[str, tuple[int, int]] = {"veth": (68, 65535)}  # ETH_MIN_MTU..ETH_MAX_MTU (veth.c)
 MTU_DEFAULT = 1500
 PING_COUNT = (1, 20, 3)  # low, high, default
 PING_TIMEOUT = (1, 30, 5)  # seconds for the whole run
@@ -330,16 +328,7 @@ def _usable(ip: IPAddress, text: str) -> None:
 
 
 def mtu(kind: str) -> Callable[[Any, str], int]:
-    low, high = MTU_LIMITS[kind]
-
-    def parse(value: Any, _node: str = "") -> int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"must be an integer, got {_type(value)}")
-        if not low <= value <= high:
-            raise ValueError(f"{value} is outside {low}..{high} for a {kind}")
-        return value
-
-    return parse
+    return bounded(*MTU_LIMITS[kind], f"for a {kind}")
 
 
 def flag(value: Any, _node: str = "") -> bool:

@@ -1,4 +1,4 @@
-"""Signed lab commands as the server makes them (agent/protocol.py make_command, agent/signing.py)."""
+"""Signed lab commands as the server makes them (agent/labwire.py make_command, agent/signing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from agent.protocol import make_command
+from agent.labwire import make_command
 from agent.signing import sign
 
 KEY = "lab-test-node-key-0123456789abcdef"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from agent.do_cli import UsageError, parse_words
+from agent.settings import read_node_name
 from tests.agent.actions_support import kernel_state
 from tests.kernel_topology import Topology
 
@@ -80,3 +82,29 @@ def test_it_exits_2_on_bad_input_with_the_kernel_unchanged(topo: Topology, words
     assert proc.returncode == 2 and message in proc.stderr, (proc.returncode, proc.stderr)
     assert proc.stdout == ""
     assert kernel_state(topo, a) == before
+
+
+def do_as_agent(env: dict[str, str], *words: str) -> subprocess.CompletedProcess[str]:
+    """`do` without --node: the node name comes from the environment, as the agent's does."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "do", *words], capture_output=True, text=True, timeout=60, env=env
+    )
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("node_name", [None, "h2.lab"])
+def test_it_prints_ids_under_the_node_name_the_agent_publishes(topo: Topology, node_name: str | None):
+    env = {k: v for k, v in os.environ.items() if k != "NODE_NAME"}
+    if node_name is not None:
+        env["NODE_NAME"] = node_name
+    a = topo.add_netns("a")
+    proc = do_as_agent(env, "bridge.create", f"namespace={a.name}", "name=br0")
+    assert proc.returncode == 0, proc.stderr
+    interface = json.loads(proc.stdout)["result"]["interface"]
+    assert interface.split("/")[0] == read_node_name(env), f"{interface} is not under the agent's node name"
+
+
+def test_it_exits_2_on_a_node_name_the_agent_would_refuse():
+    proc = do_as_agent({**os.environ, "NODE_NAME": "no spaces"}, "bridge.create", "namespace=nsmx", "name=br0")
+    assert proc.returncode == 2 and "NODE_NAME='no spaces'" in proc.stderr, (proc.returncode, proc.stderr)
+    assert proc.stdout == ""

@@ -12,7 +12,8 @@ import pytest
 
 from agent.actions import Actions
 from agent.lab import MAX_AGE, LabCommands
-from agent.protocol import PROTOCOL_VERSION, validate_command_result
+from agent.labwire import validate_command_result
+from agent.protocol import PROTOCOL_VERSION
 from tests.agent.lab_support import KEY, Reports, signed
 from tests.kernel_topology import NETNS_DIR, new_prefix
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.lab import LabCommands
-from agent.protocol import validate_command_result
+from agent.labwire import validate_command_result
 from tests.agent.actions_support import Lab, kernel_state
 from tests.agent.lab_support import KEY, Reports, signed
 from tests.kernel_topology import Topology

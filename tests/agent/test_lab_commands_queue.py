@@ -10,7 +10,7 @@ import pytest
 from agent.actions import Actions
 from agent.commands import CommandConsumer, CommandExecutor
 from agent.lab import LabCommands
-from agent.protocol import LAB_COMMAND_TASK
+from agent.labwire import LAB_COMMAND_TASK
 from tests.agent.lab_support import KEY, Reports, signed
 from tests.agent.watch_support import wait_for
 from tests.kernel_topology import Topology

@@ -1,4 +1,4 @@
-"""Lab commands and their results follow agent/protocol.py exactly; anything else is refused with the reason."""
+"""Lab commands and their results follow agent/labwire.py exactly; anything else is refused with the reason."""
 
 from __future__ import annotations
 
@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 
 from agent.commands import CommandError, parse_lab_celery_message
-from agent.protocol import (
-    PROTOCOL_VERSION,
-    ProtocolError,
-    make_command,
-    make_command_result,
-    validate_command,
-    validate_command_result,
-)
+from agent.labwire import make_command, make_command_result, validate_command, validate_command_result
+from agent.protocol import PROTOCOL_VERSION, ProtocolError
 
 ID = str(uuid.uuid4())
 

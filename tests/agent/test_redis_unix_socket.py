@@ -17,9 +17,12 @@ from kombu import Connection
 
 from agent.env import celery_broker_url, read_redis_url
 from agent.inbox import DRAIN_TASK, INBOX_KEY, INGEST_QUEUE
+from agent.labwire import COMMAND_RESULT_TASK
 from agent.protocol import PROTOCOL_VERSION
 from agent.publisher import CeleryTransport
-from agent.runner import AgentRunner
+from agent.runner import AgentRunner, lab_commands
+from agent.signing import sign
+from tests.agent.lab_support import KEY, signed
 from tests.agent.test_runner_broker import send_command
 from tests.agent.watch_support import wait_for
 from tests.distributed.harness import REDIS_SERVER, Processes, redis_client, wait_until
@@ -77,3 +80,20 @@ def test_it_takes_commands_from_its_queue_over_a_unix_socket(unix_redis: str) ->
     finally:
         runner.consumer.stop()
         runner.transport.close()
+
+
+def test_it_reports_a_lab_result_over_a_unix_socket(unix_redis: str) -> None:
+    node = f"u{uuid.uuid4().hex[:6]}"
+    lab = lab_commands(node, KEY, unix_redis)
+    assert lab is not None
+    try:
+        body, signature = signed("bridge.create", {})  # bad args: a failed result, no kernel change
+        assert lab.handle(body, signature).status == "failed"
+    finally:
+        lab.actions.close()
+    with Connection(celery_broker_url(unix_redis)) as conn:
+        message = conn.SimpleQueue(INGEST_QUEUE).get(timeout=5)
+        result_body, result_signature = message.decode()[0]
+        message.ack()
+    assert message.headers["task"] == COMMAND_RESULT_TASK, f"not a lab result: {message.headers['task']}"
+    assert json.loads(result_body)["status"] == "failed" and result_signature == sign(result_body.encode(), KEY)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.commands import parse_lab_celery_message
-from agent.protocol import LAB_COMMAND_TASK, validate_command
+from agent.labwire import LAB_COMMAND_TASK, validate_command
 from agent.signing import verify
 from tests.webui.commands_support import URL, make_operator, mark_online, post, taken
 from webui.commands.models import Command

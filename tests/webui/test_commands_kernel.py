@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 from agent.actions import Actions
 from agent.commands import parse_lab_celery_message
 from agent.lab import LabCommands
-from agent.protocol import LAB_COMMAND_TASK
+from agent.labwire import LAB_COMMAND_TASK
 from tests.kernel_topology import Topology
 from tests.webui.commands_support import URL, make_operator, mark_online, post, taken
 from webui.commands.models import Command

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.protocol import make_command_result
+from agent.labwire import make_command_result
 from agent.signing import sign
 from tests.webui.commands_support import make_operator
 from webui.commands.models import Command

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.actions import Actions, Policy
 from agent.lab import LabCommands
-from agent.protocol import LAB_COMMAND_TASK
+from agent.labwire import LAB_COMMAND_TASK
 from webui.commands.service import local_key, take_result
 from webui.live import embedded
 

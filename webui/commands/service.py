@@ -25,12 +25,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agent.protocol import (
-    LAB_COMMAND_TASK,
-    ProtocolError,
-    make_command,
-    validate_command_result,
-)
+from agent.labwire import LAB_COMMAND_TASK, make_command, validate_command_result
+from agent.protocol import ProtocolError
 from agent.signing import sign, verify
 from agent.verbs import MARK, ArgsError, parse_args
 from webui.commands.models import FINISHED, Command, CommandStatus

@@ -1,11 +1,11 @@
-"""Tasks on queue ingest: the agents' command results (protocol.COMMAND_RESULT_TASK) and the
+"""Tasks on queue ingest: the agents' command results (labwire.COMMAND_RESULT_TASK) and the
 expiry of unanswered commands. Thin, JSON in."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from agent.protocol import COMMAND_RESULT_TASK
+from agent.labwire import COMMAND_RESULT_TASK
 from webui.commands.service import expire_unanswered, take_result
 
 
