@@ -46,11 +46,10 @@ from typing import Any
 
 from bench.measure import pct
 from tests.distributed.harness import (
-    PYTHON,
     Api,
     Cluster,
+    EmbeddedServer,
     Processes,
-    free_port,
     last_line,
     manage,
     open_session,
@@ -164,24 +163,12 @@ def embedded(log_dir: Path) -> Iterator[Target]:
     """`manage.py nsmap_serve` on a free port: SQLite in a temp dir, the local agent inside."""
     tmp = Path(tempfile.mkdtemp(prefix="nsmap-bench-actions-"))
     procs = Processes(log_dir)
-    port, node = free_port(), f"bench-emb-{secrets.token_hex(2)}"
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
-        NSMAP_VAR_DIR=str(tmp / "var"),
-        SECRET_KEY=secrets.token_hex(32),
-        NODE_NAME=node,
-        PORT=str(port),
-        PYTHONUNBUFFERED="1",
-        DJANGO_SETTINGS_MODULE="webui.settings",
-    )
     try:
-        manage(env, "migrate", "--no-input")
-        user, password, token = operator(env)
-        procs.add("nsmap_serve", [PYTHON, "manage.py", "nsmap_serve"], env).start()
-        api = Api(f"http://127.0.0.1:{port}", token)
-        wait_until(lambda: api.node(node), 120, f"{node} in the embedded server", procs, interval=0.2)
-        yield Target(node, user, password, api)
+        server = EmbeddedServer(tmp, procs)
+        user, password, token = operator(server.env)
+        api = Api(server.base, token)
+        wait_until(lambda: api.node(server.node), 120, f"{server.node} in the embedded server", procs, interval=0.2)
+        yield Target(server.node, user, password, api)
     except BaseException:
         print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
         raise

@@ -762,6 +762,44 @@ def open_session(log_dir: Path) -> tuple[Session, Callable[[], None]]:
         raise
 
 
+class EmbeddedServer:
+    """``manage.py nsmap_serve`` (embedded: no Redis, the local agent inside unless ``agent`` is
+    false) as a Proc of ``procs``, stopped with them. Its SQLite database and var dir are in
+    ``tmp``, never the checkout's; ``env`` adds to or overrides the environment it runs with."""
+
+    def __init__(self, tmp: Path, procs: Processes, agent: bool = True, **env: str) -> None:
+        self.port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+        self.env.update(
+            DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
+            NSMAP_VAR_DIR=str(tmp / "var"),
+            NODE_NAME=f"srv-{secrets.token_hex(3)}",
+            PORT=str(self.port),
+            PYTHONUNBUFFERED="1",
+        )
+        self.env.update(env)
+        self.node = self.env["NODE_NAME"]
+        manage(self.env, "migrate", "--no-input")
+        self.token = last_line(manage(self.env, "nsmap_token", "tester"))
+        argv = [PYTHON, "manage.py", "nsmap_serve"] + ([] if agent else ["--no-agent"])
+        self.started = time.perf_counter()
+        self.proc = procs.add("nsmap_serve", argv, self.env).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_until(self.answers, 60, "nsmap_serve to answer", procs, interval=0.2, detail=self.output)
+
+    def answers(self) -> bool:
+        """True once it answers HTTP at all (connection errors are retried by wait_until)."""
+        try:
+            with urllib.request.urlopen(self.base + "/api/v1/nodes/", timeout=2):
+                return True
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return True  # 401: it answers
+
+    def output(self) -> str:
+        return self.proc.log()[-3000:]
+
+
 class Cluster:
     """Daphne + Celery worker + agent(s) for one test, against the session's database."""
 
