@@ -47,12 +47,11 @@ from typing import Any
 from bench.measure import pct
 from tests.distributed.harness import (
     Api,
-    Cluster,
     EmbeddedServer,
     Processes,
     last_line,
     manage,
-    open_session,
+    running_cluster,
     wait_until,
 )
 from tests.kernel_topology import Netns, Topology, install_signal_teardown
@@ -180,18 +179,10 @@ def embedded(log_dir: Path) -> Iterator[Target]:
 @contextlib.contextmanager
 def distributed(log_dir: Path) -> Iterator[Target]:
     """The harness's cluster: Daphne, a Celery worker, the agent, Redis and PostgreSQL."""
-    procs = Processes(log_dir)
-    session, cleanup = open_session(log_dir)
-    try:
-        cluster = Cluster(session, procs).start()
+    with running_cluster(log_dir) as cluster:
+        cluster.start()
         user, password, token = operator(cluster.env())
         yield Target(cluster.node, user, password, Api(cluster.api.base, token))
-    except BaseException:
-        print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
-        raise
-    finally:
-        procs.close()
-        cleanup()
 
 
 # -- the page -----------------------------------------------------------------------------------

@@ -55,8 +55,8 @@ from tests.distributed.harness import (
     Processes,
     last_line,
     manage,
-    open_session,
     redis_client,
+    running_cluster,
     wait_until,
 )
 from tests.kernel_topology import Topology, install_signal_teardown
@@ -236,30 +236,21 @@ def run_distributed(
     topo: Topology, args: argparse.Namespace, clock: NetlinkClock, log_dir: Path, results: dict[str, Any]
 ) -> Run:
     run = Run("distributed")
-    procs = Processes(log_dir)
-    session, cleanup = open_session(log_dir)
-    try:
-        cluster = Cluster(session, procs)
+    with running_cluster(log_dir) as cluster:
         began = time.perf_counter()
         cluster.add_node()
         cluster.start_web()
         cluster.start_worker()
         cluster.start_agent(wait=False)
-        wait_online(cluster.api, cluster.node, procs)
+        wait_online(cluster.api, cluster.node, cluster.procs)
         run.startup_s = time.perf_counter() - began
         live = cluster.live()
         try:
-            measure(run, topo, live, cluster.node, args.changes, clock, [p.log_path for p in procs.procs])
+            measure(run, topo, live, cluster.node, args.changes, clock, [p.log_path for p in cluster.procs.procs])
         finally:
             live.close()
         if args.idle_namespaces:
-            idle_and_ingest(topo, args, cluster, procs, results)
-    except BaseException:
-        print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
-        raise
-    finally:
-        procs.close()
-        cleanup()
+            idle_and_ingest(topo, args, cluster, cluster.procs, results)
     return run
 
 

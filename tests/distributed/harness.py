@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -991,6 +991,23 @@ class Cluster:
         raise HarnessError(
             f"change log of {self.node} ({len(records)} records) is inconsistent:\n  " + "\n  ".join(problems[:30])
         )
+
+
+@contextlib.contextmanager
+def running_cluster(log_dir: Path) -> Iterator[Cluster]:
+    """A Cluster (not started: the caller starts what it needs, timing it if it likes) on a fresh
+    session, for the benches; on failure the processes' last lines go to stderr, and the
+    processes, the database and the Redis DB go in any case."""
+    procs = Processes(log_dir)
+    session, cleanup = open_session(log_dir)
+    try:
+        yield Cluster(session, procs)
+    except BaseException:
+        print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
+        raise
+    finally:
+        procs.close()
+        cleanup()
 
 
 def records_for(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
