@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -51,9 +50,11 @@ from tests.distributed.harness import (
     Processes,
     last_line,
     manage,
+    operator,
     running_cluster,
     wait_until,
 )
+from tests.e2e.conftest import ns_id
 from tests.kernel_topology import Netns, Topology, install_signal_teardown
 
 TARGETS = {"embedded": (50.0, 150.0), "distributed": (100.0, None)}  # p50, p99 (ms); None: no target
@@ -150,11 +151,10 @@ class Target:
     api: Api
 
 
-def operator(env: dict[str, str]) -> tuple[str, str, str]:
-    """A fresh operator who can sign in: (name, password, API token)."""
-    user = f"bench-op-{secrets.token_hex(3)}"
-    password = last_line(manage(env, "nsmap_user", user, "--role", "operator"))
-    return user, password, last_line(manage(env, "nsmap_token", user))
+def operator_with_password(env: dict[str, str]) -> tuple[str, str, str]:
+    """A fresh operator who can also sign in on the page: (name, password, API token)."""
+    user, token = operator(env)
+    return user, last_line(manage(env, "nsmap_user", user, "--reset")), token
 
 
 @contextlib.contextmanager
@@ -164,7 +164,7 @@ def embedded(log_dir: Path) -> Iterator[Target]:
     procs = Processes(log_dir)
     try:
         server = EmbeddedServer(tmp, procs)
-        user, password, token = operator(server.env)
+        user, password, token = operator_with_password(server.env)
         api = Api(server.base, token)
         wait_until(lambda: api.node(server.node), 120, f"{server.node} in the embedded server", procs, interval=0.2)
         yield Target(server.node, user, password, api)
@@ -181,7 +181,7 @@ def distributed(log_dir: Path) -> Iterator[Target]:
     """The harness's cluster: Daphne, a Celery worker, the agent, Redis and PostgreSQL."""
     with running_cluster(log_dir) as cluster:
         cluster.start()
-        user, password, token = operator(cluster.env())
+        user, password, token = operator_with_password(cluster.env())
         yield Target(cluster.node, user, password, Api(cluster.api.base, token))
 
 
@@ -215,25 +215,13 @@ def clock_offset(page: Any, samples: int = 15) -> tuple[float, float]:
     return best
 
 
-def namespace_id(page: Any, name: str) -> str:
-    """The graph id of the namespace named ``name``, once the page has it."""
-    page.wait_for_function(
-        "(n) => [...nsmapApp.store.namespaces.values()].some((x) => (x.names || []).includes(n))", arg=name
-    )
-    return str(
-        page.evaluate(
-            "(n) => [...nsmapApp.store.namespaces.values()].find((x) => (x.names || []).includes(n)).id", name
-        )
-    )
-
-
 def measure_mode(mode: str, target: Target, browser: Any, topo: Topology, pairs: int) -> ModeRun:
     run = ModeRun(mode)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     try:
         csrf = sign_in(page, target)
         a, b = topo.add_netns(f"{mode[0]}a"), topo.add_netns(f"{mode[0]}b")
-        a_id, b_id = namespace_id(page, str(a.name)), namespace_id(page, str(b.name))
+        a_id, b_id = ns_id(page, str(a.name)), ns_id(page, str(b.name))
 
         def spec(na: str, nb: str, want: str) -> dict[str, Any]:
             return {"a": a_id, "b": b_id, "na": na, "nb": nb, "want": want, "timeout": EDGE_TIMEOUT_MS}

@@ -736,6 +736,24 @@ def last_line(text: str) -> str:
     return lines[-1]
 
 
+def operator(env: dict[str, str]) -> tuple[str, str]:
+    """A fresh user with the operator role and an API token for it: (username, token)."""
+    user = unique("op")
+    return user, last_line(manage(env, "nsmap_token", user, "--role", "operator"))
+
+
+def ingest_fake_snapshot(env: dict[str, str], node: str, namespaces: int, key: str | None = None) -> str:
+    """Put a FakeAgent snapshot of ``namespaces`` namespaces for ``node`` in the server's database
+    (signed with the node's ``key``; without one, trusted like the embedded agent's): the
+    ingest's status, "applied" when it was."""
+    code = (
+        "from tests.factories import FakeAgent, make_inventory; from webui.topology.ingest import ingest; "
+        f"print(ingest(*FakeAgent({node!r}, {key!r}).snapshot(make_inventory({node!r}, namespaces={namespaces})), "
+        f"trusted={key is None}).status)"
+    )
+    return manage(env, "shell", "-c", code)
+
+
 def open_session(log_dir: Path) -> tuple[Session, Callable[[], None]]:
     """Create the database (migrated), claim a Redis DB, make a token; returns (session, cleanup)."""
     cleanups: list[Callable[[], None]] = []

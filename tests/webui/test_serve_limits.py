@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.distributed.harness import EmbeddedServer, manage, wait_until
+from tests.distributed.harness import EmbeddedServer, ingest_fake_snapshot, wait_until
 from tests.webui.test_serve_embedded import server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.parametrize(
@@ -49,12 +49,7 @@ def test_it_refuses_a_websocket_message_over_the_inbound_limit(server: EmbeddedS
 
 
 def test_it_drops_a_client_that_stops_reading(server: EmbeddedServer) -> None:  # noqa: F811
-    code = (
-        "from tests.factories import FakeAgent, make_inventory; from webui.topology.ingest import ingest; "
-        f"print(ingest(*FakeAgent({server.node!r}).snapshot(make_inventory({server.node!r}, namespaces=300)), "
-        "trusted=True).status)"
-    )
-    assert "applied" in manage(server.env, "shell", "-c", code)
+    assert "applied" in ingest_fake_snapshot(server.env, server.node, 300)
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     # max_queue=1: the client stops taking frames off the socket once one message waits unread
