@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -46,16 +45,16 @@ from typing import Any
 
 from bench.measure import pct
 from tests.distributed.harness import (
-    PYTHON,
     Api,
-    Cluster,
+    EmbeddedServer,
     Processes,
-    free_port,
     last_line,
     manage,
-    open_session,
+    operator,
+    running_cluster,
     wait_until,
 )
+from tests.e2e.conftest import ns_id
 from tests.kernel_topology import Netns, Topology, install_signal_teardown
 
 TARGETS = {"embedded": (50.0, 150.0), "distributed": (100.0, None)}  # p50, p99 (ms); None: no target
@@ -152,11 +151,10 @@ class Target:
     api: Api
 
 
-def operator(env: dict[str, str]) -> tuple[str, str, str]:
-    """A fresh operator who can sign in: (name, password, API token)."""
-    user = f"bench-op-{secrets.token_hex(3)}"
-    password = last_line(manage(env, "nsmap_user", user, "--role", "operator"))
-    return user, password, last_line(manage(env, "nsmap_token", user))
+def operator_with_password(env: dict[str, str]) -> tuple[str, str, str]:
+    """A fresh operator who can also sign in on the page: (name, password, API token)."""
+    user, token = operator(env)
+    return user, last_line(manage(env, "nsmap_user", user, "--reset")), token
 
 
 @contextlib.contextmanager
@@ -164,24 +162,12 @@ def embedded(log_dir: Path) -> Iterator[Target]:
     """`manage.py nsmap_serve` on a free port: SQLite in a temp dir, the local agent inside."""
     tmp = Path(tempfile.mkdtemp(prefix="nsmap-bench-actions-"))
     procs = Processes(log_dir)
-    port, node = free_port(), f"bench-emb-{secrets.token_hex(2)}"
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
-        NSMAP_VAR_DIR=str(tmp / "var"),
-        SECRET_KEY=secrets.token_hex(32),
-        NODE_NAME=node,
-        PORT=str(port),
-        PYTHONUNBUFFERED="1",
-        DJANGO_SETTINGS_MODULE="webui.settings",
-    )
     try:
-        manage(env, "migrate", "--no-input")
-        user, password, token = operator(env)
-        procs.add("nsmap_serve", [PYTHON, "manage.py", "nsmap_serve"], env).start()
-        api = Api(f"http://127.0.0.1:{port}", token)
-        wait_until(lambda: api.node(node), 120, f"{node} in the embedded server", procs, interval=0.2)
-        yield Target(node, user, password, api)
+        server = EmbeddedServer(tmp, procs)
+        user, password, token = operator_with_password(server.env)
+        api = Api(server.base, token)
+        wait_until(lambda: api.node(server.node), 120, f"{server.node} in the embedded server", procs, interval=0.2)
+        yield Target(server.node, user, password, api)
     except BaseException:
         print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
         raise
@@ -193,18 +179,10 @@ def embedded(log_dir: Path) -> Iterator[Target]:
 @contextlib.contextmanager
 def distributed(log_dir: Path) -> Iterator[Target]:
     """The harness's cluster: Daphne, a Celery worker, the agent, Redis and PostgreSQL."""
-    procs = Processes(log_dir)
-    session, cleanup = open_session(log_dir)
-    try:
-        cluster = Cluster(session, procs).start()
-        user, password, token = operator(cluster.env())
+    with running_cluster(log_dir) as cluster:
+        cluster.start()
+        user, password, token = operator_with_password(cluster.env())
         yield Target(cluster.node, user, password, Api(cluster.api.base, token))
-    except BaseException:
-        print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
-        raise
-    finally:
-        procs.close()
-        cleanup()
 
 
 # -- the page -----------------------------------------------------------------------------------
@@ -237,25 +215,13 @@ def clock_offset(page: Any, samples: int = 15) -> tuple[float, float]:
     return best
 
 
-def namespace_id(page: Any, name: str) -> str:
-    """The graph id of the namespace named ``name``, once the page has it."""
-    page.wait_for_function(
-        "(n) => [...nsmapApp.store.namespaces.values()].some((x) => (x.names || []).includes(n))", arg=name
-    )
-    return str(
-        page.evaluate(
-            "(n) => [...nsmapApp.store.namespaces.values()].find((x) => (x.names || []).includes(n)).id", name
-        )
-    )
-
-
 def measure_mode(mode: str, target: Target, browser: Any, topo: Topology, pairs: int) -> ModeRun:
     run = ModeRun(mode)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     try:
         csrf = sign_in(page, target)
         a, b = topo.add_netns(f"{mode[0]}a"), topo.add_netns(f"{mode[0]}b")
-        a_id, b_id = namespace_id(page, str(a.name)), namespace_id(page, str(b.name))
+        a_id, b_id = ns_id(page, str(a.name)), ns_id(page, str(b.name))
 
         def spec(na: str, nb: str, want: str) -> dict[str, Any]:
             return {"a": a_id, "b": b_id, "na": na, "nb": nb, "want": want, "timeout": EDGE_TIMEOUT_MS}

@@ -15,9 +15,10 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
+
+from bench.measure import pct, scratch_django
 
 
 def main() -> int:
@@ -25,36 +26,21 @@ def main() -> int:
     parser.add_argument("--namespaces", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=21, help="timed requests of each kind")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="nsmap-bench-api-") as tmp:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
-        os.environ.pop("REDIS_URL", None)
-        os.environ["NODE_NAME"] = "bench"
-        os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client asks for this host
-        os.environ["NSMAP_VAR_DIR"] = tmp
-        os.environ["NSMAP_STALE_AFTER"] = "3600"  # no host turns stale while the bench runs
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
+    with scratch_django(None, NSMAP_STALE_AFTER="3600"):  # no host turns stale while the bench runs
         return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import logging
 
-    import django
-
-    django.setup()
-    logging.disable(logging.INFO)
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.test import Client
 
-    from bench.measure import pct
     from tests.factories import FakeAgent, make_inventory
     from webui.accounts.models import Token
     from webui.topology import ingest
     from webui.topology.queries import load_graph
 
-    call_command("migrate", verbosity=0)
     inventory = make_inventory("bench", args.namespaces, neighbours=True)
     result = ingest.ingest(FakeAgent("bench").snapshot(inventory)[0], None, trusted=True)
     assert result.status == "applied", result

@@ -33,16 +33,8 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
-    import django
-
-    django.setup()
-    logging.disable(logging.INFO)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     from tests.factories import FakeAgent, make_inventory
     from webui.changelog.models import ChangeRecord
     from webui.topology import ingest as ingest_module

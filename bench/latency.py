@@ -50,13 +50,13 @@ from tests.distributed.harness import (
     PYTHON,
     Api,
     Cluster,
+    EmbeddedServer,
     LiveGraph,
     Processes,
-    free_port,
     last_line,
     manage,
-    open_session,
     redis_client,
+    running_cluster,
     wait_until,
 )
 from tests.kernel_topology import Topology, install_signal_teardown
@@ -216,27 +216,13 @@ def run_embedded(topo: Topology, args: argparse.Namespace, clock: NetlinkClock, 
     run = Run("embedded")
     tmp = Path(tempfile.mkdtemp(prefix="nsmap-bench-"))
     procs = Processes(log_dir)
-    node = f"bench-emb-{secrets.token_hex(2)}"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
-        SECRET_KEY=secrets.token_hex(32),
-        NODE_NAME=node,
-        PORT=str(port),
-        PYTHONUNBUFFERED="1",
-        DJANGO_SETTINGS_MODULE="webui.settings",
-    )
     try:
-        manage(env, "migrate", "--no-input")
-        token = last_line(manage(env, "nsmap_token", "bench"))
-        began = time.perf_counter()
-        procs.add("nsmap_serve", [PYTHON, "manage.py", "nsmap_serve"], env).start()
-        api = Api(f"http://127.0.0.1:{port}", token)
-        wait_online(api, node, procs)
-        run.startup_s = time.perf_counter() - began
-        with LiveGraph(f"ws://127.0.0.1:{port}/ws/topology/", token) as live:
-            measure(run, topo, live, node, args.changes, clock, [p.log_path for p in procs.procs])
+        server = EmbeddedServer(tmp, procs)
+        api = Api(server.base, server.token)
+        wait_online(api, server.node, procs)
+        run.startup_s = time.perf_counter() - server.started
+        with LiveGraph(f"ws://127.0.0.1:{server.port}/ws/topology/", server.token) as live:
+            measure(run, topo, live, server.node, args.changes, clock, [p.log_path for p in procs.procs])
     except BaseException:
         print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
         raise
@@ -250,30 +236,21 @@ def run_distributed(
     topo: Topology, args: argparse.Namespace, clock: NetlinkClock, log_dir: Path, results: dict[str, Any]
 ) -> Run:
     run = Run("distributed")
-    procs = Processes(log_dir)
-    session, cleanup = open_session(log_dir)
-    try:
-        cluster = Cluster(session, procs)
+    with running_cluster(log_dir) as cluster:
         began = time.perf_counter()
         cluster.add_node()
         cluster.start_web()
         cluster.start_worker()
         cluster.start_agent(wait=False)
-        wait_online(cluster.api, cluster.node, procs)
+        wait_online(cluster.api, cluster.node, cluster.procs)
         run.startup_s = time.perf_counter() - began
         live = cluster.live()
         try:
-            measure(run, topo, live, cluster.node, args.changes, clock, [p.log_path for p in procs.procs])
+            measure(run, topo, live, cluster.node, args.changes, clock, [p.log_path for p in cluster.procs.procs])
         finally:
             live.close()
         if args.idle_namespaces:
-            idle_and_ingest(topo, args, cluster, procs, results)
-    except BaseException:
-        print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
-        raise
-    finally:
-        procs.close()
-        cleanup()
+            idle_and_ingest(topo, args, cluster, cluster.procs, results)
     return run
 
 

@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 from bench.measure import cpu_seconds, memory_mb, pct
-from tests.distributed.harness import PYTHON, Processes, free_port, last_line, manage, wait_until
+from tests.distributed.harness import EmbeddedServer, Processes
 from tests.kernel_topology import Topology, install_signal_teardown
 
 TARGET_P99_MS = 100.0
@@ -187,30 +184,14 @@ def main() -> int:
                     index = ipr.link_lookup(ifname=name)[0]
                     ipr.link("set", index=index, state="up")
                     ends.append((name, index))
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-        env.update(
-            DATABASE_URL=f"sqlite:///{tmp}/db.sqlite3",
-            NSMAP_VAR_DIR=f"{tmp}/var",
-            NODE_NAME=f"load-{topo.prefix}",
-            PORT=str(port),
-            NSMAP_WS_MAX_PER_USER=str(args.viewers + 10),
-        )
-        manage(env, "migrate", "--no-input")
-        token = last_line(manage(env, "nsmap_token", "loadviewer"))
         procs = Processes(Path(tmp))
         try:
-            server = procs.add("nsmap_serve", [PYTHON, "manage.py", "nsmap_serve"], env).start()
-            url = f"ws://127.0.0.1:{port}/ws/topology/"
-
-            def answers() -> bool:
-                with contextlib.suppress(urllib.error.HTTPError):  # 401: it answers
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nodes/", timeout=2).close()
-                return True
-
-            wait_until(answers, 60, "nsmap_serve to answer", procs, interval=0.2)
+            server = EmbeddedServer(
+                Path(tmp), procs, NODE_NAME=f"load-{topo.prefix}", NSMAP_WS_MAX_PER_USER=str(args.viewers + 10)
+            )
+            url, token = f"ws://127.0.0.1:{server.port}/ws/topology/", server.token
             time.sleep(5.0)  # the agent's first snapshot
-            pid = server.pid
+            pid = server.proc.pid
             assert pid is not None
 
             def rss() -> float:

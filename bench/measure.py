@@ -81,9 +81,10 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def scratch_django(pg: str | None) -> Iterator[None]:
-    """Django in embedded settings on a throw-away database: a SQLite file, or a PostgreSQL
-    database made beside ``pg`` (a URL of an existing one) and dropped afterwards."""
+def scratch_django(pg: str | None, **env: str) -> Iterator[None]:
+    """Django in embedded settings (``env`` added to the environment) set up, quiet below
+    warnings, and migrated on a throw-away database: a SQLite file, or a PostgreSQL database made
+    beside ``pg`` (a URL of an existing one) and dropped afterwards."""
     import tempfile
     import uuid
     from urllib.parse import urlsplit, urlunsplit
@@ -104,7 +105,16 @@ def scratch_django(pg: str | None) -> Iterator[None]:
         os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client asks for this host
         os.environ["NSMAP_VAR_DIR"] = tmp
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
+        os.environ.update(env)
         try:
+            import logging
+
+            import django
+            from django.core.management import call_command
+
+            django.setup()
+            logging.disable(logging.INFO)
+            call_command("migrate", verbosity=0)
             yield
         finally:
             from django.db import connections

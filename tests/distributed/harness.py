@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -736,6 +736,24 @@ def last_line(text: str) -> str:
     return lines[-1]
 
 
+def operator(env: dict[str, str]) -> tuple[str, str]:
+    """A fresh user with the operator role and an API token for it: (username, token)."""
+    user = unique("op")
+    return user, last_line(manage(env, "nsmap_token", user, "--role", "operator"))
+
+
+def ingest_fake_snapshot(env: dict[str, str], node: str, namespaces: int, key: str | None = None) -> str:
+    """Put a FakeAgent snapshot of ``namespaces`` namespaces for ``node`` in the server's database
+    (signed with the node's ``key``; without one, trusted like the embedded agent's): the
+    ingest's status, "applied" when it was."""
+    code = (
+        "from tests.factories import FakeAgent, make_inventory; from webui.topology.ingest import ingest; "
+        f"print(ingest(*FakeAgent({node!r}, {key!r}).snapshot(make_inventory({node!r}, namespaces={namespaces})), "
+        f"trusted={key is None}).status)"
+    )
+    return manage(env, "shell", "-c", code)
+
+
 def open_session(log_dir: Path) -> tuple[Session, Callable[[], None]]:
     """Create the database (migrated), claim a Redis DB, make a token; returns (session, cleanup)."""
     cleanups: list[Callable[[], None]] = []
@@ -760,6 +778,44 @@ def open_session(log_dir: Path) -> tuple[Session, Callable[[], None]]:
     except BaseException:
         cleanup()
         raise
+
+
+class EmbeddedServer:
+    """``manage.py nsmap_serve`` (embedded: no Redis, the local agent inside unless ``agent`` is
+    false) as a Proc of ``procs``, stopped with them. Its SQLite database and var dir are in
+    ``tmp``, never the checkout's; ``env`` adds to or overrides the environment it runs with."""
+
+    def __init__(self, tmp: Path, procs: Processes, agent: bool = True, **env: str) -> None:
+        self.port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+        self.env.update(
+            DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
+            NSMAP_VAR_DIR=str(tmp / "var"),
+            NODE_NAME=f"srv-{secrets.token_hex(3)}",
+            PORT=str(self.port),
+            PYTHONUNBUFFERED="1",
+        )
+        self.env.update(env)
+        self.node = self.env["NODE_NAME"]
+        manage(self.env, "migrate", "--no-input")
+        self.token = last_line(manage(self.env, "nsmap_token", "tester"))
+        argv = [PYTHON, "manage.py", "nsmap_serve"] + ([] if agent else ["--no-agent"])
+        self.started = time.perf_counter()
+        self.proc = procs.add("nsmap_serve", argv, self.env).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_until(self.answers, 60, "nsmap_serve to answer", procs, interval=0.2, detail=self.output)
+
+    def answers(self) -> bool:
+        """True once it answers HTTP at all (connection errors are retried by wait_until)."""
+        try:
+            with urllib.request.urlopen(self.base + "/api/v1/nodes/", timeout=2):
+                return True
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return True  # 401: it answers
+
+    def output(self) -> str:
+        return self.proc.log()[-3000:]
 
 
 class Cluster:
@@ -953,6 +1009,23 @@ class Cluster:
         raise HarnessError(
             f"change log of {self.node} ({len(records)} records) is inconsistent:\n  " + "\n  ".join(problems[:30])
         )
+
+
+@contextlib.contextmanager
+def running_cluster(log_dir: Path) -> Iterator[Cluster]:
+    """A Cluster (not started: the caller starts what it needs, timing it if it likes) on a fresh
+    session, for the benches; on failure the processes' last lines go to stderr, and the
+    processes, the database and the Redis DB go in any case."""
+    procs = Processes(log_dir)
+    session, cleanup = open_session(log_dir)
+    try:
+        yield Cluster(session, procs)
+    except BaseException:
+        print("\n".join(f"--- {t}\n{x}" for t, x in procs.report(40)), file=sys.stderr)
+        raise
+    finally:
+        procs.close()
+        cleanup()
 
 
 def records_for(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:

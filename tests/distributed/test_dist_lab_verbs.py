@@ -14,14 +14,13 @@ leaves nothing behind: the Topology deletes every /run/netns entry carrying its 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.distributed.harness import ARRIVAL, Api, Cluster, LiveGraph, last_line, manage, settle, wait_until
+from tests.distributed.harness import ARRIVAL, Api, Cluster, LiveGraph, operator, settle, wait_until
 from tests.e2e.conftest import Server, server  # noqa: F401 - the embedded nsmap_serve fixture, reused
 from tests.kernel_topology import Netns, Topology
 
@@ -256,15 +255,9 @@ def wire_a_lab(lab: Lab) -> None:
         )  # and its lo
 
 
-def operator_token(env_manage: Callable[..., str]) -> tuple[str, str]:
-    """A fresh operator and an API token for it: (username, token)."""
-    user = f"lab-op-{secrets.token_hex(3)}"
-    return user, last_line(env_manage("nsmap_token", user, "--role", "operator"))
-
-
 @pytest.fixture
 def embedded_lab(server: Server, topo: Topology) -> Iterator[Lab]:  # noqa: F811 - the fixture imported above
-    user, token = operator_token(server.manage)
+    user, token = operator(server.env)
     api = Api(server.url, token)
     nodes = wait_until(lambda: [n for n in api.nodes() if n["state"] == "online"], 60, "the local agent online")
     assert len(nodes) == 1, f"an embedded server has one node, this one {nodes}"
@@ -275,7 +268,7 @@ def embedded_lab(server: Server, topo: Topology) -> Iterator[Lab]:  # noqa: F811
 
 @pytest.fixture
 def distributed_lab(cluster: Cluster, topo: Topology) -> Lab:
-    user, token = operator_token(lambda *args: manage(cluster.env(), *args))
+    user, token = operator(cluster.env())
     return Lab(Api(cluster.api.base, token), cluster.live(), cluster.node, user, topo)
 
 

@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.distributed.harness import Cluster, manage
+from tests.distributed.harness import Cluster, ingest_fake_snapshot
 from tests.webui.test_serve_limits import status_of
 
 pytestmark = [pytest.mark.distributed]
@@ -22,11 +22,7 @@ def test_it_answers_a_long_url_with_414_and_refuses_a_big_websocket_message(make
     assert status_of(f"{base}/api/v1/nodes/?q={'x' * 20_000}") == 414, "a 20 KB URL did not get 414"
 
     node, key = cluster.node, cluster.add_node()
-    code = (
-        "from tests.factories import FakeAgent, make_inventory; from webui.topology.ingest import ingest; "
-        f"print(ingest(*FakeAgent({node!r}, {key!r}).snapshot(make_inventory({node!r}, namespaces=800))))"
-    )
-    outcome = manage(cluster.env(), "shell", "-c", code)
+    outcome = ingest_fake_snapshot(cluster.env(), node, 800, key)
     assert "applied" in outcome, outcome
     url = f"ws://127.0.0.1:{cluster.port}/ws/topology/"
     token = cluster.session.token

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 import urllib.error
 import urllib.request
@@ -14,60 +13,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.harness import PYTHON, Processes, free_port, last_line, manage, wait_until
+from tests.distributed.harness import EmbeddedServer, Processes
 from tests.kernel_topology import Topology
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Server:
-    """``manage.py nsmap_serve`` as a harness Proc (its own process group, output in a log file);
-    stopped with the test's Processes."""
-
-    def __init__(self, tmp: Path, procs: Processes, agent: bool) -> None:
-        self.port = free_port()
-        self.node = f"srv-{secrets.token_hex(3)}"
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-        env.update(
-            DATABASE_URL=f"sqlite:///{tmp}/db.sqlite3",
-            NSMAP_VAR_DIR=str(tmp / "var"),
-            NODE_NAME=self.node,
-            PORT=str(self.port),
-            NSMAP_HEARTBEAT_SECONDS="1",
-        )
-        self.env = env
-        manage(env, "migrate", "--no-input")
-        self.token = last_line(manage(env, "nsmap_token", "tester"))
-        argv = [PYTHON, "manage.py", "nsmap_serve"] + ([] if agent else ["--no-agent"])
-        self.proc = procs.add("nsmap_serve", argv, env).start()
-        self.base = f"http://127.0.0.1:{self.port}"
-        wait_until(self.answers, 60, "nsmap_serve to answer", procs, interval=0.2, detail=self.output)
-
-    def answers(self) -> bool:
-        """True once it answers HTTP at all (connection errors are retried by wait_until)."""
-        try:
-            with urllib.request.urlopen(self.base + "/api/v1/nodes/", timeout=2):
-                return True
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return True  # 401: it answers
-
-    def output(self) -> str:
-        return self.proc.log()[-3000:]
-
-
 @pytest.fixture
-def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[EmbeddedServer]:
+    """Without the agent unless a test's parameter says ``{"agent": True}``; the other keys of the
+    parameter are environment variables for the server."""
     procs = Processes(tmp_path)
+    options = {"agent": False, "NSMAP_HEARTBEAT_SECONDS": "1", **getattr(request, "param", {})}
     try:
-        yield Server(tmp_path, procs, agent=getattr(request, "param", False))
+        yield EmbeddedServer(tmp_path, procs, **options)
     finally:
         procs.close()
         for proc in procs.procs:
             print(proc.log()[-5000:])  # shown when the test fails
 
 
-def test_it_serves_static_files_api_and_websocket(server: Server) -> None:
+def test_it_serves_static_files_api_and_websocket(server: EmbeddedServer) -> None:
     from websockets.sync.client import connect
 
     static = sorted(p for p in (REPO / "static").rglob("*") if p.is_file())
@@ -89,8 +55,16 @@ def test_it_serves_static_files_api_and_websocket(server: Server) -> None:
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize("server", [True], indirect=True)
-def test_it_shows_a_new_veth_live_with_the_local_agent(server: Server) -> None:
+def test_it_keeps_its_files_in_the_var_dir_it_is_given(server: EmbeddedServer, tmp_path: Path) -> None:
+    """Not the checkout's var/: a server started without NSMAP_VAR_DIR wrote its secret key there
+    and made it owner-only (bench/latency.py did)."""
+    var = tmp_path / "var"
+    assert (var / "secret_key").is_file(), f"no secret key in {var}: NSMAP_VAR_DIR={server.env.get('NSMAP_VAR_DIR')}"
+    assert var.stat().st_mode & 0o777 == 0o700, f"{var} is {oct(var.stat().st_mode & 0o777)}, not owner-only"
+
+
+@pytest.mark.parametrize("server", [{"agent": True}], indirect=True)
+def test_it_shows_a_new_veth_live_with_the_local_agent(server: EmbeddedServer) -> None:
     if os.geteuid() != 0:
         pytest.skip("the local agent needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)")
     from websockets.sync.client import connect

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.distributed.harness import wait_until
-from tests.webui.test_serve_embedded import Server, server  # noqa: F401  (the fixture)
+from tests.distributed.harness import EmbeddedServer, wait_until
+from tests.webui.test_serve_embedded import server  # noqa: F401  (the fixture)
 from webui.changelog.models import Checkpoint
 
 
@@ -33,7 +33,7 @@ def children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
-def test_it_maintains_the_history_in_a_process_that_ends_with_the_server(server: Server) -> None:  # noqa: F811
+def test_it_maintains_the_history_in_a_process_that_ends_with_the_server(server: EmbeddedServer) -> None:  # noqa: F811
     pid = server.proc.pid
     assert pid is not None
     history = [child for child, cmd in children(pid) if "nsmap_history maintain" in cmd]

@@ -10,28 +10,17 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.distributed.harness import Processes, manage, wait_until
-from tests.webui.test_serve_embedded import Server
+from tests.distributed.harness import EmbeddedServer, ingest_fake_snapshot, wait_until
+from tests.webui.test_serve_embedded import server  # noqa: F401  (the fixture)
 
-
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv("NSMAP_WS_MAX_BUFFER", "65536")
-    monkeypatch.setenv("NSMAP_WS_RESYNC_INTERVAL", "0")
-    procs = Processes(tmp_path)
-    try:
-        yield Server(tmp_path, procs, agent=False)
-    finally:
-        procs.close()
-        for proc in procs.procs:
-            print(proc.log()[-5000:])  # shown when the test fails
+pytestmark = pytest.mark.parametrize(
+    "server", [{"NSMAP_WS_MAX_BUFFER": "65536", "NSMAP_WS_RESYNC_INTERVAL": "0"}], indirect=True
+)
 
 
 def status_of(url: str) -> int:
@@ -43,12 +32,12 @@ def status_of(url: str) -> int:
         return exc.code
 
 
-def test_it_answers_a_url_over_16_kib_with_414(server: Server) -> None:
+def test_it_answers_a_url_over_16_kib_with_414(server: EmbeddedServer) -> None:  # noqa: F811
     assert status_of(f"{server.base}/api/v1/nodes/?q={'x' * 15_000}") == 401  # under the limit: Django answers
     assert status_of(f"{server.base}/api/v1/nodes/?q={'x' * 20_000}") == 414
 
 
-def test_it_refuses_a_websocket_message_over_the_inbound_limit(server: Server) -> None:
+def test_it_refuses_a_websocket_message_over_the_inbound_limit(server: EmbeddedServer) -> None:  # noqa: F811
     answers: list[str] = []
     with connect(f"ws://127.0.0.1:{server.port}/ws/topology/?token={server.token}", max_size=None) as ws:
         assert '"type":"graph"' in str(ws.recv(timeout=10))
@@ -59,13 +48,8 @@ def test_it_refuses_a_websocket_message_over_the_inbound_limit(server: Server) -
     assert not any('"pong"' in a for a in answers), "a message over the limit reached the application"
 
 
-def test_it_drops_a_client_that_stops_reading(server: Server) -> None:
-    code = (
-        "from tests.factories import FakeAgent, make_inventory; from webui.topology.ingest import ingest; "
-        f"print(ingest(*FakeAgent({server.node!r}).snapshot(make_inventory({server.node!r}, namespaces=300)), "
-        "trusted=True).status)"
-    )
-    assert "applied" in manage(server.env, "shell", "-c", code)
+def test_it_drops_a_client_that_stops_reading(server: EmbeddedServer) -> None:  # noqa: F811
+    assert "applied" in ingest_fake_snapshot(server.env, server.node, 300)
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     # max_queue=1: the client stops taking frames off the socket once one message waits unread
