@@ -206,3 +206,40 @@ def test_it_gives_what_went_with_a_namespace_to_the_command_that_removed_it_befo
     )
     cause = (f"user:{deleter.actor_name}", str(deleter.pk))
     assert attribute_changes("h1", [lo, ns, other]) == {ns.id: cause, lo.id: cause}
+
+
+def test_it_gives_a_nameless_namespaces_removal_to_the_command_an_earlier_record_gave_it_to():
+    """netns.delete first takes the /run/netns name (a "changed" record, matched by that name), and
+    the namespace goes with no name left, before the command's result names its id."""
+    from webui.changelog.models import ChangeRecord
+
+    deleter = make("running", None, verb="netns.delete", args={"name": "lab"})
+    now = timezone.now()
+    ChangeRecord.objects.create(
+        time=now, node="h1", object_kind="namespace", object_key="ns:4026532005", object_id="h1/ns:4026532005",
+        name="lab", action="changed", actor=f"user:{deleter.actor_name}", request_id=str(deleter.pk),
+        graph_seq=1, position=0,
+    )  # fmt: skip
+    ns = Touched("h1/ns:4026532005", action="removed", kind="namespace")
+    lo = Touched("h1/if:4026532005:1", None, "lo", ("h1/ns:4026532005",), action="removed", namespace=ns.id)
+    unrelated = Touched("h1/ns:4026532006", action="removed", kind="namespace")
+    cause = (f"user:{deleter.actor_name}", str(deleter.pk))
+    assert attribute_changes("h1", [ns, lo, unrelated]) == {ns.id: cause, lo.id: cause}
+
+
+def test_it_gives_an_interface_removed_apart_from_its_namespace_to_the_command_that_took_the_namespace():
+    from webui.changelog.models import ChangeRecord
+
+    deleter = make("running", None, verb="netns.delete", args={"name": "lab"})
+    creator = make("done", timedelta(seconds=3), verb="netns.create", args={"name": "new"})
+    for command, inode in ((deleter, 4026532007), (creator, 4026532008)):
+        ChangeRecord.objects.create(
+            time=timezone.now(), node="h1", object_kind="namespace", object_key=f"ns:{inode}",
+            object_id=f"h1/ns:{inode}", name="x", action="changed", actor=f"user:{command.actor_name}",
+            request_id=str(command.pk), graph_seq=1, position=0,
+        )  # fmt: skip
+    lo = Touched("h1/if:4026532007:1", None, "lo", action="removed", namespace="h1/ns:4026532007")
+    other = Touched("h1/if:4026532008:1", None, "lo", action="removed", namespace="h1/ns:4026532008")
+    assert attribute_changes("h1", [lo, other]) == {lo.id: (f"user:{deleter.actor_name}", str(deleter.pk))}, (
+        "only the netns.delete's namespace takes its interfaces with it; a netns.create removes nothing"
+    )

@@ -331,7 +331,9 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
     - an interface a link.move in flight brings in: the alias and name of the one it moves;
     - a namespace: the name a netns verb gives.
     - an interface removed with its namespace: that namespace's id (a netns.delete's result names
-      it), or the namespace's own removal in the same write (when the result comes later).
+      it), or the namespace's own removal in the same write (when the result comes later);
+    - a removal: the command an earlier record of the same object was given to (one query, only
+      for removals nothing else matched).
     Of the matching commands whose verb can do what happened (only a delete, or a create undoing
     itself, removes; any verb changes), the latest is the cause. One query on the node's recent
     commands (two more while a link.move is in flight and an interface appears); none in flight
@@ -362,6 +364,14 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
     netns_names = _netns_names(node) if by_name else {}
     arriving = _moving(node, commands) if any(o.action == "added" for o in objects) else {}
     found: dict[str, tuple[str, str]] = {}
+
+    def settle(obj: Touched, matching: list[Command]) -> None:
+        verbs = CAUSES.get((obj.kind, obj.action))
+        causes = [c for c in matching if (verbs is None or c.verb in verbs) and not _finished_create(c, obj.action)]
+        if causes:
+            cause = max(causes, key=lambda c: c.created)
+            found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
+
     for obj in objects:
         matching = [*naming.get(obj.id, ()), *(c for r in obj.related for c in naming.get(r, ()))]
         matching += [by_mark[obj.alias]] if obj.alias in by_mark else []
@@ -371,16 +381,36 @@ def attribute_changes(node: str, changed: Iterable[Touched], now: datetime | Non
             ]
             matching += arriving.get((obj.alias, obj.name or ""), []) if obj.alias else []
         matching += [c for n in obj.netns_names for c in by_netns.get(n, ())]
-        verbs = CAUSES.get((obj.kind, obj.action))
-        causes = [c for c in matching if (verbs is None or c.verb in verbs) and not _finished_create(c, obj.action)]
-        if causes:
-            cause = max(causes, key=lambda c: c.created)
-            found[obj.id] = (f"user:{cause.actor_name}", str(cause.pk))
+        settle(obj, matching)
+    for obj, earlier in _given_before(
+        node, [o for o in objects if o.action == "removed" and o.id not in found], commands
+    ):
+        settle(obj, earlier)
     gone = {o.id for o in objects if o.action == "removed" and o.id in found}  # namespaces among them
     for obj in objects:  # what went with a namespace a command removed (its result may come later)
         if obj.action == "removed" and obj.id not in found and obj.namespace in gone:
             found[obj.id] = found[obj.namespace]
     return found
+
+
+def _given_before(node: str, removed: list[Touched], commands: list[Command]) -> list[tuple[Touched, list[Command]]]:
+    """For removals nothing else matched: the commands an earlier record of the same object (or of
+    an interface's namespace) was given to. A netns.delete first takes the namespace's /run/netns
+    name (a "changed" record, matched by that name); the namespace and its lo go a moment later,
+    maybe in writes of their own, with no name left and before the command's result names its id.
+    CAUSES still decides: a namespace made by netns.create is not the cause of a removal in it."""
+    if not removed:
+        return []
+    from webui.changelog.models import ChangeRecord
+
+    by_pk = {str(c.pk): c for c in commands}
+    ids = {o.id for o in removed} | {o.namespace for o in removed if o.namespace}
+    earlier: dict[str, list[Command]] = {}
+    rows = ChangeRecord.objects.filter(node=node, object_id__in=ids, request_id__in=list(by_pk))
+    for object_id, request_id in rows.values_list("object_id", "request_id"):
+        earlier.setdefault(object_id, []).append(by_pk[str(request_id)])
+    found = [(o, [*earlier.get(o.id, ()), *earlier.get(o.namespace or "", ())]) for o in removed]
+    return [(o, commands_of) for o, commands_of in found if commands_of]
 
 
 def _finished_create(command: Command, action: str) -> bool:
